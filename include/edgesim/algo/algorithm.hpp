@@ -1,0 +1,31 @@
+#pragma once
+// An algorithm is a policy plugged into the coordinator's round loop. It decides three
+// things and nothing else: which devices train in a round, which finished tasks count
+// (late or failed ones are dropped), and how the accepted updates are merged into the
+// global model. The loop itself (dispatch, clock, evaluation, results) is the runtime's.
+#include <memory>
+#include <vector>
+
+#include "edgesim/runtime/experiment.hpp"
+#include "edgesim/runtime/task.hpp"
+
+namespace edgesim {
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+
+  // Devices that train in `round` (1-based), ascending.
+  virtual std::vector<int> select(int round) = 0;
+
+  // `tasks` carry their virtual start/end times. Returns when the round ends and sets
+  // status = kDropped on every task whose update will not be merged for lateness.
+  virtual double close_round(double round_start, std::vector<TaskResult>& tasks) = 0;
+
+  // Merges the accepted updates (status ok, ascending device order) into `global`.
+  virtual void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) = 0;
+};
+
+std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment);
+
+}  // namespace edgesim

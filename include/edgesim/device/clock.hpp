@@ -1,0 +1,31 @@
+#pragma once
+// How long a device task takes in virtual time:
+//   download = bytes_down / downlink + latency
+//   compute  = reference compute seconds × slowdown
+//   upload   = bytes_up / uplink + latency
+// The reference compute seconds come from the clock mode: `analytic` = training FLOPs /
+// the reference device's throughput (deterministic); `measured` and `realtime` = the
+// host's measured seconds for the same steps (the host stands in for the reference).
+#include <cstdint>
+#include <string>
+
+#include "edgesim/device/profile.hpp"
+
+namespace edgesim {
+
+enum class ClockMode { kAnalytic, kMeasured, kRealtime };
+ClockMode parse_clock_mode(const std::string& mode);
+
+struct TaskTiming {
+  double download_s = 0, compute_s = 0, upload_s = 0;
+  double comm_s() const { return download_s + upload_s; }
+  double total_s() const { return download_s + compute_s + upload_s; }
+};
+
+double transfer_seconds(std::uint64_t bytes, double mbps, double latency_s);
+
+// A task that trains: download, compute, upload.
+TaskTiming time_task(const DeviceProfile& device, double reference_compute_s,
+                     std::uint64_t bytes_down, std::uint64_t bytes_up);
+
+}  // namespace edgesim

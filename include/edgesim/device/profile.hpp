@@ -1,0 +1,36 @@
+#pragma once
+// Emulated devices. A device set file (experiments/devices/*.toml) names a reference device
+// with its sustained training throughput, a few profiles relative to it, and the list of
+// profiles that make up the set:
+//
+//   [reference]  name = "...", flops_per_second = 2.0e11
+//   [profiles.nano]  slowdown = 6.0, memory = "4GiB", uplink_mbps = 40, downlink_mbps = 40, latency_ms = 10
+//   [set]  devices = ["agx", "nano", ...]
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgesim {
+
+struct DeviceProfile {
+  std::string name;
+  double slowdown = 1.0;                // compute time relative to the reference device
+  std::uint64_t memory_cap_bytes = 0;   // training footprint above this is an OOM
+  double uplink_mbps = 100, downlink_mbps = 100;  // megabits per second
+  double latency_s = 0.0;               // one-way, added to every transfer
+};
+
+struct DeviceSet {
+  std::string source;
+  std::string reference_name;
+  double reference_flops_per_s = 0;
+  std::vector<DeviceProfile> devices;  // in the order of [set].devices
+};
+
+// Throws InputError naming the file and key on unknown keys, missing profiles, bad values.
+DeviceSet load_device_set(const std::string& path);
+
+// `count` devices: the set's list, cycled when count exceeds it.
+std::vector<DeviceProfile> expand_devices(const DeviceSet& set, int count);
+
+}  // namespace edgesim

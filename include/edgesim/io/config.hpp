@@ -1,0 +1,74 @@
+#pragma once
+// The experiment config: a TOML file plus `--set key=value` overrides, checked against one
+// schema (src/io/config.cpp) before anything runs. Unknown keys, wrong types and impossible
+// values raise InputError naming the key and where it came from. The schema also renders
+// the resolved config (every key, defaults filled in) and docs/CONFIG.md.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace edgesim {
+
+struct RunConfig {
+  std::string name;
+  std::uint64_t seed = 1;
+  int rounds = 20;
+  int eval_every = 1;
+  int threads = 1;  // LibTorch intra-op threads per rank
+  std::string out;  // results file; empty = results/<name>.h5
+};
+
+struct DataConfig {
+  std::string dataset = "fashion-mnist";
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  std::string partition = "dirichlet";  // iid | dirichlet | shards
+  double alpha = 0.5;
+  int shards_per_device = 2;
+  std::int64_t min_samples_per_device = 10;
+  std::int64_t train_samples = 0;  // 0 = all
+  std::int64_t test_samples = 0;   // 0 = all
+};
+
+struct DevicesConfig {
+  std::string profiles;  // device-set TOML file, resolved to an absolute path
+  int count = 16;
+};
+
+struct ModelConfig {
+  std::string name = "cnn";
+  double width = 1.0;
+};
+
+struct AlgorithmConfig {
+  std::string name = "fedavg";
+  double fraction = 1.0;  // share of devices selected per round
+  int local_epochs = 1;
+  int batch_size = 32;
+  double lr = 0.05, momentum = 0.9, weight_decay = 0.0;
+  std::string straggler = "wait_all";  // wait_all | deadline
+  double deadline_s = 0.0;
+};
+
+struct ClockConfig {
+  std::string mode = "analytic";  // analytic | measured | realtime
+};
+
+struct ExperimentConfig {
+  RunConfig run;
+  DataConfig data;
+  DevicesConfig devices;
+  ModelConfig model;
+  AlgorithmConfig algorithm;
+  ClockConfig clock;
+  std::string source;         // the config file path
+  std::string resolved_toml;  // every key with its final value, as TOML
+};
+
+// Reads `path`, applies overrides ("section.key=value", later ones win), validates.
+ExperimentConfig load_config(const std::string& path,
+                             const std::vector<std::string>& overrides = {});
+
+// The config reference (docs/CONFIG.md) generated from the schema.
+std::string config_reference_markdown();
+
+}  // namespace edgesim

@@ -1,0 +1,67 @@
+#pragma once
+// One HDF5 file per run (schema: docs/RESULTS.md). The writer creates the file, its root
+// attributes and the /devices table up front, then switches to SWMR mode: /rounds and
+// /tasks grow by appending rows, and every append_round() flushes, so a run killed at any
+// moment leaves a file that h5py can read up to the last finished round.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace edgesim {
+
+struct RunMetadata {
+  std::string config_toml;  // the fully resolved config
+  std::uint64_t seed = 0;
+  std::string edgesim_version, git_commit, libtorch_version, mpi_version, host, start_time;
+};
+
+struct DeviceRecord {
+  std::int64_t device = 0;
+  std::string profile;
+  double slowdown = 1.0;
+  std::int64_t memory_cap_bytes = 0;
+  double uplink_mbps = 0, downlink_mbps = 0, latency_s = 0;
+  std::int64_t samples = 0;
+  std::vector<std::int64_t> label_histogram;  // one count per class
+};
+
+struct RoundRecord {
+  std::int64_t round = 0;
+  double virtual_time_s = 0, wall_time_s = 0;
+  double test_accuracy = 0, test_loss = 0;  // NaN in rounds without evaluation
+  double train_loss = 0;                    // NaN when no update was accepted
+  std::int64_t participants = 0, dropped = 0;
+  std::int64_t bytes_up = 0, bytes_down = 0;
+};
+
+enum class TaskStatus : std::int8_t { kOk = 0, kOom = 1, kDropped = 2 };
+const char* to_string(TaskStatus s);  // "ok", "oom", "dropped"
+
+struct TaskRecord {
+  std::int64_t device = 0, round = 0;
+  double start_s = 0, end_s = 0, compute_s = 0, comm_s = 0;
+  double download_s = 0, upload_s = 0;  // comm_s = download_s + upload_s
+  std::int64_t memory_bytes = 0, samples = 0;
+  TaskStatus status = TaskStatus::kOk;
+};
+
+class ResultsWriter {
+ public:
+  // Throws InputError if `path` exists and !overwrite, or cannot be created.
+  ResultsWriter(const std::string& path, bool overwrite, const RunMetadata& meta,
+                const std::vector<DeviceRecord>& devices, int num_classes);
+  ~ResultsWriter();
+  ResultsWriter(const ResultsWriter&) = delete;
+  ResultsWriter& operator=(const ResultsWriter&) = delete;
+
+  void append_tasks(const std::vector<TaskRecord>& tasks);
+  void append_round(const RoundRecord& round);  // appends, then flushes the file
+  void mark_complete();                         // sets /status to "complete" and flushes
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgesim

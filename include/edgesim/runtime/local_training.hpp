@@ -1,0 +1,37 @@
+#pragma once
+// Plain LibTorch SGD on one device's data, and evaluation. No simulation here: this is the
+// real work the simulator times.
+#include <torch/torch.h>
+
+#include "edgesim/common/rng.hpp"
+#include "edgesim/data/idx.hpp"
+
+namespace edgesim {
+
+struct LocalRecipe {
+  int epochs = 1, batch_size = 32;
+  double lr = 0.05, momentum = 0.9, weight_decay = 0.0;
+};
+
+struct LocalResult {
+  double mean_loss = 0;
+  std::int64_t samples = 0;
+};
+
+// Images as float [n, c, h, w] normalised to zero mean / unit variance over the dataset
+// (Fashion-MNIST: 0.2860, 0.3530); labels as int64.
+torch::Tensor images_to_tensor(const ImageSet& set, const std::vector<std::int64_t>& indices);
+torch::Tensor labels_to_tensor(const ImageSet& set, const std::vector<std::int64_t>& indices);
+std::vector<std::int64_t> all_indices(const ImageSet& set);
+
+// Fresh SGD optimizer (momentum state starts at zero), `epochs` passes over (x, y) in an
+// order drawn from `rng`, last partial batch included.
+LocalResult train_locally(torch::nn::Sequential& net, const torch::Tensor& x, const torch::Tensor& y,
+                          const LocalRecipe& recipe, Rng& rng);
+
+struct Evaluation {
+  double accuracy = 0, loss = 0;
+};
+Evaluation evaluate(torch::nn::Sequential& net, const torch::Tensor& x, const torch::Tensor& y);
+
+}  // namespace edgesim

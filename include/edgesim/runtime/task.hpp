@@ -1,0 +1,30 @@
+#pragma once
+// One device task: what the coordinator asks of a device, and what comes back.
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "edgesim/io/results.hpp"
+
+namespace edgesim {
+
+struct TaskOrder {
+  std::int64_t device = 0, round = 0;
+  torch::Tensor weights;  // flat float32 model the device starts from
+};
+
+struct TaskResult {
+  std::int64_t device = 0, round = 0;
+  TaskStatus status = TaskStatus::kOk;  // kOk or kOom from the executor; the policy may drop
+  std::int64_t samples = 0;             // samples processed (epochs × local samples)
+  std::int64_t local_samples = 0;       // samples the device owns (FedAvg weight)
+  std::int64_t memory_bytes = 0;        // training footprint estimate
+  double train_loss = 0;                // mean loss over the task's steps
+  double reference_compute_s = 0;       // compute seconds on the reference device
+  std::uint64_t bytes_down = 0, bytes_up = 0;
+  torch::Tensor weights;                // trained flat model (undefined when oom)
+  // Filled by the coordinator's clock:
+  double start_s = 0, end_s = 0, compute_s = 0, download_s = 0, upload_s = 0;
+};
+
+}  // namespace edgesim

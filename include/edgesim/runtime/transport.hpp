@@ -1,0 +1,31 @@
+#pragma once
+// Moves tasks to the ranks that host their devices and results back. Device d lives on
+// executor rank 1 + d mod (size - 1); with a single rank, rank 0 runs tasks itself.
+// Each task and each result is one MPI message: a fixed header followed by the flat
+// weights, in one contiguous buffer.
+#include <memory>
+#include <vector>
+
+#include "edgesim/runtime/experiment.hpp"
+#include "edgesim/runtime/task.hpp"
+
+namespace edgesim {
+
+int host_rank(int device, int world_size);
+std::vector<int> hosted_devices(int rank, int world_size, int num_devices);
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Runs every order; results come back in any order.
+  virtual std::vector<TaskResult> run_tasks(const std::vector<TaskOrder>& orders) = 0;
+  virtual void shutdown() {}
+};
+
+// On rank 0: MPI when world_size > 1, else in-process.
+std::unique_ptr<Transport> make_transport(const Experiment& experiment, int world_size);
+
+// On executor ranks: serve tasks until the coordinator says stop.
+void serve_tasks(const Experiment& experiment, int rank, int world_size);
+
+}  // namespace edgesim

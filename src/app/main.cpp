@@ -1,0 +1,178 @@
+// The edgesim command. `edgesim run CONFIG.toml` under mpirun: rank 0 coordinates, the
+// other ranks host the devices. Every input problem (bad config, missing or corrupt data,
+// an existing results file) is found before training starts and exits with code 2.
+#include <CLI/CLI.hpp>
+#include <mpi.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <H5public.h>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "edgesim/algo/algorithm.hpp"
+#include "edgesim/common/build_info.hpp"
+#include "edgesim/common/error.hpp"
+#include "edgesim/io/config.hpp"
+#include "edgesim/io/results.hpp"
+#include "edgesim/runtime/coordinator.hpp"
+#include "edgesim/runtime/experiment.hpp"
+#include "edgesim/runtime/transport.hpp"
+
+namespace {
+
+using namespace edgesim;
+
+struct RunArgs {
+  std::string config;
+  std::vector<std::string> sets;
+  std::string out;
+  bool overwrite = false;
+};
+
+std::string now_utc() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string host_name() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+std::string mpi_library_version() {
+  char buf[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(buf, &len);
+  std::string s(buf, len);
+  return s.substr(0, s.find_first_of(",\n"));
+}
+
+std::string output_path(const ExperimentConfig& cfg, const RunArgs& args) {
+  if (!args.out.empty()) return args.out;
+  if (!cfg.run.out.empty()) return cfg.run.out;
+  return "results/" + cfg.run.name + ".h5";
+}
+
+// Runs `step` on every rank; if any rank hits an InputError, the lowest such rank prints it
+// and every rank learns to stop, so mpirun never hangs on a half-failed start.
+template <class F>
+bool all_ranks_ok(int rank, int size, F&& step) {
+  std::string error;
+  try {
+    step();
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  int mine = error.empty() ? size : rank, first = size;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (first == rank) std::cerr << "edgesim: error: " << error << std::endl;
+  return first == size;
+}
+
+int run_command(const RunArgs& args) {
+  MPI_Init(nullptr, nullptr);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+
+  ExperimentConfig cfg;
+  std::string out;
+  bool ok = all_ranks_ok(rank, size, [&] {
+    cfg = load_config(args.config, args.sets);
+    out = output_path(cfg, args);
+    if (rank == 0 && !args.overwrite && std::filesystem::exists(out))
+      throw InputError("results file '" + out + "' already exists; pass --overwrite to replace it");
+  });
+  if (!ok) {
+    MPI_Finalize();
+    return 2;
+  }
+  torch::set_num_threads(cfg.run.threads);
+
+  Experiment experiment;
+  ok = all_ranks_ok(rank, size, [&] { experiment = Experiment::build(cfg); });
+  if (!ok) {
+    MPI_Finalize();
+    return 2;
+  }
+
+  if (rank != 0) {
+    serve_tasks(experiment, rank, size);
+    MPI_Finalize();
+    return 0;
+  }
+
+  RunMetadata meta{cfg.resolved_toml, cfg.run.seed, build::kVersion, build::kGitCommit, TORCH_VERSION,
+                   mpi_library_version(), host_name(), now_utc()};
+  std::vector<DeviceRecord> devices;
+  for (std::size_t d = 0; d < experiment.devices.size(); ++d) {
+    const auto& p = experiment.devices[d];
+    devices.push_back({static_cast<std::int64_t>(d), p.name, p.slowdown, static_cast<std::int64_t>(p.memory_cap_bytes),
+                       p.uplink_mbps, p.downlink_mbps, p.latency_s,
+                       static_cast<std::int64_t>(experiment.partition.indices[d].size()),
+                       experiment.partition.label_histogram[d]});
+  }
+  std::unique_ptr<ResultsWriter> results;
+  try {
+    results = std::make_unique<ResultsWriter>(out, args.overwrite, meta, devices, experiment.train.num_classes);
+  } catch (const InputError& e) {
+    std::cerr << "edgesim: error: " << e.what() << std::endl;
+    MPI_Abort(MPI_COMM_WORLD, 2);
+  }
+  std::printf("edgesim %s: %s — %d devices (%s) on %d rank(s), %s, %d rounds, clock %s -> %s\n", build::kVersion,
+              cfg.run.name.c_str(), cfg.devices.count, cfg.devices.profiles.c_str(), size, cfg.algorithm.name.c_str(),
+              cfg.run.rounds, cfg.clock.mode.c_str(), out.c_str());
+  std::fflush(stdout);
+
+  auto algorithm = make_algorithm(experiment);
+  auto transport = make_transport(experiment, size);
+  const RunSummary s = run_coordinator(experiment, *algorithm, *transport, *results);
+  results.reset();
+  std::printf("done: %d rounds, final accuracy %.2f%% (best %.2f%%), virtual time %.1f s, wall time %.1f s -> %s\n",
+              s.rounds, s.final_accuracy * 100, s.best_accuracy * 100, s.virtual_time_s, s.wall_time_s, out.c_str());
+  MPI_Finalize();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"edgesim: collaborative training on emulated heterogeneous edge devices"};
+  app.set_version_flag("--version", std::string("edgesim ") + edgesim::build::kVersion + " (" +
+                                        edgesim::build::kGitCommit + ")");
+  app.require_subcommand(1);
+
+  RunArgs run;
+  auto* run_cmd = app.add_subcommand("run", "Run one experiment (under mpirun for several ranks)");
+  run_cmd->add_option("config", run.config, "Experiment config (TOML)")->required();
+  run_cmd->add_option("--set", run.sets, "Override a config key: --set section.key=value (repeatable)");
+  run_cmd->add_option("--out", run.out, "Results file (default: run.out, else results/<run.name>.h5)");
+  run_cmd->add_flag("--overwrite", run.overwrite, "Replace an existing results file");
+
+  app.add_subcommand("config-reference", "Print the config key reference (Markdown)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    if (app.got_subcommand("config-reference")) {
+      std::cout << edgesim::config_reference_markdown();
+      return 0;
+    }
+    return run_command(run);
+  } catch (const edgesim::InputError& e) {
+    std::cerr << "edgesim: error: " << e.what() << std::endl;
+    return 2;
+  }
+}

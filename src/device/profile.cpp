@@ -1,0 +1,90 @@
+#include "edgesim/device/profile.hpp"
+
+#include <cmath>
+#include <map>
+
+#include "edgesim/common/error.hpp"
+#include "edgesim/common/units.hpp"
+#include "edgesim/io/toml.hpp"
+
+namespace edgesim {
+namespace {
+
+double positive_number(const std::string& where, const std::string& v, bool allow_zero) {
+  double x = 0;
+  try {
+    std::size_t pos = 0;
+    x = std::stod(v, &pos);
+    if (pos != v.size() || !std::isfinite(x)) throw std::invalid_argument(v);
+  } catch (const std::exception&) {
+    throw InputError(where + ": expected a number, got '" + v + "'");
+  }
+  if (x < 0 || (!allow_zero && x == 0))
+    throw InputError(where + ": must be " + (allow_zero ? ">= 0" : "> 0") + ", got '" + v + "'");
+  return x;
+}
+
+}  // namespace
+
+DeviceSet load_device_set(const std::string& path) {
+  DeviceSet set;
+  set.source = path;
+  std::map<std::string, DeviceProfile> profiles;
+  std::vector<std::string> order;
+  for (const auto& e : read_toml_file(path)) {
+    const std::string where = path + ": key '" + e.key + "'";
+    if (e.key == "set.devices") {
+      order = e.values;
+      continue;
+    }
+    if (e.values.size() != 1) throw InputError(where + ": expected a single value");
+    const std::string& v = e.values[0];
+    if (e.key == "reference.name") {
+      set.reference_name = v;
+    } else if (e.key == "reference.flops_per_second") {
+      set.reference_flops_per_s = positive_number(where, v, false);
+    } else if (e.key.rfind("profiles.", 0) == 0 && e.key.find('.', 9) != std::string::npos) {
+      const auto dot = e.key.rfind('.');
+      const std::string name = e.key.substr(9, dot - 9), field = e.key.substr(dot + 1);
+      DeviceProfile& p = profiles[name];
+      p.name = name;
+      if (field == "slowdown") p.slowdown = positive_number(where, v, false);
+      else if (field == "memory") {
+        try {
+          p.memory_cap_bytes = parse_bytes(v);
+        } catch (const std::exception& ex) {
+          throw InputError(where + ": " + ex.what());
+        }
+      } else if (field == "uplink_mbps") p.uplink_mbps = positive_number(where, v, false);
+      else if (field == "downlink_mbps") p.downlink_mbps = positive_number(where, v, false);
+      else if (field == "latency_ms") p.latency_s = positive_number(where, v, true) / 1000.0;
+      else
+        throw InputError(path + ": unknown key '" + e.key +
+                         "' (profile keys: slowdown, memory, uplink_mbps, downlink_mbps, latency_ms)");
+    } else {
+      throw InputError(path + ": unknown key '" + e.key +
+                       "' (expected reference.name, reference.flops_per_second, profiles.<name>.<field>, set.devices)");
+    }
+  }
+  if (set.reference_flops_per_s <= 0)
+    throw InputError(path + ": key 'reference.flops_per_second' is required");
+  if (order.empty()) throw InputError(path + ": key 'set.devices' is required: the list of profiles in the set");
+  for (const auto& name : order) {
+    auto it = profiles.find(name);
+    if (it == profiles.end())
+      throw InputError(path + ": key 'set.devices' names profile '" + name + "', which has no [profiles." + name + "] section");
+    if (it->second.memory_cap_bytes == 0)
+      throw InputError(path + ": key 'profiles." + name + ".memory' is required and must be > 0");
+    set.devices.push_back(it->second);
+  }
+  return set;
+}
+
+std::vector<DeviceProfile> expand_devices(const DeviceSet& set, int count) {
+  std::vector<DeviceProfile> out;
+  out.reserve(count);
+  for (int i = 0; i < count; ++i) out.push_back(set.devices[i % set.devices.size()]);
+  return out;
+}
+
+}  // namespace edgesim

@@ -1,0 +1,292 @@
+#include "edgesim/io/config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "edgesim/common/error.hpp"
+#include "edgesim/io/toml.hpp"
+
+namespace edgesim {
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class Type { kInt, kFloat, kString, kBool };
+
+// One config key: its type, default (as TOML text), what it means, and where it lands.
+// `check` returns an empty string when the value is acceptable, else why it is not.
+struct Key {
+  std::string name;
+  Type type;
+  std::string default_value;
+  std::string doc;
+  std::function<void(ExperimentConfig&, const std::string&)> assign;
+  std::function<std::string(const std::string&)> check;
+};
+
+long long to_int(const std::string& v) {
+  std::size_t pos = 0;
+  const long long x = std::stoll(v, &pos);
+  if (pos != v.size()) throw std::invalid_argument(v);
+  return x;
+}
+double to_float(const std::string& v) {
+  std::size_t pos = 0;
+  const double x = std::stod(v, &pos);
+  if (pos != v.size() || !std::isfinite(x)) throw std::invalid_argument(v);
+  return x;
+}
+
+std::function<std::string(const std::string&)> at_least(double lo) {
+  return [lo](const std::string& v) {
+    std::ostringstream s;
+    s << "must be >= " << lo;
+    return to_float(v) >= lo ? std::string() : s.str();
+  };
+}
+std::function<std::string(const std::string&)> greater_than(double lo) {
+  return [lo](const std::string& v) {
+    std::ostringstream s;
+    s << "must be > " << lo;
+    return to_float(v) > lo ? std::string() : s.str();
+  };
+}
+std::function<std::string(const std::string&)> one_of(std::vector<std::string> choices) {
+  return [choices](const std::string& v) {
+    if (std::find(choices.begin(), choices.end(), v) != choices.end()) return std::string();
+    std::string s = "must be one of";
+    for (const auto& c : choices) s += " '" + c + "'";
+    return s;
+  };
+}
+std::function<std::string(const std::string&)> any() {
+  return [](const std::string&) { return std::string(); };
+}
+
+#define EDGESIM_FIELD(field, conv) [](ExperimentConfig& c, const std::string& v) { c.field = conv; }
+
+const std::vector<Key>& schema() {
+  static const std::vector<Key> keys = {
+      {"run.name", Type::kString, "\"\"", "Run name, used in output names and plots; empty = the config file's stem.",
+       EDGESIM_FIELD(run.name, v), any()},
+      {"run.seed", Type::kInt, "1", "Seed of every random stream (model init, partition, selection, shuffling).",
+       EDGESIM_FIELD(run.seed, static_cast<std::uint64_t>(to_int(v))), at_least(0)},
+      {"run.rounds", Type::kInt, "20", "Number of rounds.", EDGESIM_FIELD(run.rounds, static_cast<int>(to_int(v))), at_least(1)},
+      {"run.eval_every", Type::kInt, "1", "Evaluate the global model on the test set every k rounds (and after the last).",
+       EDGESIM_FIELD(run.eval_every, static_cast<int>(to_int(v))), at_least(1)},
+      {"run.threads", Type::kInt, "1", "LibTorch intra-op threads per rank. 1 keeps results bit-identical across machines.",
+       EDGESIM_FIELD(run.threads, static_cast<int>(to_int(v))), at_least(1)},
+      {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it.",
+       EDGESIM_FIELD(run.out, v), any()},
+      {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset. Only `fashion-mnist` for now.",
+       EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist"})},
+      {"data.path", Type::kString, "\"/usr/share/datasets/fashion-mnist\"",
+       "Directory holding the gzip'd IDX files (Debian package `dataset-fashion-mnist`).", EDGESIM_FIELD(data.path, v), any()},
+      {"data.partition", Type::kString, "\"dirichlet\"",
+       "How training samples are split among devices: `iid`, `dirichlet` (label skew set by `data.alpha`) or `shards` (McMahan et al.).",
+       EDGESIM_FIELD(data.partition, v), one_of({"iid", "dirichlet", "shards"})},
+      {"data.alpha", Type::kFloat, "0.5", "Dirichlet concentration; smaller = more label skew.",
+       EDGESIM_FIELD(data.alpha, to_float(v)), greater_than(0)},
+      {"data.shards_per_device", Type::kInt, "2", "Shards per device for `partition = \"shards\"`.",
+       EDGESIM_FIELD(data.shards_per_device, static_cast<int>(to_int(v))), at_least(1)},
+      {"data.min_samples_per_device", Type::kInt, "10", "Dirichlet partitions are redrawn until every device has this many samples.",
+       EDGESIM_FIELD(data.min_samples_per_device, to_int(v)), at_least(1)},
+      {"data.train_samples", Type::kInt, "0", "Use only the first N training samples (0 = all). For quick tests.",
+       EDGESIM_FIELD(data.train_samples, to_int(v)), at_least(0)},
+      {"data.test_samples", Type::kInt, "0", "Use only the first N test samples (0 = all).",
+       EDGESIM_FIELD(data.test_samples, to_int(v)), at_least(0)},
+      {"devices.profiles", Type::kString, "\"\"",
+       "Device-set file (see experiments/devices/). A relative path is taken relative to the config file.",
+       EDGESIM_FIELD(devices.profiles, v), any()},
+      {"devices.count", Type::kInt, "16", "Number of devices; the set's list is cycled when it lists fewer.",
+       EDGESIM_FIELD(devices.count, static_cast<int>(to_int(v))), at_least(1)},
+      {"model.name", Type::kString, "\"cnn\"", "Model. `cnn`: two 5x5 conv layers + two linear layers for 28x28 inputs.",
+       EDGESIM_FIELD(model.name, v), one_of({"cnn"})},
+      {"model.width", Type::kFloat, "1.0", "Width multiplier of every hidden layer (1.0 = 16/32 channels, 128 hidden units).",
+       EDGESIM_FIELD(model.width, to_float(v)), greater_than(0)},
+      {"algorithm.name", Type::kString, "\"fedavg\"", "Algorithm. `fedavg`: synchronous FedAvg (McMahan et al. 2017).",
+       EDGESIM_FIELD(algorithm.name, v), one_of({"fedavg"})},
+      {"algorithm.fraction", Type::kFloat, "1.0", "Share of devices selected each round (at least one).",
+       EDGESIM_FIELD(algorithm.fraction, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
+      {"algorithm.local_epochs", Type::kInt, "1", "Passes over the device's data per task.",
+       EDGESIM_FIELD(algorithm.local_epochs, static_cast<int>(to_int(v))), at_least(1)},
+      {"algorithm.batch_size", Type::kInt, "32", "Local mini-batch size.",
+       EDGESIM_FIELD(algorithm.batch_size, static_cast<int>(to_int(v))), at_least(1)},
+      {"algorithm.lr", Type::kFloat, "0.05", "Local SGD learning rate.", EDGESIM_FIELD(algorithm.lr, to_float(v)), greater_than(0)},
+      {"algorithm.momentum", Type::kFloat, "0.9", "Local SGD momentum (state reset every task, as in FedAvg).",
+       EDGESIM_FIELD(algorithm.momentum, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x >= 0 && x < 1 ? "" : "must be in [0, 1)"; }},
+      {"algorithm.weight_decay", Type::kFloat, "0.0", "Local SGD weight decay.",
+       EDGESIM_FIELD(algorithm.weight_decay, to_float(v)), at_least(0)},
+      {"algorithm.straggler", Type::kString, "\"wait_all\"",
+       "`wait_all`: a round ends when its last update arrives. `deadline`: it ends at `deadline_s` and later updates are dropped.",
+       EDGESIM_FIELD(algorithm.straggler, v), one_of({"wait_all", "deadline"})},
+      {"algorithm.deadline_s", Type::kFloat, "0.0", "Round deadline in virtual seconds (required with `straggler = \"deadline\"`).",
+       EDGESIM_FIELD(algorithm.deadline_s, to_float(v)), at_least(0)},
+      {"clock.mode", Type::kString, "\"analytic\"",
+       "`analytic`: compute time from FLOPs (deterministic). `measured`: the host's measured step time x slowdown. "
+       "`realtime`: measured, and the executor sleeps the difference so wall-clock asynchrony is real.",
+       EDGESIM_FIELD(clock.mode, v), one_of({"analytic", "measured", "realtime"})},
+  };
+  return keys;
+}
+#undef EDGESIM_FIELD
+
+const Key* find_key(const std::string& name) {
+  for (const auto& k : schema())
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string unknown_key_message(const std::string& where, const std::string& key) {
+  std::string msg = where + ": unknown key '" + key + "'";
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& k : schema()) {
+    const std::size_t d = edit_distance(key, k.name);
+    if (d < best_d) best_d = d, best = k.name;
+  }
+  if (!best.empty()) msg += " (did you mean '" + best + "'?)";
+  return msg + "; every key is listed in docs/CONFIG.md";
+}
+
+// A value as given, plus where it came from (for error messages).
+struct Setting {
+  std::string value;
+  std::string origin;
+};
+
+void check_and_assign(ExperimentConfig& cfg, const Key& key, const Setting& s) {
+  const std::string prefix = s.origin + ": key '" + key.name + "'";
+  try {
+    switch (key.type) {
+      case Type::kInt: to_int(s.value); break;
+      case Type::kFloat: to_float(s.value); break;
+      case Type::kBool:
+        if (s.value != "true" && s.value != "false") throw std::invalid_argument(s.value);
+        break;
+      case Type::kString: break;
+    }
+  } catch (const std::exception&) {
+    const char* expected = key.type == Type::kInt ? "an integer" : key.type == Type::kFloat ? "a number" : "true or false";
+    throw InputError(prefix + ": expected " + expected + ", got '" + s.value + "'");
+  }
+  const std::string why = key.check(s.value);
+  if (!why.empty()) throw InputError(prefix + ": " + why + ", got '" + s.value + "'");
+  key.assign(cfg, s.value);
+}
+
+std::string quoted(const Key& key, const std::string& value) {
+  if (key.type != Type::kString) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string unquote_default(const std::string& d) {
+  return d.size() >= 2 && d.front() == '"' ? d.substr(1, d.size() - 2) : d;
+}
+
+// Checks that need several keys or the file system.
+void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings) {
+  auto fail = [&](const std::string& key, const std::string& why) {
+    throw InputError(settings[key].origin + ": key '" + key + "': " + why);
+  };
+  if (cfg.algorithm.straggler == "deadline" && cfg.algorithm.deadline_s <= 0)
+    fail("algorithm.deadline_s", "must be > 0 when algorithm.straggler = \"deadline\"");
+  if (cfg.devices.profiles.empty()) fail("devices.profiles", "is required: the device-set file to use");
+  if (!fs::is_regular_file(cfg.devices.profiles))
+    fail("devices.profiles", "no such file '" + cfg.devices.profiles + "'");
+  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
+    const fs::path p = fs::path(cfg.data.path) / f;
+    if (!fs::is_regular_file(p))
+      fail("data.path", "dataset file '" + p.string() +
+                            "' not found (install Debian's dataset-fashion-mnist or set data.path)");
+  }
+}
+
+}  // namespace
+
+ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::map<std::string, Setting> settings;
+  for (const auto& k : schema()) settings[k.name] = {unquote_default(k.default_value), "default"};
+
+  const fs::path config_dir = fs::absolute(path).parent_path();
+  for (const auto& entry : read_toml_file(path)) {
+    if (!find_key(entry.key)) throw InputError(unknown_key_message(path, entry.key));
+    if (entry.values.size() != 1)
+      throw InputError(path + ": key '" + entry.key + "': expected a single value");
+    std::string value = entry.values[0];
+    if (entry.key == "devices.profiles" && !value.empty() && fs::path(value).is_relative())
+      value = (config_dir / value).lexically_normal().string();
+    settings[entry.key] = {value, path};
+  }
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    const std::string origin = "--set " + o;
+    if (eq == std::string::npos) throw InputError(origin + ": expected key=value");
+    const std::string key = o.substr(0, eq);
+    if (!find_key(key)) throw InputError(unknown_key_message("--set", key));
+    std::string value = o.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (key == "devices.profiles" && !value.empty()) value = fs::absolute(value).lexically_normal().string();
+    settings[key] = {value, origin};
+  }
+
+  ExperimentConfig cfg;
+  cfg.source = path;
+  for (const auto& k : schema()) check_and_assign(cfg, k, settings[k.name]);
+  if (cfg.run.name.empty()) {
+    cfg.run.name = fs::path(path).stem().string();
+    settings["run.name"].value = cfg.run.name;
+  }
+  check_whole(cfg, settings);
+
+  std::ostringstream toml;
+  std::string section;
+  for (const auto& k : schema()) {
+    const auto dot = k.name.find('.');
+    const std::string sec = k.name.substr(0, dot);
+    if (sec != section) toml << (section.empty() ? "" : "\n") << "[" << sec << "]\n", section = sec;
+    toml << k.name.substr(dot + 1) << " = " << quoted(k, settings[k.name].value) << "\n";
+  }
+  cfg.resolved_toml = toml.str();
+  return cfg;
+}
+
+std::string config_reference_markdown() {
+  std::ostringstream md;
+  md << "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : schema()) {
+    const char* type = k.type == Type::kInt ? "integer" : k.type == Type::kFloat ? "number"
+                       : k.type == Type::kBool ? "bool" : "string";
+    md << "| `" << k.name << "` | " << type << " | `" << k.default_value << "` | " << k.doc << " |\n";
+  }
+  return md.str();
+}
+
+}  // namespace edgesim

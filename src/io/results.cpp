@@ -1,0 +1,458 @@
+#include "edgesim/io/results.hpp"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+
+#include "edgesim/common/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace edgesim {
+
+const char* to_string(TaskStatus s) {
+  switch (s) {
+    case TaskStatus::kOk: return "ok";
+    case TaskStatus::kOom: return "oom";
+    case TaskStatus::kDropped: return "dropped";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Widths of the fixed-length string columns. Fixed length (not variable length) so that
+// appends stay plain chunk writes under SWMR and numpy sees an ordinary 'S' field.
+constexpr std::size_t kStatusBytes = 16;     // /status: "running" / "complete"
+constexpr std::size_t kTaskStatusBytes = 8;  // /tasks status: "ok" / "oom" / "dropped"
+constexpr std::size_t kMinProfileBytes = 32;
+
+// Rows per chunk: a round row is 80 bytes, a task row 72, so both chunks stay well under
+// HDF5's 1 MiB chunk cache while a flush per round rewrites at most one partial chunk.
+constexpr hsize_t kRoundChunkRows = 512;
+constexpr hsize_t kTaskChunkRows = 4096;
+
+// The innermost message on HDF5's error stack ("unable to lock file", "file exists", ...)
+// is usually the one that explains the failure; we print nothing ourselves, so keep it.
+herr_t grab_innermost(unsigned n, const H5E_error2_t* err, void* out) {
+  if (n == 0 && err->desc) *static_cast<std::string*>(out) = err->desc;
+  return 0;
+}
+
+std::string hdf5_reason() {
+  std::string desc;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, grab_innermost, &desc);
+  H5Eclear2(H5E_DEFAULT);
+  return desc.empty() ? std::string() : " (" + desc + ")";
+}
+
+[[noreturn]] void fail(const char* call, const std::string& path, const std::string& what) {
+  throw std::runtime_error(std::string(call) + " failed for " + what + " in results file " +
+                           path + hdf5_reason());
+}
+
+hid_t check_id(hid_t id, const char* call, const std::string& path, const std::string& what) {
+  if (id < 0) fail(call, path, what);
+  return id;
+}
+
+void check(herr_t rc, const char* call, const std::string& path, const std::string& what) {
+  if (rc < 0) fail(call, path, what);
+}
+
+// Owns one HDF5 identifier. Close errors are ignored: they can only happen on paths that
+// already failed, and destructors must not throw.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      close_ = o.close_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+
+  hid_t get() const { return id_; }
+  void reset() {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = -1;
+  }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+// TaskRecord with the status as text, so h5py and pandas users see "oom" rather than an
+// enum code they would have to look up.
+struct TaskRow {
+  std::int64_t device, round;
+  double start_s, end_s, compute_s, comm_s, download_s, upload_s;
+  std::int64_t memory_bytes, samples;
+  char status[kTaskStatusBytes];
+};
+
+// The in-memory row types double as the file types, so any padding would land in the file
+// (and in every reader's numpy dtype). Both are packed today; keep it that way.
+static_assert(sizeof(RoundRecord) == 10 * 8, "RoundRecord gained padding or fields");
+static_assert(sizeof(TaskRow) == 10 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
+
+}  // namespace
+
+struct ResultsWriter::Impl {
+  std::string path;
+  H5E_auto2_t saved_err_func = nullptr;
+  void* saved_err_data = nullptr;
+
+  // Declaration order matters: members are destroyed in reverse, so the datasets and
+  // types close before the file does.
+  Handle file;
+  Handle status_type, round_type, task_type;
+  Handle status_ds, rounds_ds, tasks_ds;
+  hsize_t num_rounds = 0, num_tasks = 0;
+
+  hid_t id(hid_t h, const char* call, const std::string& what) const {
+    return check_id(h, call, path, what);
+  }
+  void ok(herr_t rc, const char* call, const std::string& what) const {
+    check(rc, call, path, what);
+  }
+
+  void create_file();
+  Handle string_type(std::size_t bytes) const;  // 0: variable length
+  void write_string_attr(const char* name, const std::string& value);
+  void write_root_attributes(const RunMetadata& meta);
+  void write_devices(const std::vector<DeviceRecord>& devices, int num_classes);
+  void create_status();
+  void create_tables();
+  Handle create_table(const char* name, hid_t type, hsize_t chunk_rows);
+  void append(hid_t ds, hid_t type, hsize_t& rows, const void* data, hsize_t n,
+              const char* what);
+  void write_status(const char* text);
+  void flush();
+};
+
+void ResultsWriter::Impl::create_file() {
+  // SWMR needs the 1.10 file format (checksummed metadata, v3 superblock).
+  Handle fapl(id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", "the file"), H5Pclose);
+  ok(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST),
+     "H5Pset_libver_bounds", "the file");
+  // EXCL, not TRUNC: anything that appeared at `path` since our existence check is not ours.
+  const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
+  if (f < 0) throw InputError("cannot create results file " + path + hdf5_reason());
+  file = Handle(f, H5Fclose);
+}
+
+Handle ResultsWriter::Impl::string_type(std::size_t bytes) const {
+  Handle t(id(H5Tcopy(H5T_C_S1), "H5Tcopy", "a string type"), H5Tclose);
+  if (bytes == 0) {
+    ok(H5Tset_size(t.get(), H5T_VARIABLE), "H5Tset_size", "a string type");
+  } else {
+    ok(H5Tset_size(t.get(), bytes), "H5Tset_size", "a string type");
+    // Null padding, not termination: a name that fills the field keeps its last byte,
+    // and it is what numpy's 'S' dtype (and so h5py) uses.
+    ok(H5Tset_strpad(t.get(), H5T_STR_NULLPAD), "H5Tset_strpad", "a string type");
+  }
+  // Every string is UTF-8, so C readers need one memory type (HDF5 will not convert
+  // between character sets) and h5py decodes them all the same way.
+  ok(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset", "a string type");
+  return t;
+}
+
+void ResultsWriter::Impl::write_string_attr(const char* name, const std::string& value) {
+  const std::string what = std::string("root attribute ") + name;
+  // Variable length so the (arbitrarily long) config fits, and h5py returns a str.
+  Handle type = string_type(0);
+  Handle space(id(H5Screate(H5S_SCALAR), "H5Screate", what), H5Sclose);
+  Handle attr(id(H5Acreate2(file.get(), name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                 "H5Acreate2", what),
+              H5Aclose);
+  const char* text = value.c_str();
+  ok(H5Awrite(attr.get(), type.get(), &text), "H5Awrite", what);
+}
+
+void ResultsWriter::Impl::write_root_attributes(const RunMetadata& meta) {
+  write_string_attr("config", meta.config_toml);
+  {
+    Handle space(id(H5Screate(H5S_SCALAR), "H5Screate", "root attribute seed"), H5Sclose);
+    Handle attr(id(H5Acreate2(file.get(), "seed", H5T_STD_U64LE, space.get(), H5P_DEFAULT,
+                              H5P_DEFAULT),
+                   "H5Acreate2", "root attribute seed"),
+                H5Aclose);
+    ok(H5Awrite(attr.get(), H5T_NATIVE_UINT64, &meta.seed), "H5Awrite", "root attribute seed");
+  }
+  write_string_attr("edgesim_version", meta.edgesim_version);
+  write_string_attr("git_commit", meta.git_commit);
+  write_string_attr("libtorch_version", meta.libtorch_version);
+  write_string_attr("mpi_version", meta.mpi_version);
+  // The library actually loaded, which can differ from the headers we compiled against.
+  unsigned maj = 0, min = 0, rel = 0;
+  ok(H5get_libversion(&maj, &min, &rel), "H5get_libversion", "root attribute hdf5_version");
+  write_string_attr("hdf5_version",
+                    std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel));
+  write_string_attr("host", meta.host);
+  write_string_attr("start_time", meta.start_time);
+}
+
+void ResultsWriter::Impl::write_devices(const std::vector<DeviceRecord>& devices,
+                                        int num_classes) {
+  if (num_classes < 0) throw std::invalid_argument("ResultsWriter: negative num_classes");
+  std::size_t profile_bytes = kMinProfileBytes;
+  for (const auto& d : devices) {
+    profile_bytes = std::max(profile_bytes, d.profile.size());
+    if (d.label_histogram.size() != static_cast<std::size_t>(num_classes))
+      throw std::invalid_argument("ResultsWriter: device " + std::to_string(d.device) +
+                                  " has a label histogram of " +
+                                  std::to_string(d.label_histogram.size()) + " classes, expected " +
+                                  std::to_string(num_classes));
+  }
+
+  // The profile column is as wide as the longest name, so the row layout is only known at
+  // run time: build it field by field and pack rows into a byte buffer.
+  struct Field { const char* name; hid_t type; std::size_t size; };
+  Handle profile_type = string_type(profile_bytes);
+  const Field fields[] = {
+      {"device", H5T_NATIVE_INT64, 8},         {"profile", profile_type.get(), profile_bytes},
+      {"slowdown", H5T_NATIVE_DOUBLE, 8},      {"memory_cap_bytes", H5T_NATIVE_INT64, 8},
+      {"uplink_mbps", H5T_NATIVE_DOUBLE, 8},   {"downlink_mbps", H5T_NATIVE_DOUBLE, 8},
+      {"latency_s", H5T_NATIVE_DOUBLE, 8},     {"samples", H5T_NATIVE_INT64, 8}};
+  std::size_t row_bytes = 0;
+  for (const auto& f : fields) row_bytes += f.size;
+  Handle type(id(H5Tcreate(H5T_COMPOUND, row_bytes), "H5Tcreate", "/devices"), H5Tclose);
+  std::size_t offset = 0;
+  for (const auto& f : fields) {
+    ok(H5Tinsert(type.get(), f.name, offset, f.type), "H5Tinsert", "/devices");
+    offset += f.size;
+  }
+
+  std::vector<char> rows(row_bytes * devices.size(), '\0');
+  char* p = rows.data();
+  auto put = [&p](const void* src, std::size_t n) { std::memcpy(p, src, n); p += n; };
+  for (const auto& d : devices) {
+    put(&d.device, 8);
+    std::memcpy(p, d.profile.data(), d.profile.size());  // rest stays '\0' (null padding)
+    p += profile_bytes;
+    put(&d.slowdown, 8);
+    put(&d.memory_cap_bytes, 8);
+    put(&d.uplink_mbps, 8);
+    put(&d.downlink_mbps, 8);
+    put(&d.latency_s, 8);
+    put(&d.samples, 8);
+  }
+
+  const hsize_t n = devices.size();
+  Handle space(id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", "/devices"), H5Sclose);
+  Handle ds(id(H5Dcreate2(file.get(), "devices", type.get(), space.get(), H5P_DEFAULT,
+                          H5P_DEFAULT, H5P_DEFAULT),
+               "H5Dcreate2", "/devices"),
+            H5Dclose);
+  if (n > 0)
+    ok(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), "H5Dwrite",
+       "/devices");
+
+  // Row i of /label_histogram belongs to row i of /devices.
+  std::vector<std::int64_t> hist;
+  hist.reserve(devices.size() * static_cast<std::size_t>(num_classes));
+  for (const auto& d : devices)
+    hist.insert(hist.end(), d.label_histogram.begin(), d.label_histogram.end());
+  const hsize_t dims[2] = {n, static_cast<hsize_t>(num_classes)};
+  Handle hspace(id(H5Screate_simple(2, dims, nullptr), "H5Screate_simple", "/label_histogram"),
+                H5Sclose);
+  Handle hds(id(H5Dcreate2(file.get(), "label_histogram", H5T_STD_I64LE, hspace.get(),
+                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                "H5Dcreate2", "/label_histogram"),
+             H5Dclose);
+  if (!hist.empty())
+    ok(H5Dwrite(hds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, hist.data()),
+       "H5Dwrite", "/label_histogram");
+}
+
+Handle ResultsWriter::Impl::create_table(const char* name, hid_t type, hsize_t chunk_rows) {
+  const std::string what = std::string("/") + name;
+  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+  Handle space(id(H5Screate_simple(1, &zero, &unlimited), "H5Screate_simple", what), H5Sclose);
+  Handle dcpl(id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", what), H5Pclose);
+  ok(H5Pset_chunk(dcpl.get(), 1, &chunk_rows), "H5Pset_chunk", what);
+  return Handle(id(H5Dcreate2(file.get(), name, type, space.get(), H5P_DEFAULT, dcpl.get(),
+                              H5P_DEFAULT),
+                   "H5Dcreate2", what),
+                H5Dclose);
+}
+
+void ResultsWriter::Impl::append(hid_t ds, hid_t type, hsize_t& rows, const void* data,
+                                 hsize_t n, const char* what) {
+  if (n == 0) return;
+  const hsize_t new_rows = rows + n;
+  ok(H5Dset_extent(ds, &new_rows), "H5Dset_extent", what);
+  Handle file_space(id(H5Dget_space(ds), "H5Dget_space", what), H5Sclose);
+  ok(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &rows, nullptr, &n, nullptr),
+     "H5Sselect_hyperslab", what);
+  Handle mem_space(id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", what), H5Sclose);
+  ok(H5Dwrite(ds, type, mem_space.get(), file_space.get(), H5P_DEFAULT, data), "H5Dwrite", what);
+  rows = new_rows;
+}
+
+void ResultsWriter::Impl::create_status() {
+  status_type = string_type(kStatusBytes);
+  Handle space(id(H5Screate(H5S_SCALAR), "H5Screate", "/status"), H5Sclose);
+  // Early allocation: under SWMR the writer may rewrite raw data but not object headers,
+  // so the storage must exist before H5Fstart_swmr_write.
+  Handle dcpl(id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", "/status"), H5Pclose);
+  ok(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", "/status");
+  status_ds = Handle(id(H5Dcreate2(file.get(), "status", status_type.get(), space.get(),
+                                   H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                        "H5Dcreate2", "/status"),
+                     H5Dclose);
+  write_status("running");
+}
+
+void ResultsWriter::Impl::create_tables() {
+  struct Col { const char* name; std::size_t offset; hid_t type; };
+
+  // RoundRecord is written as is: its fields are the columns, in order.
+  const Col round_cols[] = {
+      {"round", HOFFSET(RoundRecord, round), H5T_NATIVE_INT64},
+      {"virtual_time_s", HOFFSET(RoundRecord, virtual_time_s), H5T_NATIVE_DOUBLE},
+      {"wall_time_s", HOFFSET(RoundRecord, wall_time_s), H5T_NATIVE_DOUBLE},
+      {"test_accuracy", HOFFSET(RoundRecord, test_accuracy), H5T_NATIVE_DOUBLE},
+      {"test_loss", HOFFSET(RoundRecord, test_loss), H5T_NATIVE_DOUBLE},
+      {"train_loss", HOFFSET(RoundRecord, train_loss), H5T_NATIVE_DOUBLE},
+      {"participants", HOFFSET(RoundRecord, participants), H5T_NATIVE_INT64},
+      {"dropped", HOFFSET(RoundRecord, dropped), H5T_NATIVE_INT64},
+      {"bytes_up", HOFFSET(RoundRecord, bytes_up), H5T_NATIVE_INT64},
+      {"bytes_down", HOFFSET(RoundRecord, bytes_down), H5T_NATIVE_INT64}};
+  round_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(RoundRecord)), "H5Tcreate", "/rounds"),
+                      H5Tclose);
+  for (const auto& c : round_cols)
+    ok(H5Tinsert(round_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/rounds");
+
+  Handle status_str = string_type(kTaskStatusBytes);
+  const Col task_cols[] = {
+      {"device", HOFFSET(TaskRow, device), H5T_NATIVE_INT64},
+      {"round", HOFFSET(TaskRow, round), H5T_NATIVE_INT64},
+      {"start_s", HOFFSET(TaskRow, start_s), H5T_NATIVE_DOUBLE},
+      {"end_s", HOFFSET(TaskRow, end_s), H5T_NATIVE_DOUBLE},
+      {"compute_s", HOFFSET(TaskRow, compute_s), H5T_NATIVE_DOUBLE},
+      {"comm_s", HOFFSET(TaskRow, comm_s), H5T_NATIVE_DOUBLE},
+      {"download_s", HOFFSET(TaskRow, download_s), H5T_NATIVE_DOUBLE},
+      {"upload_s", HOFFSET(TaskRow, upload_s), H5T_NATIVE_DOUBLE},
+      {"memory_bytes", HOFFSET(TaskRow, memory_bytes), H5T_NATIVE_INT64},
+      {"samples", HOFFSET(TaskRow, samples), H5T_NATIVE_INT64},
+      {"status", HOFFSET(TaskRow, status), status_str.get()}};
+  task_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(TaskRow)), "H5Tcreate", "/tasks"),
+                     H5Tclose);
+  for (const auto& c : task_cols)
+    ok(H5Tinsert(task_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/tasks");
+
+  rounds_ds = create_table("rounds", round_type.get(), kRoundChunkRows);
+  tasks_ds = create_table("tasks", task_type.get(), kTaskChunkRows);
+}
+
+void ResultsWriter::Impl::write_status(const char* text) {
+  char buf[kStatusBytes] = {};
+  std::memcpy(buf, text, std::min(std::strlen(text), sizeof buf));
+  ok(H5Dwrite(status_ds.get(), status_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf),
+     "H5Dwrite", "/status");
+}
+
+void ResultsWriter::Impl::flush() {
+  ok(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "H5Fflush", "the file");
+}
+
+ResultsWriter::ResultsWriter(const std::string& path, bool overwrite, const RunMetadata& meta,
+                             const std::vector<DeviceRecord>& devices, int num_classes)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->path = path;
+
+  // Everything about an existing file is decided before anything can modify it.
+  std::error_code ec;
+  const fs::path p(path);
+  const bool exists = fs::exists(fs::symlink_status(p, ec));
+  if (exists && !overwrite)
+    throw InputError("results file " + path + " already exists; pass --overwrite to replace it");
+  if (exists && fs::is_directory(fs::status(p, ec)))
+    throw InputError("results file " + path + " is a directory");
+  if (p.has_parent_path()) {
+    fs::create_directories(p.parent_path(), ec);
+    if (ec)
+      throw InputError("cannot create the directory of results file " + path + ": " +
+                       ec.message());
+  }
+  // Replace by unlinking rather than truncating: a reader that still has the old run open
+  // keeps a consistent file, and its lock on the old inode cannot block us.
+  if (exists && !fs::remove(p, ec))
+    throw InputError("cannot replace results file " + path + ": " + ec.message());
+
+  // Every failure becomes an exception carrying HDF5's own message, so HDF5's automatic
+  // stack dump to stderr would only duplicate it. The destructor restores the handler.
+  H5Eget_auto2(H5E_DEFAULT, &impl_->saved_err_func, &impl_->saved_err_data);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+
+  bool created = false;
+  try {
+    impl_->create_file();
+    created = true;
+    impl_->write_root_attributes(meta);
+    impl_->write_devices(devices, num_classes);
+    impl_->create_status();
+    impl_->create_tables();
+    // From here on the file on disk is always consistent: readers may open it with SWMR
+    // read access while we run, and after a crash it holds everything up to the last flush.
+    impl_->ok(H5Fstart_swmr_write(impl_->file.get()), "H5Fstart_swmr_write", "the file");
+  } catch (...) {
+    const H5E_auto2_t func = impl_->saved_err_func;
+    void* data = impl_->saved_err_data;
+    impl_.reset();
+    // The half-written file is ours (created with EXCL) and useless; a rerun should not
+    // have to --overwrite it.
+    if (created) fs::remove(p, ec);
+    H5Eset_auto2(H5E_DEFAULT, func, data);
+    throw;
+  }
+}
+
+ResultsWriter::~ResultsWriter() {
+  const H5E_auto2_t func = impl_->saved_err_func;
+  void* data = impl_->saved_err_data;
+  impl_.reset();  // closes the datasets, then the file, which clears its SWMR-writer mark
+  H5Eset_auto2(H5E_DEFAULT, func, data);
+}
+
+void ResultsWriter::append_tasks(const std::vector<TaskRecord>& tasks) {
+  if (tasks.empty()) return;
+  std::vector<TaskRow> rows(tasks.size());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const TaskRecord& t = tasks[i];
+    rows[i] = TaskRow{t.device,   t.round,    t.start_s,      t.end_s,   t.compute_s, t.comm_s,
+                      t.download_s, t.upload_s, t.memory_bytes, t.samples, {}};
+    std::strncpy(rows[i].status, to_string(t.status), sizeof rows[i].status);
+  }
+  impl_->append(impl_->tasks_ds.get(), impl_->task_type.get(), impl_->num_tasks, rows.data(),
+                rows.size(), "/tasks");
+}
+
+void ResultsWriter::append_round(const RoundRecord& round) {
+  impl_->append(impl_->rounds_ds.get(), impl_->round_type.get(), impl_->num_rounds, &round, 1,
+                "/rounds");
+  impl_->flush();
+}
+
+void ResultsWriter::mark_complete() {
+  impl_->write_status("complete");
+  impl_->flush();
+}
+
+}  // namespace edgesim

@@ -1,0 +1,120 @@
+#include "edgesim/runtime/coordinator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "edgesim/device/clock.hpp"
+#include "edgesim/model/network.hpp"
+#include "edgesim/runtime/local_training.hpp"
+
+namespace edgesim {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string format_duration(double s) {
+  const long t = std::lround(std::max(0.0, s));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  return buf;
+}
+
+// Virtual start/end/compute/comm of each task from its device profile.
+void apply_clock(const Experiment& e, double round_start, std::vector<TaskResult>& tasks) {
+  for (auto& t : tasks) {
+    const DeviceProfile& d = e.devices[t.device];
+    TaskTiming timing = time_task(d, t.reference_compute_s, t.bytes_down, t.bytes_up);
+    if (t.status == TaskStatus::kOom) timing.compute_s = timing.upload_s = 0;  // fails on arrival
+    t.start_s = round_start;
+    t.download_s = timing.download_s;
+    t.compute_s = timing.compute_s;
+    t.upload_s = timing.upload_s;
+    t.end_s = round_start + timing.total_s();
+  }
+}
+
+TaskRecord to_record(const TaskResult& t) {
+  return {t.device,     t.round,    t.start_s,      t.end_s,   t.compute_s, t.download_s + t.upload_s,
+          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status};
+}
+
+}  // namespace
+
+RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport& transport, ResultsWriter& results) {
+  const auto& cfg = e.config;
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto wall_now = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
+
+  torch::manual_seed(Rng(cfg.run.seed, Purpose::kModelInit).next() >> 1);
+  auto net = build_network(e.model);
+  torch::Tensor global = flatten_weights(*net);
+
+  const ImageSet test = load_fashion_mnist(cfg.data.path, "test", cfg.data.test_samples);
+  const auto test_idx = all_indices(test);
+  const torch::Tensor test_x = images_to_tensor(test, test_idx), test_y = labels_to_tensor(test, test_idx);
+
+  RunSummary summary;
+  double now = 0;
+  for (int round = 1; round <= cfg.run.rounds; ++round) {
+    std::vector<TaskOrder> orders;
+    for (int d : algorithm.select(round)) orders.push_back({d, round, global});
+    std::vector<TaskResult> tasks = transport.run_tasks(orders);
+    std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
+
+    apply_clock(e, now, tasks);
+    const double round_end = algorithm.close_round(now, tasks);
+
+    RoundRecord rec;
+    rec.round = round;
+    std::vector<const TaskResult*> accepted;
+    double loss_sum = 0, loss_weight = 0;
+    for (const auto& t : tasks) {
+      rec.bytes_down += static_cast<std::int64_t>(t.bytes_down);
+      rec.bytes_up += static_cast<std::int64_t>(t.bytes_up);
+      if (t.status != TaskStatus::kOk) continue;
+      accepted.push_back(&t);
+      loss_sum += t.train_loss * t.samples;
+      loss_weight += t.samples;
+    }
+    algorithm.merge(global, accepted);
+    now = round_end;
+
+    rec.virtual_time_s = now;
+    rec.participants = static_cast<std::int64_t>(accepted.size());
+    rec.dropped = static_cast<std::int64_t>(tasks.size() - accepted.size());
+    rec.train_loss = loss_weight > 0 ? loss_sum / loss_weight : kNaN;
+    rec.test_accuracy = rec.test_loss = kNaN;
+    if (round % cfg.run.eval_every == 0 || round == cfg.run.rounds) {
+      load_weights(*net, global);
+      const Evaluation ev = evaluate(net, test_x, test_y);
+      rec.test_accuracy = ev.accuracy;
+      rec.test_loss = ev.loss;
+      summary.final_accuracy = ev.accuracy;
+      summary.best_accuracy = std::max(summary.best_accuracy, ev.accuracy);
+    }
+    rec.wall_time_s = wall_now();
+
+    std::vector<TaskRecord> task_records;
+    for (const auto& t : tasks) task_records.push_back(to_record(t));
+    results.append_tasks(task_records);
+    results.append_round(rec);
+
+    const double eta = rec.wall_time_s / round * (cfg.run.rounds - round);
+    char acc[16] = "  -   ";
+    if (!std::isnan(rec.test_accuracy)) std::snprintf(acc, sizeof acc, "%5.2f%%", rec.test_accuracy * 100);
+    std::printf("round %d/%d  virtual %.1f s  acc %s  updates %lld/%zu  eta %s\n", round, cfg.run.rounds, now, acc,
+                static_cast<long long>(rec.participants), tasks.size(), format_duration(eta).c_str());
+    std::fflush(stdout);
+    summary.rounds = round;
+  }
+  transport.shutdown();
+  results.mark_complete();
+  summary.virtual_time_s = now;
+  summary.wall_time_s = wall_now();
+  return summary;
+}
+
+}  // namespace edgesim

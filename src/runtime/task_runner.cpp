@@ -1,0 +1,58 @@
+#include "edgesim/runtime/task_runner.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "edgesim/device/cost.hpp"
+#include "edgesim/model/network.hpp"
+
+namespace edgesim {
+
+TaskRunner::TaskRunner(const Experiment& e, const std::vector<int>& hosted_devices)
+    : experiment_(e), net_(build_network(e.model)), clock_mode_(parse_clock_mode(e.config.clock.mode)) {
+  for (int d : hosted_devices)
+    data_[d] = {images_to_tensor(e.train, e.partition.indices[d]), labels_to_tensor(e.train, e.partition.indices[d])};
+  const auto& a = e.config.algorithm;
+  recipe_ = {a.local_epochs, a.batch_size, a.lr, a.momentum, a.weight_decay};
+}
+
+TaskResult TaskRunner::run(const TaskOrder& order) {
+  const DeviceProfile& device = experiment_.devices.at(order.device);
+  const DeviceData& data = data_.at(static_cast<int>(order.device));
+  TaskResult r;
+  r.device = order.device;
+  r.round = order.round;
+  r.local_samples = data.x.size(0);
+  r.memory_bytes = static_cast<std::int64_t>(
+      training_memory(experiment_.model, recipe_.batch_size, recipe_.momentum > 0).total());
+  r.bytes_down = static_cast<std::uint64_t>(order.weights.numel()) * 4;
+  if (static_cast<std::uint64_t>(r.memory_bytes) > device.memory_cap_bytes) {
+    r.status = TaskStatus::kOom;
+    return r;
+  }
+
+  load_weights(*net_, order.weights);
+  Rng rng(experiment_.config.run.seed, Purpose::kShuffle, order.device, order.round);
+  const auto start = std::chrono::steady_clock::now();
+  const LocalResult local = train_locally(net_, data.x, data.y, recipe_, rng);
+  const double measured_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  r.samples = local.samples;
+  r.train_loss = local.mean_loss;
+  r.weights = flatten_weights(*net_);
+  r.bytes_up = static_cast<std::uint64_t>(r.weights.numel()) * 4;
+  if (clock_mode_ == ClockMode::kAnalytic) {
+    r.reference_compute_s =
+        training_flops_per_sample(experiment_.model) * double(local.samples) / experiment_.device_set.reference_flops_per_s;
+  } else {
+    r.reference_compute_s = measured_s;
+  }
+  if (clock_mode_ == ClockMode::kRealtime) {
+    // Make wall-clock time match the emulated device: the slower compute plus both transfers.
+    const TaskTiming t = time_task(device, measured_s, r.bytes_down, r.bytes_up);
+    std::this_thread::sleep_for(std::chrono::duration<double>(t.total_s() - measured_s));
+  }
+  return r;
+}
+
+}  // namespace edgesim

@@ -1,0 +1,159 @@
+#include "edgesim/runtime/transport.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "edgesim/runtime/task_runner.hpp"
+
+namespace edgesim {
+namespace {
+
+enum Tag : int { kTaskTag = 1, kResultTag = 2, kStopTag = 3 };
+
+struct TaskHeader {
+  std::int64_t device, round, num_floats;
+};
+
+struct ResultHeader {
+  std::int64_t device, round, status, samples, local_samples, memory_bytes;
+  std::uint64_t bytes_down, bytes_up;
+  std::int64_t num_floats;
+  double train_loss, reference_compute_s;
+};
+
+// Header bytes followed by the weights: the single buffer a message carries.
+template <class Header>
+std::vector<char> pack(const Header& h, const torch::Tensor& weights) {
+  const std::size_t nbytes = h.num_floats * sizeof(float);
+  std::vector<char> buf(sizeof(Header) + nbytes);
+  std::memcpy(buf.data(), &h, sizeof(Header));
+  if (nbytes) std::memcpy(buf.data() + sizeof(Header), weights.contiguous().data_ptr<float>(), nbytes);
+  return buf;
+}
+
+template <class Header>
+Header unpack(const std::vector<char>& buf, torch::Tensor* weights) {
+  Header h;
+  std::memcpy(&h, buf.data(), sizeof(Header));
+  if (buf.size() != sizeof(Header) + h.num_floats * sizeof(float))
+    throw std::runtime_error("malformed edgesim message: size does not match its header");
+  *weights = h.num_floats ? torch::from_blob(const_cast<char*>(buf.data()) + sizeof(Header), {h.num_floats},
+                                             torch::kFloat32).clone()
+                          : torch::Tensor();
+  return h;
+}
+
+// Waits for a message without spinning: Open MPI's blocking probe busy-polls, which on an
+// oversubscribed laptop steals a core from the ranks that are training. Tasks take
+// milliseconds to seconds, so a sleep of at most 1 ms between polls costs nothing.
+std::vector<char> receive(int source, int tag, MPI_Status* status) {
+  int arrived = 0;
+  for (int pause_us = 10;; pause_us = std::min(2 * pause_us, 1000)) {
+    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &arrived, status);
+    if (arrived) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
+  }
+  int count = 0;
+  MPI_Get_count(status, MPI_BYTE, &count);
+  std::vector<char> buf(count);
+  MPI_Recv(buf.data(), count, MPI_BYTE, status->MPI_SOURCE, status->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  return buf;
+}
+
+std::vector<char> pack_result(const TaskResult& r) {
+  ResultHeader h{r.device, r.round, static_cast<std::int64_t>(r.status), r.samples, r.local_samples,
+                 r.memory_bytes, r.bytes_down, r.bytes_up, r.weights.defined() ? r.weights.numel() : 0,
+                 r.train_loss, r.reference_compute_s};
+  return pack(h, r.weights);
+}
+
+TaskResult unpack_result(const std::vector<char>& buf) {
+  TaskResult r;
+  const auto h = unpack<ResultHeader>(buf, &r.weights);
+  r.device = h.device, r.round = h.round, r.status = static_cast<TaskStatus>(h.status);
+  r.samples = h.samples, r.local_samples = h.local_samples, r.memory_bytes = h.memory_bytes;
+  r.bytes_down = h.bytes_down, r.bytes_up = h.bytes_up;
+  r.train_loss = h.train_loss, r.reference_compute_s = h.reference_compute_s;
+  return r;
+}
+
+class LocalTransport : public Transport {
+ public:
+  explicit LocalTransport(const Experiment& e) : runner_(e, hosted_devices(0, 1, e.config.devices.count)) {}
+  std::vector<TaskResult> run_tasks(const std::vector<TaskOrder>& orders) override {
+    std::vector<TaskResult> results;
+    for (const auto& o : orders) results.push_back(runner_.run(o));
+    return results;
+  }
+
+ private:
+  TaskRunner runner_;
+};
+
+class MpiTransport : public Transport {
+ public:
+  explicit MpiTransport(int world_size) : world_size_(world_size) {}
+
+  std::vector<TaskResult> run_tasks(const std::vector<TaskOrder>& orders) override {
+    // Non-blocking sends: an executor may be busy returning a result while we still send.
+    std::vector<std::vector<char>> buffers;
+    buffers.reserve(orders.size());
+    std::vector<MPI_Request> requests(orders.size());
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+      const auto& o = orders[i];
+      buffers.push_back(pack(TaskHeader{o.device, o.round, o.weights.numel()}, o.weights));
+      MPI_Isend(buffers.back().data(), static_cast<int>(buffers.back().size()), MPI_BYTE,
+                host_rank(static_cast<int>(o.device), world_size_), kTaskTag, MPI_COMM_WORLD, &requests[i]);
+    }
+    std::vector<TaskResult> results;
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+      MPI_Status status;
+      results.push_back(unpack_result(receive(MPI_ANY_SOURCE, kResultTag, &status)));
+    }
+    MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    return results;
+  }
+
+  void shutdown() override {
+    for (int r = 1; r < world_size_; ++r) MPI_Send(nullptr, 0, MPI_BYTE, r, kStopTag, MPI_COMM_WORLD);
+  }
+
+ private:
+  int world_size_;
+};
+
+}  // namespace
+
+int host_rank(int device, int world_size) { return world_size == 1 ? 0 : 1 + device % (world_size - 1); }
+
+std::vector<int> hosted_devices(int rank, int world_size, int num_devices) {
+  std::vector<int> out;
+  for (int d = 0; d < num_devices; ++d)
+    if (host_rank(d, world_size) == rank) out.push_back(d);
+  return out;
+}
+
+std::unique_ptr<Transport> make_transport(const Experiment& e, int world_size) {
+  if (world_size == 1) return std::make_unique<LocalTransport>(e);
+  return std::make_unique<MpiTransport>(world_size);
+}
+
+void serve_tasks(const Experiment& e, int rank, int world_size) {
+  TaskRunner runner(e, hosted_devices(rank, world_size, e.config.devices.count));
+  for (;;) {
+    MPI_Status status;
+    const auto buf = receive(0, MPI_ANY_TAG, &status);
+    if (status.MPI_TAG == kStopTag) return;
+    TaskOrder order;
+    const auto h = unpack<TaskHeader>(buf, &order.weights);
+    order.device = h.device, order.round = h.round;
+    const auto out = pack_result(runner.run(order));
+    MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, MPI_COMM_WORLD);
+  }
+}
+
+}  // namespace edgesim

@@ -1,0 +1,123 @@
+# Shared helpers of the integration tests; every test_*.sh sources this file first.
+#
+# ctest runs each test as `bash tests/integration/test_X.sh` with EDGESIM_BIN (the edgesim
+# binary), EDGESIM_SOURCE_DIR (repo root) and EDGESIM_BUILD_DIR set. By hand:
+#   EDGESIM_BIN=build/edgesim EDGESIM_SOURCE_DIR=$PWD EDGESIM_BUILD_DIR=build \
+#     bash tests/integration/test_determinism.sh
+set -euo pipefail
+
+: "${EDGESIM_BIN:?set EDGESIM_BIN to the edgesim binary}"
+: "${EDGESIM_SOURCE_DIR:?set EDGESIM_SOURCE_DIR to the repository root}"
+: "${EDGESIM_BUILD_DIR:=}"
+
+TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PYTHON=/usr/bin/python3  # Debian's python: has h5py and numpy (the one on PATH may not)
+TEST_NAME="$(basename "$0" .sh)"
+
+# Open MPI refuses to run as root without these (CI containers run as root).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/edgesim-${TEST_NAME}.XXXXXX")"
+cleanup() {
+  local rc=$?
+  # Tests that start background jobs register their cleanup here (see on_exit).
+  if [[ -n "${ON_EXIT:-}" ]]; then eval "$ON_EXIT" || true; fi
+  if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+  if [[ $rc -eq 0 ]]; then echo "PASS: $TEST_NAME"; else echo "FAIL: $TEST_NAME (exit $rc)" >&2; fi
+  exit $rc
+}
+trap cleanup EXIT
+on_exit() { ON_EXIT="${ON_EXIT:-}${ON_EXIT:+; }$1"; }
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+check() { echo "  ok: $*"; }
+
+# The lead may be relinking the binary; give it a moment rather than failing at once.
+wait_for_binary() {
+  local i
+  for ((i = 0; i < 120; i++)); do
+    [[ -x "$EDGESIM_BIN" ]] && return 0
+    sleep 1
+  done
+  fail "edgesim binary $EDGESIM_BIN not found"
+}
+wait_for_binary
+
+# run_edgesim NP ARGS... : edgesim under mpirun with NP ranks; output and exit code as is.
+run_edgesim() {
+  local np=$1
+  shift
+  mpirun --oversubscribe --bind-to none -np "$np" "$EDGESIM_BIN" "$@"
+}
+
+# run_ok LOGNAME NP ARGS... : like run_edgesim, but output goes to $TMP/LOGNAME.log and
+# a failure prints that log and fails the test.
+run_ok() {
+  local log="$TMP/$1.log" np=$2
+  shift 2
+  local rc=0
+  run_edgesim "$np" "$@" >"$log" 2>&1 || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    sed 's/^/    | /' "$log" >&2
+    fail "edgesim $* (np=$np) exited with $rc"
+  fi
+}
+
+# h5check SUBCOMMAND ARGS... : the Python checks (tests/integration/h5check.py).
+h5check() { "$PYTHON" "$TESTS_DIR/h5check.py" "$@"; }
+
+# write_device_set FILE PROFILE_SPECS... DEVICES
+#   Each PROFILE_SPEC is "name slowdown memory mbps latency_ms"; DEVICES is the TOML list
+#   body, e.g. '"fast", "fast", "slow"'.
+write_device_set() {
+  local file=$1
+  shift
+  local devices=${!#}
+  {
+    printf '[reference]\nname = "test reference"\nflops_per_second = 2.0e11\n'
+    local spec name slowdown memory mbps latency
+    for spec in "${@:1:$#-1}"; do
+      read -r name slowdown memory mbps latency <<<"$spec"
+      printf '\n[profiles.%s]\nslowdown = %s\nmemory = "%s"\nuplink_mbps = %s\ndownlink_mbps = %s\nlatency_ms = %s\n' \
+        "$name" "$slowdown" "$memory" "$mbps" "$mbps" "$latency"
+    done
+    printf '\n[set]\ndevices = [%s]\n' "$devices"
+  } >"$file"
+}
+
+# write_config FILE DEVICE_SET_NAME COUNT ROUNDS
+#   A small, fast experiment: 2000 training and 500 test samples, analytic clock, seed 1,
+#   Dirichlet partition, every device every round, wait for all. DEVICE_SET_NAME is
+#   relative to the config's directory, as in experiments/. Tests change the rest with
+#   --set.
+write_config() {
+  local file=$1 devset=$2 count=$3 rounds=$4
+  cat >"$file" <<TOML
+[run]
+name = "$(basename "$file" .toml)"
+seed = 1
+rounds = $rounds
+
+[data]
+partition = "dirichlet"
+alpha = 0.5
+train_samples = 2000
+test_samples = 500
+
+[devices]
+profiles = "$devset"
+count = $count
+
+[algorithm]
+fraction = 1.0
+local_epochs = 1
+batch_size = 32
+
+[clock]
+mode = "analytic"
+TOML
+}

@@ -1,0 +1,155 @@
+// Config errors are caught before anything runs, and name the key and where it came from.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "edgesim/common/error.hpp"
+#include "edgesim/common/units.hpp"
+#include "edgesim/device/profile.hpp"
+#include "edgesim/io/config.hpp"
+
+using namespace edgesim;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A config file in a fresh temp dir, pointing at the repo's Jetson device set.
+std::string write_config(const std::string& body, const std::string& name = "exp.toml") {
+  static int counter = 0;
+  const fs::path dir = fs::temp_directory_path() / ("edgesim-config-test-" + std::to_string(getpid()) + "-" +
+                                                     std::to_string(counter++));
+  fs::create_directories(dir);
+  const fs::path path = dir / name;
+  std::ofstream(path) << "[devices]\nprofiles = \"" EDGESIM_SOURCE_DIR "/experiments/devices/jetson16.toml\"\n" << body;
+  return path.string();
+}
+
+std::string error_of(const std::string& path, const std::vector<std::string>& sets = {}) {
+  try {
+    load_config(path, sets);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("defaults fill every key and the resolved TOML lists them all", "[config]") {
+  const auto path = write_config("");
+  const ExperimentConfig c = load_config(path);
+  CHECK(c.run.name == "exp");  // the file's stem
+  CHECK(c.algorithm.name == "fedavg");
+  CHECK(c.devices.count == 16);
+  CHECK(c.resolved_toml.find("[algorithm]\nname = \"fedavg\"") != std::string::npos);
+  CHECK(c.resolved_toml.find("lr = 0.05") != std::string::npos);
+}
+
+TEST_CASE("file values and --set overrides, later ones winning", "[config]") {
+  const auto path = write_config("[algorithm]\nlr = 0.1\nstraggler = \"deadline\"\ndeadline_s = 30\n");
+  const auto c = load_config(path, {"algorithm.lr=0.2", "run.rounds=3", "run.name=\"my run\""});
+  CHECK(c.algorithm.lr == 0.2);
+  CHECK(c.algorithm.deadline_s == 30);
+  CHECK(c.run.rounds == 3);
+  CHECK(c.run.name == "my run");
+  CHECK(c.resolved_toml.find("name = \"my run\"") != std::string::npos);
+}
+
+TEST_CASE("the resolved config reads back to the same config", "[config]") {
+  const auto c1 = load_config(write_config("[data]\nalpha = 0.1\n"), {"model.width=0.5"});
+  const auto path2 = write_config("");
+  std::ofstream(path2) << c1.resolved_toml;
+  const auto c2 = load_config(path2);
+  CHECK(c2.resolved_toml == c1.resolved_toml);
+}
+
+TEST_CASE("an unknown key names the key and the file, and suggests the closest", "[config]") {
+  const auto path = write_config("[algorithm]\nlrr = 0.1\n");
+  const std::string e = error_of(path);
+  CHECK_THAT(e, Catch::Contains(path));
+  CHECK_THAT(e, Catch::Contains("unknown key 'algorithm.lrr'"));
+  CHECK_THAT(e, Catch::Contains("did you mean 'algorithm.lr'"));
+  CHECK_THAT(error_of(write_config(""), {"run.roundz=3"}), Catch::Contains("unknown key 'run.roundz'"));
+}
+
+TEST_CASE("wrong types and impossible values name the key", "[config]") {
+  const auto path = write_config("");
+  CHECK_THAT(error_of(path, {"algorithm.lr=abc"}), Catch::Contains("'algorithm.lr': expected a number, got 'abc'"));
+  CHECK_THAT(error_of(path, {"run.rounds=2.5"}), Catch::Contains("'run.rounds': expected an integer"));
+  CHECK_THAT(error_of(path, {"run.rounds=0"}), Catch::Contains("'run.rounds': must be >= 1"));
+  CHECK_THAT(error_of(path, {"devices.count=0"}), Catch::Contains("'devices.count': must be >= 1"));
+  CHECK_THAT(error_of(path, {"algorithm.fraction=1.5"}), Catch::Contains("'algorithm.fraction': must be in (0, 1]"));
+  CHECK_THAT(error_of(path, {"data.partition=random"}), Catch::Contains("'data.partition': must be one of"));
+  CHECK_THAT(error_of(path, {"algorithm.straggler=deadline"}), Catch::Contains("'algorithm.deadline_s'"));
+  CHECK_THAT(error_of(path, {"rounds"}), Catch::Contains("expected key=value"));
+  const auto bad_file = write_config("[run]\nrounds = -3\n");
+  CHECK_THAT(error_of(bad_file), Catch::Contains(bad_file + ": key 'run.rounds': must be >= 1"));
+}
+
+TEST_CASE("missing dataset files and device sets are reported before training", "[config]") {
+  const auto path = write_config("");
+  CHECK_THAT(error_of(path, {"data.path=/nonexistent"}),
+             Catch::Contains("'data.path': dataset file '/nonexistent/train-images-idx3-ubyte.gz' not found"));
+  CHECK_THAT(error_of(path, {"devices.profiles=/nonexistent.toml"}), Catch::Contains("'devices.profiles': no such file"));
+}
+
+TEST_CASE("a line that is not key = value is rejected", "[config]") {
+  CHECK_THAT(error_of(write_config("[run]\nthis is not toml\n")), Catch::Contains("is not a `key = value` line"));
+}
+
+TEST_CASE("the config reference documents every key", "[config]") {
+  const std::string md = config_reference_markdown();
+  for (const char* key : {"run.seed", "data.alpha", "devices.profiles", "algorithm.deadline_s", "clock.mode"})
+    CHECK_THAT(md, Catch::Contains(std::string("`") + key + "`"));
+}
+
+TEST_CASE("sizes accept binary and decimal units", "[units]") {
+  CHECK(parse_bytes("4GiB") == 4ull << 30);
+  CHECK(parse_bytes("1.5 MiB") == 1572864);
+  CHECK(parse_bytes("512MB") == 512000000);
+  CHECK(parse_bytes("1024") == 1024);
+  CHECK_THROWS_WITH(parse_bytes("4 GB/s"), Catch::Contains("unknown size unit"));
+  CHECK_THROWS_WITH(parse_bytes("-1GiB"), Catch::Contains("non-negative"));
+  CHECK_THROWS(parse_bytes("lots"));
+  CHECK(format_bytes(3 << 20) == "3.0 MiB");
+}
+
+TEST_CASE("device sets: the shipped Jetson mix", "[device]") {
+  const DeviceSet set = load_device_set(EDGESIM_SOURCE_DIR "/experiments/devices/jetson16.toml");
+  REQUIRE(set.devices.size() == 16);
+  CHECK(set.reference_flops_per_s > 0);
+  int nano = 0;
+  for (const auto& d : set.devices) nano += d.name == "nano";
+  CHECK(nano == 6);
+  const auto expanded = expand_devices(set, 40);  // cycles the list
+  REQUIRE(expanded.size() == 40);
+  CHECK(expanded[16].name == set.devices[0].name);
+  CHECK(expanded[39].name == set.devices[7].name);
+}
+
+TEST_CASE("device sets: bad values name the file and the key", "[device]") {
+  const fs::path path = fs::temp_directory_path() / ("edgesim-devices-" + std::to_string(getpid()) + ".toml");
+  auto error_for = [&](const std::string& body) {
+    std::ofstream(path) << "[reference]\nflops_per_second = 1e11\n" << body;
+    try {
+      load_device_set(path.string());
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string ok = "[profiles.a]\nslowdown = 2\nmemory = \"1GiB\"\n[set]\ndevices = [\"a\"]\n";
+  CHECK(error_for(ok).empty());
+  CHECK_THAT(error_for("[profiles.a]\nslowdown = -2\nmemory = \"1GiB\"\n[set]\ndevices = [\"a\"]\n"),
+             Catch::Contains(path.string() + ": key 'profiles.a.slowdown': must be > 0"));
+  CHECK_THAT(error_for("[profiles.a]\nslowdown = 2\nmemory = \"1 parsec\"\n[set]\ndevices = [\"a\"]\n"),
+             Catch::Contains("'profiles.a.memory': unknown size unit"));
+  CHECK_THAT(error_for("[profiles.a]\nspeed = 2\n[set]\ndevices = [\"a\"]\n"),
+             Catch::Contains("unknown key 'profiles.a.speed'"));
+  CHECK_THAT(error_for(ok + "\n[set2]\nx = 1\n"), Catch::Contains("unknown key 'set2.x'"));
+  CHECK_THAT(error_for("[profiles.a]\nslowdown = 2\nmemory = \"1GiB\"\n[set]\ndevices = [\"b\"]\n"),
+             Catch::Contains("names profile 'b'"));
+  fs::remove(path);
+}
