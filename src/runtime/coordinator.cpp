@@ -8,6 +8,7 @@
 
 #include "edgesim/device/clock.hpp"
 #include "edgesim/model/network.hpp"
+#include "edgesim/runtime/event_queue.hpp"
 #include "edgesim/runtime/local_training.hpp"
 
 namespace edgesim {
@@ -61,11 +62,17 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   for (int round = 1; round <= cfg.run.rounds; ++round) {
     std::vector<TaskOrder> orders;
     for (int d : algorithm.select(round)) orders.push_back({d, round, global});
-    std::vector<TaskResult> tasks = transport.run_tasks(orders);
-    std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
+    std::vector<TaskResult> arrived = transport.run_tasks(orders);
+    apply_clock(e, now, arrived);
 
-    apply_clock(e, now, tasks);
+    // The policy sees tasks in virtual completion order, whatever order MPI delivered them in.
+    EventQueue events;
+    for (std::size_t i = 0; i < arrived.size(); ++i) events.push({arrived[i].end_s, arrived[i].device, i});
+    std::vector<TaskResult> tasks;
+    while (!events.empty()) tasks.push_back(std::move(arrived[events.pop().task]));
     const double round_end = algorithm.close_round(now, tasks);
+    // Merging and recording go in device order.
+    std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
 
     RoundRecord rec;
     rec.round = round;

@@ -114,6 +114,17 @@ def cmd_differ(args):
        f"(e.g. {describe_difference(a['rounds'], b['rounds'], diff[0])})")
 
 
+def cmd_selection(args):
+    run = load(args.file)
+    by_round = tasks_by_round(run)
+    picked = {k: tuple(sorted(int(t["device"]) for t in v)) for k, v in by_round.items()}
+    require(all(len(p) == args.per_round for p in picked.values()),
+            f"devices picked per round: {picked}, expected {args.per_round} each")
+    require(len(set(picked.values())) > 1, f"every round picked the same devices {picked}; "
+            "the selection does not exercise the seeded draw")
+    ok(f"{args.per_round} devices picked per round, not always the same: {picked}")
+
+
 # --- stragglers ------------------------------------------------------------------------
 
 def check_round_shape(run, rounds, devices):
@@ -126,7 +137,24 @@ def check_round_shape(run, rounds, devices):
         require(devs == list(range(devices)), f"round {k}: tasks of devices {devs}, "
                 f"expected every one of 0..{devices - 1}")
     ok(f"{rounds} rounds, every one with a task on each of the {devices} devices")
+    check_task_times(run)
     return by_round
+
+
+def check_task_times(run):
+    """The documented identities of /tasks times (docs/RESULTS.md)."""
+    for t in run["tasks"]:
+        where = f"round {t['round']} device {t['device']} ({status_text(t)})"
+        parts = float(t["download_s"]) + float(t["compute_s"]) + float(t["upload_s"])
+        require(abs(duration(t) - parts) < 1e-9, f"{where}: end_s - start_s = "
+                f"{duration(t)!r} but download_s + compute_s + upload_s = {parts!r}")
+        comm = float(t["download_s"]) + float(t["upload_s"])
+        require(abs(float(t["comm_s"]) - comm) < 1e-12, f"{where}: comm_s = "
+                f"{float(t['comm_s'])!r}, download_s + upload_s = {comm!r}")
+        require(min(float(t[c]) for c in ("download_s", "compute_s", "upload_s")) >= 0,
+                f"{where}: negative time")
+    ok(f"every task: end_s - start_s = download_s + compute_s + upload_s, "
+       "comm_s = download_s + upload_s")
 
 
 def duration(t):
@@ -324,6 +352,11 @@ def main(argv):
     s.add_argument("b")
     s.add_argument("--fields")
     s.set_defaults(func=cmd_differ)
+
+    s = sub.add_parser("selection", help="K devices per round, not the same every round")
+    s.add_argument("file")
+    s.add_argument("--per-round", type=int, required=True)
+    s.set_defaults(func=cmd_selection)
 
     for name, func in (("straggler-wait-all", cmd_straggler_wait_all),
                        ("straggler-deadline", cmd_straggler_deadline)):

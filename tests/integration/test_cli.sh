@@ -104,6 +104,10 @@ doc="$EDGESIM_SOURCE_DIR/docs/CONFIG.md"
 "$PYTHON" - "$TMP/reference.md" "$doc" <<'PY' || fail "docs/CONFIG.md does not contain the output of 'edgesim config-reference' verbatim (regenerate the table)"
 import sys
 ref, doc = (open(p, encoding="utf-8").read() for p in sys.argv[1:3])
-sys.exit(0 if ref in doc else 1)
+if ref not in doc:
+    stale = [l for l in ref.splitlines() if l not in doc.splitlines()]
+    print("  config-reference lines not in docs/CONFIG.md:", *stale[:5], sep="\n    ",
+          file=sys.stderr)
+    sys.exit(1)
 PY
 check "docs/CONFIG.md contains 'edgesim config-reference' verbatim ($(wc -l <"$TMP/reference.md") lines)"

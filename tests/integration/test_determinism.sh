@@ -20,6 +20,7 @@ run_ok np3-again 3 run "$TMP/det.toml" "${common[@]}" --out "$TMP/np3-again.h5"
 run_ok seed12 2 run "$TMP/det.toml" "${common[@]}" --set run.seed=12 --out "$TMP/seed12.h5"
 
 h5check complete "$TMP/np1.h5" --rounds 3
+h5check selection "$TMP/np1.h5" --per-round 3
 for other in np2 np3 np5 np3-again; do
   echo "np1 vs $other:"
   h5check identical "$TMP/np1.h5" "$TMP/$other.h5"

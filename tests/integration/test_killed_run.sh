@@ -30,7 +30,9 @@ kill_tree() {
 setsid mpirun --oversubscribe --bind-to none -np 2 "$EDGESIM_BIN" run "$TMP/long.toml" \
   --out "$TMP/killed.h5" >"$TMP/killed.log" 2>&1 &
 job=$!
-on_exit "kill_tree $job"
+# If the test fails half-way, do not leave the run behind; but only while $job is still
+# our child (after it exits its pid may be reused by an unrelated process).
+on_exit '[[ $(ps -o ppid= -p "$job" 2>/dev/null | tr -d " ") == "$$" ]] && kill_tree "$job"'
 
 h5check wait-rounds "$TMP/killed.h5" 2 --timeout 120 || { cat "$TMP/killed.log" >&2; fail "no rounds written"; }
 pids=$(pids_of_tree "$job" | tr '\n' ' ')

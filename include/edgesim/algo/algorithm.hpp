@@ -18,7 +18,8 @@ class Algorithm {
   // Devices that train in `round` (1-based), ascending.
   virtual std::vector<int> select(int round) = 0;
 
-  // `tasks` carry their virtual start/end times. Returns when the round ends and sets
+  // `tasks` carry their virtual start/end times and come in completion order (end time, then
+  // device). Returns when the round ends and sets
   // status = kDropped on every task whose update will not be merged for lateness.
   virtual double close_round(double round_start, std::vector<TaskResult>& tasks) = 0;
 

@@ -33,3 +33,16 @@ TEST_CASE("uniform, below and gamma have the right moments", "[rng]") {
   for (double x : p) sum += x;
   CHECK(sum == Approx(1.0));
 }
+
+#include "edgesim/runtime/event_queue.hpp"
+
+TEST_CASE("the event queue pops by virtual time, ties by device", "[runtime]") {
+  EventQueue q;
+  q.push({3.0, 1, 0});
+  q.push({1.0, 7, 1});
+  q.push({3.0, 0, 2});
+  q.push({2.0, 5, 3});
+  std::vector<std::size_t> order;
+  while (!q.empty()) order.push_back(q.pop().task);
+  CHECK(order == std::vector<std::size_t>{1, 3, 2, 0});
+}
