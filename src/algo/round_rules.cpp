@@ -36,7 +36,7 @@ double close_with_deadline(double round_start, double deadline_s, std::vector<Ta
       t.end_s = deadline;
       t.download_s = std::min(t.download_s, deadline - t.start_s);
       t.compute_s = std::clamp(deadline - t.start_s - t.download_s, 0.0, t.compute_s);
-      t.upload_s = 0;
+      t.upload_s = std::max(0.0, deadline - t.start_s - t.download_s - t.compute_s);  // cut short
       t.bytes_up = 0;
     } else {
       end = std::max(end, t.end_s);

@@ -4,6 +4,7 @@
 # binary), EDGESIM_SOURCE_DIR (repo root) and EDGESIM_BUILD_DIR set. By hand:
 #   EDGESIM_BIN=build/edgesim EDGESIM_SOURCE_DIR=$PWD EDGESIM_BUILD_DIR=build \
 #     bash tests/integration/test_determinism.sh
+# KEEP_TMP=1 keeps the test's temp dir (configs, logs, results files) for a look afterwards.
 set -euo pipefail
 
 : "${EDGESIM_BIN:?set EDGESIM_BIN to the edgesim binary}"

@@ -47,6 +47,12 @@ TEST_CASE("deadline: late tasks are cancelled at the deadline", "[rules]") {
   CHECK(tasks[1].compute_s == 9.0);  // 1 s download, then compute until the deadline
   CHECK(tasks[1].upload_s == 0.0);
   CHECK(tasks[1].bytes_up == 0);
+  // Cancelled during its upload: the partial upload is time spent, but nothing arrives.
+  std::vector<TaskResult> uploading{finished(0, 12.0)};
+  CHECK(close_with_deadline(0.0, 11.5, uploading) == 11.5);
+  CHECK(uploading[0].compute_s == 10.0);
+  CHECK(uploading[0].upload_s == 0.5);
+  CHECK(uploading[0].bytes_up == 0);
   // When everyone makes it, the round ends with the last task, not at the deadline.
   std::vector<TaskResult> early{finished(0, 5.0), finished(1, 7.0)};
   CHECK(close_with_deadline(0.0, 10.0, early) == 7.0);
