@@ -13,14 +13,17 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/common/build_info.hpp"
 #include "edgesim/common/error.hpp"
+#include "edgesim/io/checkpoint.hpp"
 #include "edgesim/io/config.hpp"
 #include "edgesim/io/results.hpp"
 #include "edgesim/runtime/coordinator.hpp"
 #include "edgesim/runtime/experiment.hpp"
+#include "edgesim/runtime/stop_signal.hpp"
 #include "edgesim/runtime/transport.hpp"
 
 namespace {
@@ -32,6 +35,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   std::string out;
   bool overwrite = false;
+  bool resume = false;
 };
 
 std::string now_utc() {
@@ -77,19 +81,81 @@ bool all_ranks_ok(int rank, int size, F&& step) {
   return first == size;
 }
 
+// Rank 0 after set-up: open (or resume) the results file, run the rounds, report.
+// Returns the process exit code.
+int coordinate(const Experiment& experiment, const RunArgs& args, const std::string& out, const RunMetadata& meta,
+               const std::vector<DeviceRecord>& devices, int size) {
+  const auto& cfg = experiment.config;
+  const std::string ckpt_path = out + ".ckpt";
+  std::optional<Checkpoint> resume;
+  std::unique_ptr<ResultsWriter> results;
+  auto transport = make_transport(experiment, size);
+  try {
+    if (args.resume) {
+      if (results_status(out) == "complete") {
+        std::printf("%s is already complete; nothing to resume\n", out.c_str());
+        transport->shutdown();
+        return 0;
+      }
+      resume = load_checkpoint(ckpt_path);
+      if (resume && resume->config_toml != cfg.resolved_toml)
+        throw InputError("checkpoint " + ckpt_path + " was written with a different config; resume with the "
+                         "same config and --set values, or start afresh with --overwrite");
+      if (!resume && std::filesystem::exists(out))
+        std::printf("no checkpoint %s: starting %s afresh\n", ckpt_path.c_str(), out.c_str());
+    }
+    if (resume) {
+      // Keep the rows up to the checkpoint's round (a killed run may have written more), in a
+      // fresh file that then replaces the old one.
+      const ResultsTables old = read_results(out);
+      const std::string tmp = out + ".resume.tmp";
+      results = std::make_unique<ResultsWriter>(tmp, true, meta, devices, experiment.train.num_classes);
+      std::vector<TaskRecord> tasks;
+      for (const auto& t : old.tasks)
+        if (t.round <= resume->round) tasks.push_back(t);
+      results->append_tasks(tasks);
+      for (const auto& r : old.rounds)
+        if (r.round <= resume->round) results->append_round(r);
+      std::filesystem::rename(tmp, out);
+      std::printf("resuming %s after round %lld\n", out.c_str(), static_cast<long long>(resume->round));
+    } else {
+      results = std::make_unique<ResultsWriter>(out, args.overwrite || args.resume, meta, devices,
+                                                experiment.train.num_classes);
+    }
+  } catch (const InputError& e) {
+    std::cerr << "edgesim: error: " << e.what() << std::endl;
+    transport->shutdown();
+    return 2;
+  }
+  std::printf("edgesim %s: %s — %d devices (%s) on %d rank(s), %s, %d rounds, clock %s -> %s\n", build::kVersion,
+              cfg.run.name.c_str(), cfg.devices.count, cfg.devices.profiles.c_str(), size, cfg.algorithm.name.c_str(),
+              cfg.run.rounds, cfg.clock.mode.c_str(), out.c_str());
+  std::fflush(stdout);
+
+  auto algorithm = make_algorithm(experiment);
+  const CoordinatorOptions options{ckpt_path, cfg.run.checkpoint_every, resume ? &*resume : nullptr};
+  const RunSummary s = run_coordinator(experiment, *algorithm, *transport, *results, options);
+  results.reset();
+  if (s.stopped) return kExitStopped;
+  std::printf("done: %d rounds, final accuracy %.2f%% (best %.2f%%), virtual time %.1f s, wall time %.1f s -> %s\n",
+              s.rounds, s.final_accuracy * 100, s.best_accuracy * 100, s.virtual_time_s, s.wall_time_s, out.c_str());
+  return 0;
+}
+
 int run_command(const RunArgs& args) {
   MPI_Init(nullptr, nullptr);
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  install_stop_handlers();
 
   ExperimentConfig cfg;
   std::string out;
   bool ok = all_ranks_ok(rank, size, [&] {
     cfg = load_config(args.config, args.sets);
     out = output_path(cfg, args);
-    if (rank == 0 && !args.overwrite && std::filesystem::exists(out))
-      throw InputError("results file '" + out + "' already exists; pass --overwrite to replace it");
+    if (rank == 0 && !args.overwrite && !args.resume && std::filesystem::exists(out))
+      throw InputError("results file '" + out + "' already exists; pass --overwrite to replace it, or --resume");
   });
   if (!ok) {
     MPI_Finalize();
@@ -120,26 +186,10 @@ int run_command(const RunArgs& args) {
                        static_cast<std::int64_t>(experiment.partition.indices[d].size()),
                        experiment.partition.label_histogram[d]});
   }
-  std::unique_ptr<ResultsWriter> results;
-  try {
-    results = std::make_unique<ResultsWriter>(out, args.overwrite, meta, devices, experiment.train.num_classes);
-  } catch (const InputError& e) {
-    std::cerr << "edgesim: error: " << e.what() << std::endl;
-    MPI_Abort(MPI_COMM_WORLD, 2);
-  }
-  std::printf("edgesim %s: %s — %d devices (%s) on %d rank(s), %s, %d rounds, clock %s -> %s\n", build::kVersion,
-              cfg.run.name.c_str(), cfg.devices.count, cfg.devices.profiles.c_str(), size, cfg.algorithm.name.c_str(),
-              cfg.run.rounds, cfg.clock.mode.c_str(), out.c_str());
-  std::fflush(stdout);
-
-  auto algorithm = make_algorithm(experiment);
-  auto transport = make_transport(experiment, size);
-  const RunSummary s = run_coordinator(experiment, *algorithm, *transport, *results);
-  results.reset();
-  std::printf("done: %d rounds, final accuracy %.2f%% (best %.2f%%), virtual time %.1f s, wall time %.1f s -> %s\n",
-              s.rounds, s.final_accuracy * 100, s.best_accuracy * 100, s.virtual_time_s, s.wall_time_s, out.c_str());
+  const int rc = coordinate(experiment, args, out, meta, devices, size);
+  if (rc == kExitStopped && size > 1) MPI_Abort(MPI_COMM_WORLD, kExitStopped);  // executors may be mid-task
   MPI_Finalize();
-  return 0;
+  return rc;
 }
 
 }  // namespace
@@ -156,6 +206,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--set", run.sets, "Override a config key: --set section.key=value (repeatable)");
   run_cmd->add_option("--out", run.out, "Results file (default: run.out, else results/<run.name>.h5)");
   run_cmd->add_flag("--overwrite", run.overwrite, "Replace an existing results file");
+  run_cmd->add_flag("--resume", run.resume,
+                    "Continue from the results file's checkpoint (<out>.ckpt); start afresh if there is none; "
+                    "do nothing if the run is complete");
 
   app.add_subcommand("config-reference", "Print the config key reference (Markdown)");
 

@@ -80,6 +80,10 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(run.eval_every, static_cast<int>(to_int(v))), at_least(1)},
       {"run.threads", Type::kInt, "1", "LibTorch intra-op threads per rank. 1 keeps results bit-identical across machines.",
        EDGESIM_FIELD(run.threads, static_cast<int>(to_int(v))), at_least(1)},
+      {"run.checkpoint_every", Type::kInt, "10",
+       "Checkpoint the coordinator every k rounds (0 = only on SIGTERM/SIGUSR1) to `<results file>.ckpt`; "
+       "`edgesim run --resume` continues from it.",
+       EDGESIM_FIELD(run.checkpoint_every, static_cast<int>(to_int(v))), at_least(0)},
       {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it.",
        EDGESIM_FIELD(run.out, v), any()},
       {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset. Only `fashion-mnist` for now.",

@@ -110,6 +110,76 @@ struct TaskRow {
 static_assert(sizeof(RoundRecord) == 10 * 8, "RoundRecord gained padding or fields");
 static_assert(sizeof(TaskRow) == 10 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
 
+
+Handle string_type(std::size_t bytes, const std::string& path) {
+  auto id = [&](hid_t h, const char* call, const char* what) { return check_id(h, call, path, what); };
+  auto ok = [&](herr_t rc, const char* call, const char* what) { check(rc, call, path, what); };
+  Handle t(id(H5Tcopy(H5T_C_S1), "H5Tcopy", "a string type"), H5Tclose);
+  if (bytes == 0) {
+    ok(H5Tset_size(t.get(), H5T_VARIABLE), "H5Tset_size", "a string type");
+  } else {
+    ok(H5Tset_size(t.get(), bytes), "H5Tset_size", "a string type");
+    // Null padding, not termination: a name that fills the field keeps its last byte,
+    // and it is what numpy's 'S' dtype (and so h5py) uses.
+    ok(H5Tset_strpad(t.get(), H5T_STR_NULLPAD), "H5Tset_strpad", "a string type");
+  }
+  // Every string is UTF-8, so C readers need one memory type (HDF5 will not convert
+  // between character sets) and h5py decodes them all the same way.
+  ok(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset", "a string type");
+  return t;
+}
+
+// The compound types of /rounds and /tasks, shared by the writer and the reader.
+struct TableTypes {
+  Handle round_type, task_type;
+};
+
+TableTypes table_types(const std::string& path) {
+  auto id = [&](hid_t h, const char* call, const char* what) { return check_id(h, call, path, what); };
+  auto ok = [&](herr_t rc, const char* call, const char* what) { check(rc, call, path, what); };
+  TableTypes types;
+  Handle& round_type = types.round_type;
+  Handle& task_type = types.task_type;
+  struct Col { const char* name; std::size_t offset; hid_t type; };
+
+  // RoundRecord is written as is: its fields are the columns, in order.
+  const Col round_cols[] = {
+      {"round", HOFFSET(RoundRecord, round), H5T_NATIVE_INT64},
+      {"virtual_time_s", HOFFSET(RoundRecord, virtual_time_s), H5T_NATIVE_DOUBLE},
+      {"wall_time_s", HOFFSET(RoundRecord, wall_time_s), H5T_NATIVE_DOUBLE},
+      {"test_accuracy", HOFFSET(RoundRecord, test_accuracy), H5T_NATIVE_DOUBLE},
+      {"test_loss", HOFFSET(RoundRecord, test_loss), H5T_NATIVE_DOUBLE},
+      {"train_loss", HOFFSET(RoundRecord, train_loss), H5T_NATIVE_DOUBLE},
+      {"participants", HOFFSET(RoundRecord, participants), H5T_NATIVE_INT64},
+      {"dropped", HOFFSET(RoundRecord, dropped), H5T_NATIVE_INT64},
+      {"bytes_up", HOFFSET(RoundRecord, bytes_up), H5T_NATIVE_INT64},
+      {"bytes_down", HOFFSET(RoundRecord, bytes_down), H5T_NATIVE_INT64}};
+  round_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(RoundRecord)), "H5Tcreate", "/rounds"),
+                      H5Tclose);
+  for (const auto& c : round_cols)
+    ok(H5Tinsert(round_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/rounds");
+
+  Handle status_str = string_type(kTaskStatusBytes, path);
+  const Col task_cols[] = {
+      {"device", HOFFSET(TaskRow, device), H5T_NATIVE_INT64},
+      {"round", HOFFSET(TaskRow, round), H5T_NATIVE_INT64},
+      {"start_s", HOFFSET(TaskRow, start_s), H5T_NATIVE_DOUBLE},
+      {"end_s", HOFFSET(TaskRow, end_s), H5T_NATIVE_DOUBLE},
+      {"compute_s", HOFFSET(TaskRow, compute_s), H5T_NATIVE_DOUBLE},
+      {"comm_s", HOFFSET(TaskRow, comm_s), H5T_NATIVE_DOUBLE},
+      {"download_s", HOFFSET(TaskRow, download_s), H5T_NATIVE_DOUBLE},
+      {"upload_s", HOFFSET(TaskRow, upload_s), H5T_NATIVE_DOUBLE},
+      {"memory_bytes", HOFFSET(TaskRow, memory_bytes), H5T_NATIVE_INT64},
+      {"samples", HOFFSET(TaskRow, samples), H5T_NATIVE_INT64},
+      {"status", HOFFSET(TaskRow, status), status_str.get()}};
+  task_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(TaskRow)), "H5Tcreate", "/tasks"),
+                     H5Tclose);
+  for (const auto& c : task_cols)
+    ok(H5Tinsert(task_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/tasks");
+
+  return types;
+}
+
 }  // namespace
 
 struct ResultsWriter::Impl {
@@ -132,7 +202,7 @@ struct ResultsWriter::Impl {
   }
 
   void create_file();
-  Handle string_type(std::size_t bytes) const;  // 0: variable length
+  Handle string_type(std::size_t bytes) const { return edgesim::string_type(bytes, path); }
   void write_string_attr(const char* name, const std::string& value);
   void write_root_attributes(const RunMetadata& meta);
   void write_devices(const std::vector<DeviceRecord>& devices, int num_classes);
@@ -154,22 +224,6 @@ void ResultsWriter::Impl::create_file() {
   const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   if (f < 0) throw InputError("cannot create results file " + path + hdf5_reason());
   file = Handle(f, H5Fclose);
-}
-
-Handle ResultsWriter::Impl::string_type(std::size_t bytes) const {
-  Handle t(id(H5Tcopy(H5T_C_S1), "H5Tcopy", "a string type"), H5Tclose);
-  if (bytes == 0) {
-    ok(H5Tset_size(t.get(), H5T_VARIABLE), "H5Tset_size", "a string type");
-  } else {
-    ok(H5Tset_size(t.get(), bytes), "H5Tset_size", "a string type");
-    // Null padding, not termination: a name that fills the field keeps its last byte,
-    // and it is what numpy's 'S' dtype (and so h5py) uses.
-    ok(H5Tset_strpad(t.get(), H5T_STR_NULLPAD), "H5Tset_strpad", "a string type");
-  }
-  // Every string is UTF-8, so C readers need one memory type (HDF5 will not convert
-  // between character sets) and h5py decodes them all the same way.
-  ok(H5Tset_cset(t.get(), H5T_CSET_UTF8), "H5Tset_cset", "a string type");
-  return t;
 }
 
 void ResultsWriter::Impl::write_string_attr(const char* name, const std::string& value) {
@@ -320,43 +374,9 @@ void ResultsWriter::Impl::create_status() {
 }
 
 void ResultsWriter::Impl::create_tables() {
-  struct Col { const char* name; std::size_t offset; hid_t type; };
-
-  // RoundRecord is written as is: its fields are the columns, in order.
-  const Col round_cols[] = {
-      {"round", HOFFSET(RoundRecord, round), H5T_NATIVE_INT64},
-      {"virtual_time_s", HOFFSET(RoundRecord, virtual_time_s), H5T_NATIVE_DOUBLE},
-      {"wall_time_s", HOFFSET(RoundRecord, wall_time_s), H5T_NATIVE_DOUBLE},
-      {"test_accuracy", HOFFSET(RoundRecord, test_accuracy), H5T_NATIVE_DOUBLE},
-      {"test_loss", HOFFSET(RoundRecord, test_loss), H5T_NATIVE_DOUBLE},
-      {"train_loss", HOFFSET(RoundRecord, train_loss), H5T_NATIVE_DOUBLE},
-      {"participants", HOFFSET(RoundRecord, participants), H5T_NATIVE_INT64},
-      {"dropped", HOFFSET(RoundRecord, dropped), H5T_NATIVE_INT64},
-      {"bytes_up", HOFFSET(RoundRecord, bytes_up), H5T_NATIVE_INT64},
-      {"bytes_down", HOFFSET(RoundRecord, bytes_down), H5T_NATIVE_INT64}};
-  round_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(RoundRecord)), "H5Tcreate", "/rounds"),
-                      H5Tclose);
-  for (const auto& c : round_cols)
-    ok(H5Tinsert(round_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/rounds");
-
-  Handle status_str = string_type(kTaskStatusBytes);
-  const Col task_cols[] = {
-      {"device", HOFFSET(TaskRow, device), H5T_NATIVE_INT64},
-      {"round", HOFFSET(TaskRow, round), H5T_NATIVE_INT64},
-      {"start_s", HOFFSET(TaskRow, start_s), H5T_NATIVE_DOUBLE},
-      {"end_s", HOFFSET(TaskRow, end_s), H5T_NATIVE_DOUBLE},
-      {"compute_s", HOFFSET(TaskRow, compute_s), H5T_NATIVE_DOUBLE},
-      {"comm_s", HOFFSET(TaskRow, comm_s), H5T_NATIVE_DOUBLE},
-      {"download_s", HOFFSET(TaskRow, download_s), H5T_NATIVE_DOUBLE},
-      {"upload_s", HOFFSET(TaskRow, upload_s), H5T_NATIVE_DOUBLE},
-      {"memory_bytes", HOFFSET(TaskRow, memory_bytes), H5T_NATIVE_INT64},
-      {"samples", HOFFSET(TaskRow, samples), H5T_NATIVE_INT64},
-      {"status", HOFFSET(TaskRow, status), status_str.get()}};
-  task_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(TaskRow)), "H5Tcreate", "/tasks"),
-                     H5Tclose);
-  for (const auto& c : task_cols)
-    ok(H5Tinsert(task_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/tasks");
-
+  TableTypes types = table_types(path);
+  round_type = std::move(types.round_type);
+  task_type = std::move(types.task_type);
   rounds_ds = create_table("rounds", round_type.get(), kRoundChunkRows);
   tasks_ds = create_table("tasks", task_type.get(), kTaskChunkRows);
 }
@@ -453,6 +473,74 @@ void ResultsWriter::append_round(const RoundRecord& round) {
 void ResultsWriter::mark_complete() {
   impl_->write_status("complete");
   impl_->flush();
+}
+
+namespace {
+
+// Opens for reading whether or not a writer is (or was, until it crashed) attached.
+Handle open_for_reading(const std::string& path) {
+  H5E_auto2_t func;
+  void* data;
+  H5Eget_auto2(H5E_DEFAULT, &func, &data);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  std::error_code ec;
+  const hid_t f = fs::is_regular_file(path, ec) ? H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT) : -1;
+  H5Eset_auto2(H5E_DEFAULT, func, data);
+  if (f < 0) return Handle();
+  return Handle(f, H5Fclose);
+}
+
+std::string read_status(hid_t file, const std::string& path) {
+  Handle ds(check_id(H5Dopen2(file, "status", H5P_DEFAULT), "H5Dopen2", path, "/status"), H5Dclose);
+  Handle type = string_type(kStatusBytes, path);
+  char buf[kStatusBytes + 1] = {};
+  check(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), "H5Dread", path, "/status");
+  return buf;
+}
+
+template <class Row>
+std::vector<Row> read_table(hid_t file, const char* name, hid_t type, const std::string& path) {
+  const std::string what = std::string("/") + name;
+  Handle ds(check_id(H5Dopen2(file, name, H5P_DEFAULT), "H5Dopen2", path, what), H5Dclose);
+  Handle space(check_id(H5Dget_space(ds.get()), "H5Dget_space", path, what), H5Sclose);
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  std::vector<Row> rows(n);
+  if (n) check(H5Dread(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), "H5Dread", path, what);
+  return rows;
+}
+
+TaskStatus status_from_text(const std::string& text) {
+  for (TaskStatus s : {TaskStatus::kOk, TaskStatus::kOom, TaskStatus::kDropped})
+    if (text == to_string(s)) return s;
+  throw std::runtime_error("unknown task status '" + text + "'");
+}
+
+}  // namespace
+
+ResultsTables read_results(const std::string& path) {
+  Handle file = open_for_reading(path);
+  if (file.get() < 0) throw InputError("cannot read results file " + path + ": missing or not HDF5");
+  const TableTypes types = table_types(path);
+  ResultsTables t;
+  t.status = read_status(file.get(), path);
+  t.rounds = read_table<RoundRecord>(file.get(), "rounds", types.round_type.get(), path);
+  for (const TaskRow& r : read_table<TaskRow>(file.get(), "tasks", types.task_type.get(), path)) {
+    const std::string status(r.status, strnlen(r.status, sizeof r.status));
+    t.tasks.push_back({r.device, r.round, r.start_s, r.end_s, r.compute_s, r.comm_s, r.download_s,
+                       r.upload_s, r.memory_bytes, r.samples, status_from_text(status)});
+  }
+  return t;
+}
+
+std::string results_status(const std::string& path) {
+  Handle file = open_for_reading(path);
+  if (file.get() < 0) return "";
+  try {
+    return read_status(file.get(), path);
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 }  // namespace edgesim

@@ -4,12 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
 #include "edgesim/device/clock.hpp"
 #include "edgesim/model/network.hpp"
 #include "edgesim/runtime/event_queue.hpp"
 #include "edgesim/runtime/local_training.hpp"
+#include "edgesim/runtime/stop_signal.hpp"
 
 namespace edgesim {
 namespace {
@@ -44,25 +46,66 @@ TaskRecord to_record(const TaskResult& t) {
 
 }  // namespace
 
-RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport& transport, ResultsWriter& results) {
+RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport& transport, ResultsWriter& results,
+                           const CoordinatorOptions& options) {
   const auto& cfg = e.config;
   const auto wall_start = std::chrono::steady_clock::now();
-  auto wall_now = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count(); };
+  const double wall_before = options.resume ? options.resume->wall_time_s : 0.0;
+  auto wall_now = [&] {
+    return wall_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  };
 
   torch::manual_seed(Rng(cfg.run.seed, Purpose::kModelInit).next() >> 1);
   auto net = build_network(e.model);
   torch::Tensor global = flatten_weights(*net);
 
+  RunSummary summary;
+  double now = 0;
+  int first_round = 1;
+  if (const Checkpoint* c = options.resume) {
+    global = torch::from_blob(const_cast<float*>(c->weights.data()), {static_cast<std::int64_t>(c->weights.size())},
+                              torch::kFloat32)
+                 .clone();
+    now = c->virtual_time_s;
+    first_round = static_cast<int>(c->round) + 1;
+    summary.rounds = static_cast<int>(c->round);
+    summary.final_accuracy = c->final_accuracy;
+    summary.best_accuracy = c->best_accuracy;
+    algorithm.load_state(c->algorithm_state);
+  }
+  // The state after the last finished round: what a resumed run starts from.
+  auto checkpoint = [&] {
+    if (options.checkpoint_path.empty()) return;
+    Checkpoint c{cfg.resolved_toml, summary.rounds, now, wall_now(), summary.final_accuracy, summary.best_accuracy,
+                 std::vector<float>(global.data_ptr<float>(), global.data_ptr<float>() + global.numel()),
+                 algorithm.save_state()};
+    save_checkpoint(options.checkpoint_path, c);
+  };
+  auto stop = [&] {
+    checkpoint();
+    summary.stopped = true;
+    summary.virtual_time_s = now;
+    summary.wall_time_s = wall_now();
+    std::printf("stopped by signal after round %d; checkpoint %s (continue with --resume)\n", summary.rounds,
+                options.checkpoint_path.c_str());
+    std::fflush(stdout);
+    return summary;
+  };
+
   const ImageSet test = load_fashion_mnist(cfg.data.path, "test", cfg.data.test_samples);
   const auto test_idx = all_indices(test);
   const torch::Tensor test_x = images_to_tensor(test, test_idx), test_y = labels_to_tensor(test, test_idx);
 
-  RunSummary summary;
-  double now = 0;
-  for (int round = 1; round <= cfg.run.rounds; ++round) {
+  for (int round = first_round; round <= cfg.run.rounds; ++round) {
+    if (stop_requested()) return stop();
     std::vector<TaskOrder> orders;
     for (int d : algorithm.select(round)) orders.push_back({d, round, global});
-    std::vector<TaskResult> arrived = transport.run_tasks(orders);
+    std::vector<TaskResult> arrived;
+    try {
+      arrived = transport.run_tasks(orders);
+    } catch (const StopRequested&) {
+      return stop();
+    }
     apply_clock(e, now, arrived);
 
     // The policy sees tasks in virtual completion order, whatever order MPI delivered them in.
@@ -109,16 +152,18 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     results.append_tasks(task_records);
     results.append_round(rec);
 
-    const double eta = rec.wall_time_s / round * (cfg.run.rounds - round);
+    const double eta = (rec.wall_time_s - wall_before) / (round - first_round + 1) * (cfg.run.rounds - round);
     char acc[16] = "  -   ";
     if (!std::isnan(rec.test_accuracy)) std::snprintf(acc, sizeof acc, "%5.2f%%", rec.test_accuracy * 100);
     std::printf("round %d/%d  virtual %.1f s  acc %s  updates %lld/%zu  eta %s\n", round, cfg.run.rounds, now, acc,
                 static_cast<long long>(rec.participants), tasks.size(), format_duration(eta).c_str());
     std::fflush(stdout);
     summary.rounds = round;
+    if (options.checkpoint_every > 0 && round % options.checkpoint_every == 0 && round < cfg.run.rounds) checkpoint();
   }
   transport.shutdown();
   results.mark_complete();
+  if (!options.checkpoint_path.empty()) std::filesystem::remove(options.checkpoint_path);
   summary.virtual_time_s = now;
   summary.wall_time_s = wall_now();
   return summary;

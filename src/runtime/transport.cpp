@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "edgesim/runtime/stop_signal.hpp"
 #include "edgesim/runtime/task_runner.hpp"
 
 namespace edgesim {
@@ -50,11 +51,14 @@ Header unpack(const std::vector<char>& buf, torch::Tensor* weights) {
 // Waits for a message without spinning: Open MPI's blocking probe busy-polls, which on an
 // oversubscribed laptop steals a core from the ranks that are training. Tasks take
 // milliseconds to seconds, so a sleep of at most 1 ms between polls costs nothing.
-std::vector<char> receive(int source, int tag, MPI_Status* status) {
+// On the coordinator (`interruptible`), a stop request ends the wait with StopRequested;
+// executors keep serving until the coordinator has checkpointed and ends the job.
+std::vector<char> receive(int source, int tag, MPI_Status* status, bool interruptible) {
   int arrived = 0;
   for (int pause_us = 10;; pause_us = std::min(2 * pause_us, 1000)) {
     MPI_Iprobe(source, tag, MPI_COMM_WORLD, &arrived, status);
     if (arrived) break;
+    if (interruptible && stop_requested()) throw StopRequested{};
     std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
   }
   int count = 0;
@@ -112,7 +116,7 @@ class MpiTransport : public Transport {
     std::vector<TaskResult> results;
     for (std::size_t i = 0; i < orders.size(); ++i) {
       MPI_Status status;
-      results.push_back(unpack_result(receive(MPI_ANY_SOURCE, kResultTag, &status)));
+      results.push_back(unpack_result(receive(MPI_ANY_SOURCE, kResultTag, &status, true)));
     }
     MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
     return results;
@@ -146,7 +150,7 @@ void serve_tasks(const Experiment& e, int rank, int world_size) {
   TaskRunner runner(e, hosted_devices(rank, world_size, e.config.devices.count));
   for (;;) {
     MPI_Status status;
-    const auto buf = receive(0, MPI_ANY_TAG, &status);
+    const auto buf = receive(0, MPI_ANY_TAG, &status, false);
     if (status.MPI_TAG == kStopTag) return;
     TaskOrder order;
     const auto h = unpack<TaskHeader>(buf, &order.weights);

@@ -122,3 +122,22 @@ batch_size = 32
 mode = "analytic"
 TOML
 }
+
+# pids_of_tree PID: PID and all its descendants.
+pids_of_tree() {
+  local p
+  echo "$1"
+  for p in $(pgrep -P "$1" || true); do pids_of_tree "$p"; done
+}
+
+# kill_tree PID: SIGKILL to the process group of PID and of every descendant at once.
+# Open MPI puts each rank in a process group of its own, so killing mpirun's group alone
+# would leave the ranks running (and rank 0 still writing).
+kill_tree() {
+  local pgids=() p g
+  for p in $(pids_of_tree "$1"); do
+    g=$(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ') || continue
+    [[ -n $g && " ${pgids[*]} " != *" -$g "* ]] && pgids+=("-$g")
+  done
+  [[ ${#pgids[@]} -gt 0 ]] && kill -9 -- "${pgids[@]}" 2>/dev/null || true
+}

@@ -7,25 +7,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 write_device_set "$TMP/devs.toml" "agx 1.0 4GiB 200 5" "nano 6.0 2GiB 40 10" '"agx", "nano"'
 write_config "$TMP/long.toml" devs.toml 4 60
 
-# pids_of_tree PID: PID and all its descendants.
-pids_of_tree() {
-  local p
-  echo "$1"
-  for p in $(pgrep -P "$1" || true); do pids_of_tree "$p"; done
-}
-
-# kill_tree PID: SIGKILL to the process group of PID and of every descendant at once.
-# Open MPI puts each rank in a process group of its own, so killing mpirun's group alone
-# would leave the ranks running (and rank 0 still writing).
-kill_tree() {
-  local pgids=() p g
-  for p in $(pids_of_tree "$1"); do
-    g=$(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ') || continue
-    [[ -n $g && " ${pgids[*]} " != *" -$g "* ]] && pgids+=("-$g")
-  done
-  [[ ${#pgids[@]} -gt 0 ]] && kill -9 -- "${pgids[@]}" 2>/dev/null || true
-}
-
 # Own session and process group, so the whole job can be killed without touching ours.
 setsid mpirun --oversubscribe --bind-to none -np 2 "$EDGESIM_BIN" run "$TMP/long.toml" \
   --out "$TMP/killed.h5" >"$TMP/killed.log" 2>&1 &

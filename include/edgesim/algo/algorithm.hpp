@@ -25,6 +25,10 @@ class Algorithm {
 
   // Merges the accepted updates (status ok, ascending device order) into `global`.
   virtual void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) = 0;
+
+  // State the policy carries between rounds, for checkpoints (FedAvg has none).
+  virtual std::string save_state() const { return {}; }
+  virtual void load_state(const std::string& state) {}
 };
 
 std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment);

@@ -15,6 +15,7 @@ struct RunConfig {
   int rounds = 20;
   int eval_every = 1;
   int threads = 1;  // LibTorch intra-op threads per rank
+  int checkpoint_every = 10;
   std::string out;  // results file; empty = results/<name>.h5
 };
 

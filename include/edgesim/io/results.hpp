@@ -46,6 +46,17 @@ struct TaskRecord {
   TaskStatus status = TaskStatus::kOk;
 };
 
+// What a results file holds so far; readable while its writer runs or after it was killed.
+struct ResultsTables {
+  std::string status;  // "running" or "complete"
+  std::vector<RoundRecord> rounds;
+  std::vector<TaskRecord> tasks;
+};
+// Throws InputError naming the file when it is missing or not an edgesim results file.
+ResultsTables read_results(const std::string& path);
+// "complete", "running", or "" when the file is missing or unreadable. Cheap: no tables.
+std::string results_status(const std::string& path);
+
 class ResultsWriter {
  public:
   // Throws InputError if `path` exists and !overwrite, or cannot be created.

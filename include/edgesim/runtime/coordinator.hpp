@@ -3,21 +3,31 @@
 // algorithm which devices train, sends them the model, turns the returned costs into
 // virtual durations with each device's profile, lets the algorithm close the round and
 // merge (always in device order, whatever order results arrived in), evaluates every
-// `run.eval_every` rounds, and appends the round to the results file.
+// `run.eval_every` rounds, and appends the round to the results file. It checkpoints every
+// `checkpoint_every` rounds and when a stop signal arrives (then returns with stopped set),
+// and can start from a checkpoint as if the run had never stopped.
 #include "edgesim/algo/algorithm.hpp"
+#include "edgesim/io/checkpoint.hpp"
 #include "edgesim/io/results.hpp"
 #include "edgesim/runtime/experiment.hpp"
 #include "edgesim/runtime/transport.hpp"
 
 namespace edgesim {
 
+struct CoordinatorOptions {
+  std::string checkpoint_path;        // empty: no checkpoints
+  int checkpoint_every = 0;           // rounds between checkpoints; 0: only when stopped
+  const Checkpoint* resume = nullptr;  // continue after this checkpoint's round
+};
+
 struct RunSummary {
-  int rounds = 0;
+  int rounds = 0;  // last finished round
   double virtual_time_s = 0, wall_time_s = 0;
   double final_accuracy = 0, best_accuracy = 0;
+  bool stopped = false;  // by SIGTERM/SIGUSR1, after checkpointing
 };
 
 RunSummary run_coordinator(const Experiment& experiment, Algorithm& algorithm, Transport& transport,
-                           ResultsWriter& results);
+                           ResultsWriter& results, const CoordinatorOptions& options = {});
 
 }  // namespace edgesim

@@ -1,0 +1,29 @@
+#pragma once
+// The coordinator's state after a finished round, enough to continue the run as if it had
+// never stopped: the round, the virtual clock, the global model, the algorithm's own state
+// and the resolved config (a resume with a different config is refused). Random streams
+// need no saving: every draw is keyed by (seed, purpose, device, round).
+//
+// Written atomically — to PATH.tmp, fsync'd, then renamed over PATH — so a kill at any
+// moment leaves either the previous checkpoint or the new one, never a torn file.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace edgesim {
+
+struct Checkpoint {
+  std::string config_toml;
+  std::int64_t round = 0;  // last finished round
+  double virtual_time_s = 0, wall_time_s = 0;
+  double final_accuracy = 0, best_accuracy = 0;
+  std::vector<float> weights;
+  std::string algorithm_state;  // opaque bytes owned by the policy
+};
+
+void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
+// nullopt when there is no file; InputError naming the file and offset when it is corrupt.
+std::optional<Checkpoint> load_checkpoint(const std::string& path);
+
+}  // namespace edgesim

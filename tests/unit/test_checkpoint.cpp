@@ -1,0 +1,41 @@
+// Checkpoints round-trip exactly, and a damaged one is an error naming the file.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "edgesim/common/error.hpp"
+#include "edgesim/io/checkpoint.hpp"
+
+using namespace edgesim;
+namespace fs = std::filesystem;
+
+TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an error", "[checkpoint]") {
+  const std::string path = (fs::temp_directory_path() / ("edgesim-ckpt-" + std::to_string(getpid()))).string();
+  CHECK_FALSE(load_checkpoint(path).has_value());
+
+  Checkpoint c;
+  c.config_toml = "[run]\nseed = 3\n";
+  c.round = 7;
+  c.virtual_time_s = 123.25;
+  c.best_accuracy = 0.875;
+  c.weights = {1.5f, -2.0f, 3.25f};
+  c.algorithm_state = std::string("\0state", 6);
+  save_checkpoint(path, c);
+  CHECK_FALSE(fs::exists(path + ".tmp"));
+  const auto back = load_checkpoint(path);
+  REQUIRE(back.has_value());
+  CHECK(back->config_toml == c.config_toml);
+  CHECK(back->round == 7);
+  CHECK(back->virtual_time_s == 123.25);
+  CHECK(back->best_accuracy == 0.875);
+  CHECK(back->weights == c.weights);
+  CHECK(back->algorithm_state == c.algorithm_state);
+
+  fs::resize_file(path, fs::file_size(path) - 5);
+  CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains(path) && Catch::Contains("truncated at byte"));
+  std::ofstream(path) << "garbage!garbage!";
+  CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("not an edgesim checkpoint"));
+  fs::remove(path);
+}
