@@ -47,23 +47,43 @@ die() {
   exit 1
 }
 
+# running PID: the process exists and is not a zombie (a killed daemon may stay a zombie
+# for a while before init reaps it).
+running() {
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z* ]]
+}
+
 # pid_alive FILE: prints the pid in FILE and succeeds if that process is running.
 pid_alive() {
   local pid
   [[ -s $1 ]] || return 1
   pid=$(tr -dc '0-9' <"$1")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -n $pid ]] && running "$pid" || return 1
   echo "$pid"
 }
 
-# marked_pids: processes whose environment carries this cluster's marker.
+# marked_pids: processes whose environment carries this cluster's marker (the daemons and
+# slurmstepd), and all their descendants (job processes do not carry it).
 marked_pids() {
-  local d p
+  local d p marked=() tree
   for d in /proc/[0-9]*; do
     p=${d#/proc/}
-    [[ $p == "$$" ]] && continue
-    if tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -qxF "$MARKER"; then echo "$p"; fi
+    [[ $p == "$$" || $p == "$BASHPID" ]] && continue
+    if tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -qxF "$MARKER"; then marked+=("$p"); fi
   done
+  [[ ${#marked[@]} -gt 0 ]] || return 0
+  tree=$(ps -eo pid=,ppid=,stat= | awk '$3 !~ /^Z/')
+  awk -v roots="${marked[*]}" '
+    { parent[$1] = $2 }
+    END {
+      n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
+      do { added = 0
+        for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; added = 1 }
+      } while (added)
+      for (p in keep) print p
+    }' <<<"$tree"
 }
 
 # stop_pid NAME FILE: SIGTERM, wait up to 10 s, then SIGKILL.
@@ -75,10 +95,10 @@ stop_pid() {
   }
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    running "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     err "$name (pid $pid) ignored SIGTERM for 10 s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     sleep 0.2
@@ -99,10 +119,12 @@ show_logs() {
 }
 
 do_stop() {
-  local pids i
+  local -a pids
+  local i
   # Cancel every job first, while slurmctld and slurmd can still end the steps cleanly.
   if pid_alive "$CTLD_PID" >/dev/null; then
     if [[ -n $(squeue -h -o %i 2>/dev/null) ]]; then
+      # shellcheck disable=SC2046 # one word per job id
       scancel --quiet $(squeue -h -o %A) 2>/dev/null || true
       for ((i = 0; i < 100; i++)); do
         [[ -z $(squeue -h -o %i 2>/dev/null) ]] && break
@@ -114,17 +136,17 @@ do_stop() {
   stop_pid slurmctld "$CTLD_PID"
   stop_pid munged "$MUNGED_PID"
   # Leftovers (slurmstepd of a job that did not end, a daemon whose pid file was lost).
-  pids=$(marked_pids)
-  if [[ -n $pids ]]; then
-    err "killing leftover processes: $(echo $pids)"
-    kill -KILL $pids 2>/dev/null || true
+  mapfile -t pids < <(marked_pids)
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    err "killing leftover processes: ${pids[*]}"
+    kill -KILL "${pids[@]}" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
-      pids=$(marked_pids)
-      [[ -z $pids ]] && break
+      mapfile -t pids < <(marked_pids)
+      [[ ${#pids[@]} -eq 0 ]] && break
       sleep 0.1
     done
-    if [[ -n $pids ]]; then
-      ps -o pid,ppid,user,args -p "$(echo $pids | tr ' ' ,)" >&2 || true
+    if [[ ${#pids[@]} -gt 0 ]]; then
+      ps -o pid,ppid,user,args -p "$(IFS=,; echo "${pids[*]}")" >&2 || true
       die "processes of the cluster in $DIR survived SIGKILL"
     fi
   fi
@@ -212,8 +234,10 @@ do_start() {
     fi
   done
 
-  rm -rf "$DIR/state" "$DIR/spool" "$DIR/log" "$DIR/run" "$DIR/munge" "$DIR/etc"
-  mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log" "$DIR/run" "$DIR/munge" "$DIR/etc"
+  for b in state spool log run munge etc; do
+    rm -rf "${DIR:?}/$b"
+    mkdir -p "$DIR/$b"
+  done
   chmod 755 "$DIR/munge" # munged wants its socket directory searchable by all
   write_config
 
@@ -262,7 +286,9 @@ do_start() {
     sleep 0.5
   done
   if [[ $state != idle ]]; then
-    err "node $NODE is '${state:-unknown}', not idle, after waiting (sinfo -N below)"
+    pid_alive "$CTLD_PID" >/dev/null || err "slurmctld is not running (died after starting?)"
+    pid_alive "$SLURMD_PID" >/dev/null || err "slurmd is not running (died after starting?)"
+    err "node $NODE is '${state:-unknown}', not idle (sinfo -N below)"
     sinfo -N -l >&2 2>&1 || true
     scontrol show node "$NODE" >&2 2>&1 || true
     cat "$DIR"/log/*.stderr >&2 2>/dev/null || true

@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "edgesim/algo/algorithm.hpp"
+#include "edgesim/app/sweep_command.hpp"
 #include "edgesim/common/build_info.hpp"
 #include "edgesim/common/error.hpp"
 #include "edgesim/io/checkpoint.hpp"
@@ -210,6 +211,16 @@ int main(int argc, char** argv) {
                     "Continue from the results file's checkpoint (<out>.ckpt); start afresh if there is none; "
                     "do nothing if the run is complete");
 
+  SweepCommand sweep;
+  auto* sweep_cmd = app.add_subcommand("sweep", "Run a sweep (axes x seeds) locally or as a Slurm job array");
+  sweep_cmd->add_option("spec", sweep.spec, "Sweep spec (TOML), see docs/SWEEPS.md")->required();
+  sweep_cmd->add_flag("--list", sweep.list, "Print the expanded runs and exit");
+  sweep_cmd->add_flag("--dry-run", sweep.dry_run, "Validate every run's config and exit");
+  sweep_cmd->add_option("--jobs", sweep.jobs, "Runs at a time (default: as many as the cores allow)");
+  sweep_cmd->add_flag("--oversubscribe", sweep.oversubscribe, "Allow more busy ranks than cores");
+  sweep_cmd->add_flag("--slurm", sweep.slurm, "Write a Slurm job array script instead of running");
+  sweep_cmd->add_flag("--submit", sweep.submit, "With --slurm: submit it with sbatch");
+
   app.add_subcommand("config-reference", "Print the config key reference (Markdown)");
 
   try {
@@ -223,6 +234,7 @@ int main(int argc, char** argv) {
       std::cout << edgesim::config_reference_markdown();
       return 0;
     }
+    if (app.got_subcommand("sweep")) return edgesim::run_sweep_command(sweep);
     return run_command(run);
   } catch (const edgesim::InputError& e) {
     std::cerr << "edgesim: error: " << e.what() << std::endl;

@@ -14,6 +14,9 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGUSR1, &sa, nullptr);
+  // Ctrl-C stops cleanly too; a second Ctrl-C kills as usual.
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
 }
 
 bool stop_requested() { return g_stop != 0; }

@@ -141,3 +141,13 @@ kill_tree() {
   done
   [[ ${#pgids[@]} -gt 0 ]] && kill -9 -- "${pgids[@]}" 2>/dev/null || true
 }
+
+# h5status FILE: "complete", "running", or "missing".
+h5status() {
+  "$PYTHON" -c "
+import sys, h5py
+try:
+    print(h5py.File(sys.argv[1], 'r', swmr=True)['status'][()].decode())
+except Exception:
+    print('missing')" "$1"
+}

@@ -37,6 +37,7 @@ done
 [[ -n $EDGESIM_SLURM_PORT ]] || fail "no free port pair for slurmctld/slurmd among 6917..6958"
 export EDGESIM_SLURM_PORT
 
+# shellcheck disable=SC2016 # expanded when the test exits
 on_exit '"$CLUSTER" stop "$SDIR" >&2'
 t0=$SECONDS
 "$CLUSTER" start "$SDIR" || fail "could not start the Slurm test cluster (logs above)"
@@ -78,7 +79,7 @@ wait_gone() {
   while :; do
     left=$(squeue -h -j "$id" -o %i) || slurm_fail "squeue failed (is slurmctld alive?)"
     [[ -z $left ]] && return 0
-    ((SECONDS - t < timeout)) || slurm_fail "job $id not done after $timeout s (left: $(echo $left))"
+    ((SECONDS - t < timeout)) || slurm_fail "job $id not done after $timeout s (left: ${left//$'\n'/ })"
     sleep 1
   done
 }
@@ -182,7 +183,7 @@ EOF
 
 test_requeue() {
   echo "(b) requeue: a --requeue job of $REQUEUE_ROUNDS rounds, requeued while it runs"
-  local script=$TMP/requeue.sbatch id rounds1 t0
+  local script=$TMP/requeue.sbatch id t0
   write_requeue_script "$script"
   id=$(submit "$script")
   wait_state "$id" RUNNING 60
@@ -237,7 +238,7 @@ test_stop() {
   after=""
   for p in $before $(pids_of_cluster); do kill -0 "$p" 2>/dev/null && after+=" $p"; done
   if [[ -n $after ]]; then
-    ps -o pid,ppid,args -p "$(echo $after | tr ' ' ,)" >&2 || true
+    ps -o pid,ppid,args -p "$(echo "$after" | xargs | tr ' ' ,)" >&2 || true
     fail "processes left after stopping the cluster:$after"
   fi
   ! squeue -h >/dev/null 2>&1 || fail "squeue still answers after stop"

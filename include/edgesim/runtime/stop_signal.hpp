@@ -1,5 +1,6 @@
 #pragma once
-// SIGTERM and SIGUSR1 (what Slurm sends before a time limit or a preemption) ask the run to
+// SIGTERM and SIGUSR1 (what Slurm sends before a time limit or a preemption) and a first
+// Ctrl-C (SIGINT) ask the run to
 // stop cleanly: the coordinator notices at its next wait or round boundary, checkpoints the
 // last finished round and exits with kExitStopped. The handler only sets a flag.
 namespace edgesim {
