@@ -9,6 +9,7 @@ packages=(
   libopenmpi-dev openmpi-bin                # MPI
   libhdf5-dev libcli11-dev catch2 zlib1g-dev
   dataset-fashion-mnist                     # the real data: gzip'd IDX files
+  fortunes                                  # text for the character-level LM corpus (load_fortunes_corpus)
   python3 python3-h5py python3-matplotlib python3-numpy   # plots (run with /usr/bin/python3)
   slurmctld slurmd slurm-client munge       # a real single-node Slurm cluster for tests (scripts/slurm/)
 )

@@ -9,7 +9,8 @@
 #           slurmd, and waits (up to EDGESIM_SLURM_START_TIMEOUT s, default 60) until the
 #           node is idle; on failure prints the daemons' logs, stops them, exits 1.
 #   stop    cancels every job, stops slurmd, slurmctld and munged (from their pid files)
-#           and kills whatever they left behind (job steps); exits 1 if anything survives.
+#           and kills what is left (job steps, job processes that escaped Slurm); exits 1
+#           if anything survives.
 #   status  prints the daemons' pids and `sinfo`; exits 1 unless all three are running.
 #
 # Then point the Slurm clients at it:  source DIR/env.sh   (exports SLURM_CONF)
@@ -35,6 +36,9 @@ SLURMD_PID=$DIR/run/slurmd.pid
 # Every daemon is started with this in its environment (slurmstepd inherits it from
 # slurmd), so `stop` can find what they leave behind and nothing else.
 MARKER="EDGESIM_SLURM_TEST_CLUSTER=$DIR"
+# Unique per DIR. Slurm puts SLURM_CLUSTER_NAME in every job's environment: `stop` also finds
+# job processes that escaped Slurm's cleanup (see marked_pids).
+CLUSTER_NAME="edgesim-$(printf %s "$DIR" | md5sum | cut -c1-8)"
 CTLD_PORT=${EDGESIM_SLURM_PORT:-6917}
 SLURMD_PORT=$((CTLD_PORT + 1))
 START_TIMEOUT=${EDGESIM_SLURM_START_TIMEOUT:-60}
@@ -65,13 +69,19 @@ pid_alive() {
 }
 
 # marked_pids: processes whose environment carries this cluster's marker (the daemons and
-# slurmstepd), and all their descendants (job processes do not carry it).
+# slurmstepd) or its SLURM_CLUSTER_NAME (job processes), and all their descendants. Without
+# cgroups (proctrack/linuxproc) Slurm kills a job by walking the process tree from
+# slurmstepd, so a job process whose parent died first (e.g. mpirun outliving the batch
+# shell) is reparented to init and survives the job: only its environment still tells.
 marked_pids() {
   local d p marked=() tree
   for d in /proc/[0-9]*; do
     p=${d#/proc/}
     [[ $p == "$$" || $p == "$BASHPID" ]] && continue
-    if tr '\0' '\n' 2>/dev/null <"$d/environ" | grep -qxF "$MARKER"; then marked+=("$p"); fi
+    if tr '\0' '\n' 2>/dev/null <"$d/environ" |
+      grep -qxF -e "$MARKER" -e "SLURM_CLUSTER_NAME=$CLUSTER_NAME"; then
+      marked+=("$p")
+    fi
   done
   [[ ${#marked[@]} -gt 0 ]] || return 0
   tree=$(ps -eo pid=,ppid=,stat= | awk '$3 !~ /^Z/')
@@ -161,7 +171,7 @@ write_config() {
   ((real_mb >= 256)) || die "only $((mem_avail_kb / 1024)) MiB of memory available"
   cat >"$CONF" <<EOF
 # Written by scripts/slurm/test-cluster.sh: a throwaway single-node cluster in $DIR.
-ClusterName=edgesim-test
+ClusterName=$CLUSTER_NAME
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root

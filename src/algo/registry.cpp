@@ -1,5 +1,7 @@
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/fedavg.hpp"
+#include "edgesim/algo/fedrolex.hpp"
+#include "edgesim/algo/heterofl.hpp"
 #include "edgesim/common/error.hpp"
 
 namespace edgesim {
@@ -7,6 +9,8 @@ namespace edgesim {
 std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment) {
   const std::string& name = experiment.config.algorithm.name;
   if (name == "fedavg") return std::make_unique<FedAvg>(experiment);
+  if (name == "heterofl") return std::make_unique<HeteroFL>(experiment);
+  if (name == "fedrolex") return std::make_unique<FedRolex>(experiment);
   throw InputError(experiment.config.source + ": key 'algorithm.name': unknown algorithm '" + name + "'");
 }
 

@@ -1,4 +1,5 @@
 #include "edgesim/algo/round_rules.hpp"
+#include "edgesim/model/aggregate.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -45,16 +46,18 @@ double close_with_deadline(double round_start, double deadline_s, std::vector<Ta
   return late ? deadline : end;
 }
 
-void average_by_samples(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
+void average_updates(torch::Tensor& global, const std::vector<const TaskResult*>& accepted, Weighting weighting) {
   if (accepted.empty()) return;
-  auto sum = torch::zeros_like(global, torch::kFloat64);
-  double total = 0;
-  for (const TaskResult* t : accepted) {
-    const double w = static_cast<double>(t->local_samples);
-    sum.add_(t->weights.to(torch::kFloat64), w);
-    total += w;
-  }
-  global = (sum / total).to(torch::kFloat32);
+  CoverageAverage average(global.numel());
+  for (const TaskResult* t : accepted)
+    average.add(t->weights, t->gather, weighting == Weighting::kSamples ? static_cast<double>(t->local_samples) : 1.0);
+  global = average.merged(global);
+}
+
+Weighting weighting_from_config(const std::string& value, Weighting published) {
+  if (value == "samples") return Weighting::kSamples;
+  if (value == "uniform") return Weighting::kUniform;
+  return published;
 }
 
 }  // namespace edgesim

@@ -33,7 +33,9 @@ std::string self_executable() { return fs::read_symlink("/proc/self/exe").string
 std::vector<std::string> run_command(const SweepSpec& spec, const SweepRun& run, const std::string& edgesim) {
   std::vector<std::string> argv;
   if (spec.ranks > 1) {
-    argv = {"mpirun", "--oversubscribe", "--bind-to", "none", "-np", std::to_string(spec.ranks)};
+    // 20 s between forwarding SIGTERM and SIGKILL (default 1 s): time to write the checkpoint.
+    argv = {"mpirun", "--oversubscribe", "--bind-to", "none", "--mca", "odls_base_sigkill_timeout", "20",
+            "-np", std::to_string(spec.ranks)};
     if (geteuid() == 0) argv.push_back("--allow-run-as-root");
   }
   for (const std::string& a : {edgesim, std::string("run"), spec.base}) argv.push_back(a);

@@ -86,8 +86,9 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(run.checkpoint_every, static_cast<int>(to_int(v))), at_least(0)},
       {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it.",
        EDGESIM_FIELD(run.out, v), any()},
-      {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset. Only `fashion-mnist` for now.",
-       EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist"})},
+      {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset: `fashion-mnist`, `cifar10`, `cifar100` (binary version; `data.path` = the folder of "
+       "`data_batch_*.bin` / `train.bin`), or `synthetic` (learnable random images, see `data.synthetic_*`).",
+       EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist", "cifar10", "cifar100", "synthetic"})},
       {"data.path", Type::kString, "\"/usr/share/datasets/fashion-mnist\"",
        "Directory holding the gzip'd IDX files (Debian package `dataset-fashion-mnist`).", EDGESIM_FIELD(data.path, v), any()},
       {"data.partition", Type::kString, "\"dirichlet\"",
@@ -103,17 +104,38 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(data.train_samples, to_int(v)), at_least(0)},
       {"data.test_samples", Type::kInt, "0", "Use only the first N test samples (0 = all).",
        EDGESIM_FIELD(data.test_samples, to_int(v)), at_least(0)},
+      {"data.synthetic_channels", Type::kInt, "3", "Synthetic images: channels.",
+       EDGESIM_FIELD(data.synthetic_channels, static_cast<int>(to_int(v))), at_least(1)},
+      {"data.synthetic_size", Type::kInt, "32", "Synthetic images: height = width.",
+       EDGESIM_FIELD(data.synthetic_size, static_cast<int>(to_int(v))), at_least(8)},
+      {"data.synthetic_classes", Type::kInt, "10", "Synthetic images: classes.",
+       EDGESIM_FIELD(data.synthetic_classes, static_cast<int>(to_int(v))), at_least(2)},
+      {"data.synthetic_seed", Type::kInt, "1", "Synthetic images: seed of the class prototypes and samples.",
+       EDGESIM_FIELD(data.synthetic_seed, static_cast<std::uint64_t>(to_int(v))), at_least(0)},
       {"devices.profiles", Type::kString, "\"\"",
        "Device-set file (see experiments/devices/). A relative path is taken relative to the config file.",
        EDGESIM_FIELD(devices.profiles, v), any()},
       {"devices.count", Type::kInt, "16", "Number of devices; the set's list is cycled when it lists fewer.",
        EDGESIM_FIELD(devices.count, static_cast<int>(to_int(v))), at_least(1)},
-      {"model.name", Type::kString, "\"cnn\"", "Model. `cnn`: two 5x5 conv layers + two linear layers for 28x28 inputs.",
-       EDGESIM_FIELD(model.name, v), one_of({"cnn"})},
+      {"devices.memory", Type::kString, "\"enforced\"",
+       "`enforced`: a counting allocator fails any allocation that would take a task past its device's memory cap "
+       "(the task ends as `oom`), and /tasks records the measured peak. `estimated`: only the analytic estimate is "
+       "checked (faster; peak_memory_bytes = 0).",
+       EDGESIM_FIELD(devices.memory, v), one_of({"enforced", "estimated"})},
+      {"model.name", Type::kString, "\"cnn\"",
+       "Model: `cnn` (two 5x5 convs, two linear layers), `vgg11`, `vgg16` (with BN), `resnet18` (CIFAR form).",
+       EDGESIM_FIELD(model.name, v), one_of({"cnn", "vgg11", "vgg16", "resnet18"})},
       {"model.width", Type::kFloat, "1.0", "Width multiplier of every hidden layer (1.0 = 16/32 channels, 128 hidden units).",
        EDGESIM_FIELD(model.width, to_float(v)), greater_than(0)},
-      {"algorithm.name", Type::kString, "\"fedavg\"", "Algorithm. `fedavg`: synchronous FedAvg (McMahan et al. 2017).",
-       EDGESIM_FIELD(algorithm.name, v), one_of({"fedavg"})},
+      {"model.static_bn", Type::kBool, "false", "BatchNorm without running statistics (HeteroFL's static BN).",
+       EDGESIM_FIELD(model.static_bn, v == "true"), any()},
+      {"model.scaler", Type::kBool, "false",
+       "HeteroFL's scaler: in training, conv and hidden linear outputs of a width-r submodel are multiplied by 1/r.",
+       EDGESIM_FIELD(model.scaler, v == "true"), any()},
+      {"algorithm.name", Type::kString, "\"fedavg\"",
+       "Algorithm: `fedavg` (McMahan et al. 2017), `heterofl` (Diao et al. 2021), `fedrolex` (Alam et al. 2022). "
+       "See docs/ALGORITHMS.md.",
+       EDGESIM_FIELD(algorithm.name, v), one_of({"fedavg", "heterofl", "fedrolex"})},
       {"algorithm.fraction", Type::kFloat, "1.0", "Share of devices selected each round (at least one).",
        EDGESIM_FIELD(algorithm.fraction, to_float(v)),
        [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
@@ -132,6 +154,23 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(algorithm.straggler, v), one_of({"wait_all", "deadline"})},
       {"algorithm.deadline_s", Type::kFloat, "0.0", "Round deadline in virtual seconds (required with `straggler = \"deadline\"`).",
        EDGESIM_FIELD(algorithm.deadline_s, to_float(v)), at_least(0)},
+      {"algorithm.weighting", Type::kString, "\"auto\"",
+       "How updates are weighted in the merge: `samples` (local sample counts), `uniform` (each device that holds a "
+       "parameter counts once), or `auto` = the algorithm's published rule (FedAvg: samples; HeteroFL, FedRolex: "
+       "uniform).",
+       EDGESIM_FIELD(algorithm.weighting, v), one_of({"auto", "samples", "uniform"})},
+      {"algorithm.rates", Type::kString, "\"\"",
+       "Width-scaled algorithms: each device's rate, comma-separated, cycled over the devices (e.g. \"1,0.5,0.25\"); "
+       "empty = derived by `algorithm.rate_rule`.",
+       EDGESIM_FIELD(algorithm.rates, v), any()},
+      {"algorithm.rate_rule", Type::kString, "\"memory\"",
+       "[choice] Deriving a device's rate: the largest of `algorithm.rate_levels` whose training footprint fits its "
+       "memory cap (`memory`), and also whose compute r²·slowdown is at most the reference device's full-model "
+       "compute (`memory_and_speed`).",
+       EDGESIM_FIELD(algorithm.rate_rule, v), one_of({"memory", "memory_and_speed"})},
+      {"algorithm.rate_levels", Type::kString, "\"1,0.5,0.25,0.125,0.0625\"",
+       "The rates a device may get (HeteroFL's levels a-e), comma-separated.",
+       EDGESIM_FIELD(algorithm.rate_levels, v), any()},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `measured`: the host's measured step time x slowdown. "
        "`realtime`: measured, and the executor sleeps the difference so wall-clock asynchrony is real.",
@@ -221,9 +260,22 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
   };
   if (cfg.algorithm.straggler == "deadline" && cfg.algorithm.deadline_s <= 0)
     fail("algorithm.deadline_s", "must be > 0 when algorithm.straggler = \"deadline\"");
+  for (const char* key : {"algorithm.rates", "algorithm.rate_levels"}) {
+    try {
+      const auto rates = parse_rate_list(settings[key].value);
+      if (rates.empty() && std::string(key) == "algorithm.rate_levels") fail(key, "needs at least one rate");
+    } catch (const std::invalid_argument& e) {
+      fail(key, std::string(e.what()) + " (expected rates in (0, 1], comma-separated)");
+    }
+  }
   if (cfg.devices.profiles.empty()) fail("devices.profiles", "is required: the device-set file to use");
   if (!fs::is_regular_file(cfg.devices.profiles))
     fail("devices.profiles", "no such file '" + cfg.devices.profiles + "'");
+  if (cfg.data.dataset == "synthetic") return;
+  if (cfg.data.dataset != "fashion-mnist") {
+    if (!fs::is_directory(cfg.data.path)) fail("data.path", "no such directory '" + cfg.data.path + "'");
+    return;
+  }
   for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
     const fs::path p = fs::path(cfg.data.path) / f;
@@ -234,6 +286,25 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
 }
 
 }  // namespace
+
+std::vector<double> parse_rate_list(const std::string& text) {
+  std::vector<double> rates;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
+    const std::string t = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    double r = 0;
+    try {
+      r = to_float(t);
+    } catch (const std::exception&) {
+      throw std::invalid_argument("'" + t + "' is not a number");
+    }
+    if (!(r > 0 && r <= 1)) throw std::invalid_argument("rate " + t + " is not in (0, 1]");
+    rates.push_back(r);
+  }
+  return rates;
+}
 
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::map<std::string, Setting> settings;

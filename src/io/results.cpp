@@ -101,14 +101,14 @@ class Handle {
 struct TaskRow {
   std::int64_t device, round;
   double start_s, end_s, compute_s, comm_s, download_s, upload_s;
-  std::int64_t memory_bytes, samples;
+  std::int64_t memory_bytes, peak_memory_bytes, samples;
   char status[kTaskStatusBytes];
 };
 
 // The in-memory row types double as the file types, so any padding would land in the file
 // (and in every reader's numpy dtype). Both are packed today; keep it that way.
 static_assert(sizeof(RoundRecord) == 10 * 8, "RoundRecord gained padding or fields");
-static_assert(sizeof(TaskRow) == 10 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
+static_assert(sizeof(TaskRow) == 11 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
 
 
 Handle string_type(std::size_t bytes, const std::string& path) {
@@ -170,6 +170,7 @@ TableTypes table_types(const std::string& path) {
       {"download_s", HOFFSET(TaskRow, download_s), H5T_NATIVE_DOUBLE},
       {"upload_s", HOFFSET(TaskRow, upload_s), H5T_NATIVE_DOUBLE},
       {"memory_bytes", HOFFSET(TaskRow, memory_bytes), H5T_NATIVE_INT64},
+      {"peak_memory_bytes", HOFFSET(TaskRow, peak_memory_bytes), H5T_NATIVE_INT64},
       {"samples", HOFFSET(TaskRow, samples), H5T_NATIVE_INT64},
       {"status", HOFFSET(TaskRow, status), status_str.get()}};
   task_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(TaskRow)), "H5Tcreate", "/tasks"),
@@ -456,8 +457,9 @@ void ResultsWriter::append_tasks(const std::vector<TaskRecord>& tasks) {
   std::vector<TaskRow> rows(tasks.size());
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     const TaskRecord& t = tasks[i];
-    rows[i] = TaskRow{t.device,   t.round,    t.start_s,      t.end_s,   t.compute_s, t.comm_s,
-                      t.download_s, t.upload_s, t.memory_bytes, t.samples, {}};
+    rows[i] = TaskRow{t.device,     t.round,    t.start_s,      t.end_s,
+                      t.compute_s,  t.comm_s,   t.download_s,   t.upload_s,
+                      t.memory_bytes, t.peak_memory_bytes, t.samples, {}};
     std::strncpy(rows[i].status, to_string(t.status), sizeof rows[i].status);
   }
   impl_->append(impl_->tasks_ds.get(), impl_->task_type.get(), impl_->num_tasks, rows.data(),
@@ -528,7 +530,7 @@ ResultsTables read_results(const std::string& path) {
   for (const TaskRow& r : read_table<TaskRow>(file.get(), "tasks", types.task_type.get(), path)) {
     const std::string status(r.status, strnlen(r.status, sizeof r.status));
     t.tasks.push_back({r.device, r.round, r.start_s, r.end_s, r.compute_s, r.comm_s, r.download_s,
-                       r.upload_s, r.memory_bytes, r.samples, status_from_text(status)});
+                       r.upload_s, r.memory_bytes, r.samples, status_from_text(status), r.peak_memory_bytes});
   }
   return t;
 }

@@ -73,10 +73,15 @@ SweepSpec load_sweep_spec(const std::string& path) {
     else if (e.key == "slurm.account") spec.slurm.account = single();
     else if (e.key == "slurm.nodes") spec.slurm.nodes = to_positive_int(where, single(), 1);
     else if (e.key == "slurm.max_parallel") spec.slurm.max_parallel = to_positive_int(where, single(), 0);
+    else if (e.key == "slurm.overcommit") {
+      const std::string v = single();
+      if (v != "true" && v != "false") throw InputError(where + ": expected true or false, got '" + v + "'");
+      spec.slurm.overcommit = v == "true";
+    }
     else
       throw InputError(path + ": unknown key '" + e.key +
                        "' (sweep.{name,base,out_dir,seeds,set,ranks,threads}, axes.<config key>, "
-                       "slurm.{partition,time,account,nodes,max_parallel})");
+                       "slurm.{partition,time,account,nodes,max_parallel,overcommit})");
   }
   if (spec.base.empty()) throw InputError(path + ": key 'sweep.base' is required: the base config");
   if (spec.name.empty()) spec.name = fs::path(path).stem().string();

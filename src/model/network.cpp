@@ -1,27 +1,104 @@
 #include "edgesim/model/network.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace edgesim {
 
-torch::nn::Sequential build_network(const ModelSpec& spec) {
-  torch::nn::Sequential net;
-  for (const auto& l : spec.layers) {
+SelfAttentionImpl::SelfAttentionImpl(int model_dim, int heads, int head_dim) : heads_(heads), head_dim_(head_dim) {
+  q_ = register_module("q", torch::nn::Linear(model_dim, heads * head_dim));
+  k_ = register_module("k", torch::nn::Linear(model_dim, heads * head_dim));
+  v_ = register_module("v", torch::nn::Linear(model_dim, heads * head_dim));
+  o_ = register_module("o", torch::nn::Linear(heads * head_dim, model_dim));
+}
+
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
+  const auto b = x.size(0), t = x.size(1);
+  auto split = [&](const torch::Tensor& y) { return y.view({b, t, heads_, head_dim_}).transpose(1, 2); };
+  const auto q = split(q_(x)), k = split(k_(x)), v = split(v_(x));
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_));
+  const auto future = torch::ones({t, t}, torch::kBool).triu(1);
+  scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+  const auto ctx = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({b, t, heads_ * head_dim_});
+  return o_(ctx);
+}
+
+SpecNetImpl::SpecNetImpl(const ModelSpec& spec) : spec_(spec), layers_(spec.layers.size()) {
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    Layer& m = layers_[i];
     switch (l.kind) {
       case LayerKind::kConv2d:
-        net->push_back(torch::nn::Conv2d(
-            torch::nn::Conv2dOptions(l.in_c, l.out_c, l.kernel).stride(l.stride).padding(l.padding)));
+        m.conv = register_module(l.name, torch::nn::Conv2d(torch::nn::Conv2dOptions(spec.width(l.in_group),
+                                                                                    spec.width(l.out_group), l.kernel)
+                                                               .stride(l.stride)
+                                                               .padding(l.padding)
+                                                               .bias(l.bias)));
         break;
-      case LayerKind::kLinear: net->push_back(torch::nn::Linear(l.in_c, l.out_c)); break;
-      case LayerKind::kReLU: net->push_back(torch::nn::ReLU()); break;
-      case LayerKind::kMaxPool2d:
-        net->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(l.kernel).stride(l.stride)));
+      case LayerKind::kBatchNorm2d:
+        m.bn = register_module(
+            l.name, torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(spec.width(l.out_group))
+                                               .track_running_stats(l.running_stats)));
         break;
-      case LayerKind::kFlatten: net->push_back(torch::nn::Flatten()); break;
+      case LayerKind::kLinear:
+        m.linear = register_module(
+            l.name, torch::nn::Linear(torch::nn::LinearOptions(std::int64_t(spec.width(l.in_group)) * l.planes,
+                                                               spec.width(l.out_group))
+                                          .bias(l.bias)));
+        break;
+      case LayerKind::kEmbedding:
+      case LayerKind::kPositionalEmbedding:
+        m.embedding = register_module(l.name, torch::nn::Embedding(l.vocab, spec.width(l.out_group)));
+        break;
+      case LayerKind::kLayerNorm:
+        m.norm = register_module(
+            l.name, torch::nn::LayerNorm(torch::nn::LayerNormOptions({std::int64_t(spec.width(l.out_group))})));
+        break;
+      case LayerKind::kSelfAttention: {
+        const UnitGroup& heads = spec.groups.at(l.inner_group);
+        m.attention = register_module(l.name, SelfAttention(spec.width(l.in_group), heads.units, heads.unit_width));
+        break;
+      }
+      default:
+        break;
     }
   }
-  return net;
 }
+
+torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
+  std::vector<torch::Tensor> out(layers_.size());
+  const bool scale = is_training() && train_scale_ != 1.0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const LayerSpec& l = spec_.layers[i];
+    const torch::Tensor& in = !l.inputs.empty() ? out[l.inputs[0]] : (i == 0 ? x : out[i - 1]);
+    Layer& m = layers_[i];
+    torch::Tensor y;
+    switch (l.kind) {
+      case LayerKind::kConv2d: y = m.conv(in); break;
+      case LayerKind::kBatchNorm2d: y = m.bn(in); break;
+      case LayerKind::kLinear: y = m.linear(spec_.token_input ? in : in.flatten(1)); break;
+      case LayerKind::kReLU: y = torch::relu(in); break;
+      case LayerKind::kGELU: y = torch::gelu(in); break;
+      case LayerKind::kMaxPool2d: y = torch::max_pool2d(in, l.kernel, l.stride); break;
+      case LayerKind::kGlobalAvgPool: y = in.mean({2, 3}); break;
+      case LayerKind::kFlatten: y = in.flatten(1); break;
+      case LayerKind::kAdd: y = out[l.inputs.at(0)] + out[l.inputs.at(1)]; break;
+      case LayerKind::kScaler: y = in; break;
+      case LayerKind::kEmbedding: y = m.embedding(in); break;
+      case LayerKind::kPositionalEmbedding: y = m.embedding->weight.unsqueeze(0); break;
+      case LayerKind::kLayerNorm: y = m.norm(in); break;
+      case LayerKind::kSelfAttention: y = m.attention(in); break;
+      case LayerKind::kTiedHead: y = torch::matmul(in, layers_.at(l.tied_to).embedding->weight.t()); break;
+    }
+    if (scale && (l.kind == LayerKind::kConv2d ||
+                  (l.kind == LayerKind::kLinear && spec_.groups[l.out_group].sliceable)))
+      y = y * train_scale_;
+    out[i] = std::move(y);
+  }
+  return out.back();
+}
+
+SpecNet build_network(const ModelSpec& spec) { return SpecNet(spec); }
 
 torch::Tensor flatten_weights(const torch::nn::Module& module) {
   std::vector<torch::Tensor> parts;
@@ -42,6 +119,15 @@ void load_weights(torch::nn::Module& module, const torch::Tensor& flat) {
   for (auto& p : module.parameters()) take(p);
   for (auto& b : module.buffers()) take(b);
   if (offset != flat.numel()) throw std::runtime_error("weight buffer longer than the model");
+}
+
+torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tensor& targets,
+                                  torch::Reduction::Reduction reduction) {
+  namespace F = torch::nn::functional;
+  auto opts = F::CrossEntropyFuncOptions();
+  if (reduction == torch::Reduction::Sum) opts = opts.reduction(torch::kSum);
+  if (logits.dim() == 3) return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape(-1), opts);
+  return F::cross_entropy(logits, targets, opts);
 }
 
 }  // namespace edgesim

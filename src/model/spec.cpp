@@ -1,71 +1,209 @@
 #include "edgesim/model/spec.hpp"
 
-#include <cmath>
 #include <stdexcept>
 
+#include "edgesim/model/spec_builder.hpp"
+
 namespace edgesim {
-
-std::int64_t LayerSpec::parameter_count() const {
-  switch (kind) {
-    case LayerKind::kConv2d: return std::int64_t(out_c) * in_c * kernel * kernel + out_c;
-    case LayerKind::kLinear: return std::int64_t(out_c) * in_c + out_c;
-    default: return 0;
-  }
-}
-
-std::int64_t ModelSpec::parameter_count() const {
-  std::int64_t n = 0;
-  for (const auto& l : layers) n += l.parameter_count();
-  return n;
-}
-
 namespace {
 
-// Appends a layer whose input is the previous layer's output.
-class SpecBuilder {
- public:
-  SpecBuilder(ModelSpec& spec) : spec_(spec), c_(spec.in_c), h_(spec.in_h), w_(spec.in_w) {}
-
-  void conv(int out_c, int kernel, int padding) {
-    add(LayerKind::kConv2d, out_c, h_ + 2 * padding - kernel + 1, w_ + 2 * padding - kernel + 1, kernel, 1, padding);
+void layer_parameters(const LayerSpec& l, std::vector<ParamSpec>& out) {
+  auto p = [&](const char* what, std::vector<ParamDim> dims) { out.push_back({l.name + "." + what, dims}); };
+  const ParamDim in{l.in_group}, outg{l.out_group};
+  switch (l.kind) {
+    case LayerKind::kConv2d:
+      p("weight", {outg, in, {-1, std::int64_t(l.kernel) * l.kernel}});
+      if (l.bias) p("bias", {outg});
+      break;
+    case LayerKind::kLinear:
+      // After a flatten the input is channels x (h·w): slicing channels keeps whole planes.
+      p("weight", {outg, in, {-1, l.planes}});
+      if (l.bias) p("bias", {outg});
+      break;
+    case LayerKind::kBatchNorm2d:
+    case LayerKind::kLayerNorm:
+      p("weight", {outg});
+      p("bias", {outg});
+      break;
+    case LayerKind::kEmbedding:
+    case LayerKind::kPositionalEmbedding:
+      p("weight", {{-1, l.vocab}, outg});
+      break;
+    case LayerKind::kSelfAttention: {
+      const ParamDim heads{l.inner_group};
+      for (const char* m : {"q", "k", "v"}) {
+        p((std::string(m) + ".weight").c_str(), {heads, in});
+        p((std::string(m) + ".bias").c_str(), {heads});
+      }
+      p("o.weight", {outg, heads});
+      p("o.bias", {outg});
+      break;
+    }
+    default:
+      break;
   }
-  void relu() { add(LayerKind::kReLU, c_, h_, w_, 0, 1, 0); }
-  void maxpool(int k) { add(LayerKind::kMaxPool2d, c_, h_ / k, w_ / k, k, k, 0); }
-  void flatten() { add(LayerKind::kFlatten, c_ * h_ * w_, 1, 1, 0, 1, 0); }
-  void linear(int out) { add(LayerKind::kLinear, out, 1, 1, 0, 1, 0); }
-
- private:
-  void add(LayerKind kind, int out_c, int out_h, int out_w, int kernel, int stride, int padding) {
-    if (out_c < 1 || out_h < 1 || out_w < 1) throw std::invalid_argument("model input too small for its layers");
-    LayerSpec l{kind, c_, h_, w_, out_c, out_h, out_w, kernel, stride, padding};
-    spec_.layers.push_back(l);
-    c_ = out_c, h_ = out_h, w_ = out_w;
-  }
-  ModelSpec& spec_;
-  int c_, h_, w_;
-};
-
-int scaled(int base, double width) { return std::max(1, static_cast<int>(std::lround(base * width))); }
+}
 
 }  // namespace
 
-ModelSpec make_cnn(int in_c, int in_hw, int num_classes, double width) {
-  ModelSpec spec;
-  spec.name = "cnn";
-  spec.in_c = in_c, spec.in_h = in_hw, spec.in_w = in_hw;
-  spec.num_classes = num_classes;
-  SpecBuilder b(spec);
-  b.conv(scaled(16, width), 5, 2);
-  b.relu();
-  b.maxpool(2);
-  b.conv(scaled(32, width), 5, 2);
-  b.relu();
-  b.maxpool(2);
-  b.flatten();
-  b.linear(scaled(128, width));
-  b.relu();
-  b.linear(num_classes);
-  return spec;
+std::vector<ParamSpec> ModelSpec::parameters() const {
+  std::vector<ParamSpec> out;
+  for (const auto& l : layers) layer_parameters(l, out);
+  return out;
+}
+
+std::vector<ParamSpec> ModelSpec::buffers() const {
+  std::vector<ParamSpec> out;
+  for (const auto& l : layers) {
+    if (l.kind != LayerKind::kBatchNorm2d || !l.running_stats) continue;
+    out.push_back({l.name + ".running_mean", {{l.out_group}}});
+    out.push_back({l.name + ".running_var", {{l.out_group}}});
+    out.push_back({l.name + ".num_batches_tracked", {{-1, 1}}});
+  }
+  return out;
+}
+
+namespace {
+std::int64_t count(const ModelSpec& spec, const std::vector<ParamSpec>& params) {
+  std::int64_t n = 0;
+  for (const auto& p : params) {
+    std::int64_t e = 1;
+    for (const auto& d : p.dims) e *= spec.extent(d);
+    n += e;
+  }
+  return n;
+}
+}  // namespace
+
+std::int64_t ModelSpec::parameter_count() const { return count(*this, parameters()); }
+std::int64_t ModelSpec::state_count() const { return parameter_count() + count(*this, buffers()); }
+
+// --- SpecBuilder -------------------------------------------------------------------------
+
+SpecBuilder::SpecBuilder(ModelSpec& spec, int channels, int h, int w) : spec_(spec), h_(h), w_(w) {
+  spec_.input_group = group("input", channels, 1, false);
+  spec_.in_h = h, spec_.in_w = w;
+  group_ = spec_.input_group;
+}
+
+SpecBuilder::SpecBuilder(ModelSpec& spec, int seq_len) : spec_(spec), group_(-1), h_(seq_len), w_(1) {
+  spec_.token_input = true;
+  spec_.in_h = seq_len, spec_.in_w = 1;
+  spec_.input_group = -1;
+}
+
+int SpecBuilder::group(const std::string& name, int units, int unit_width, bool sliceable) {
+  if (units < 1) throw std::invalid_argument("unit group '" + name + "' needs at least one unit");
+  spec_.groups.push_back({name, units, unit_width, sliceable});
+  return static_cast<int>(spec_.groups.size()) - 1;
+}
+
+void SpecBuilder::from(int layer) {
+  const LayerSpec& l = spec_.layers.at(layer);
+  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w;
+  from_ = layer;
+}
+
+int SpecBuilder::push(LayerSpec l) {
+  l.name = "l" + std::to_string(spec_.layers.size());
+  if (from_ != -2 && l.inputs.empty()) l.inputs = {from_};
+  from_ = -2;
+  if (l.out_h < 1 || l.out_w < 1) throw std::invalid_argument("model input too small for its layers");
+  spec_.layers.push_back(l);
+  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w;
+  return last();
+}
+
+int SpecBuilder::conv(int out_group, int kernel, int stride, int padding, bool bias) {
+  LayerSpec l;
+  l.kind = LayerKind::kConv2d;
+  l.in_group = group_, l.out_group = out_group, l.in_h = h_, l.in_w = w_;
+  l.out_h = (h_ + 2 * padding - kernel) / stride + 1;
+  l.out_w = (w_ + 2 * padding - kernel) / stride + 1;
+  l.kernel = kernel, l.stride = stride, l.padding = padding, l.bias = bias;
+  return push(l);
+}
+
+namespace {
+LayerSpec same_shape(LayerKind kind, int group, int h, int w) {
+  LayerSpec l;
+  l.kind = kind;
+  l.in_group = l.out_group = group;
+  l.in_h = l.out_h = h, l.in_w = l.out_w = w;
+  return l;
+}
+}  // namespace
+
+int SpecBuilder::batchnorm(bool running_stats) {
+  LayerSpec l = same_shape(LayerKind::kBatchNorm2d, group_, h_, w_);
+  l.running_stats = running_stats;
+  return push(l);
+}
+int SpecBuilder::relu() { return push(same_shape(LayerKind::kReLU, group_, h_, w_)); }
+int SpecBuilder::gelu() { return push(same_shape(LayerKind::kGELU, group_, h_, w_)); }
+int SpecBuilder::layernorm() { return push(same_shape(LayerKind::kLayerNorm, group_, h_, w_)); }
+
+int SpecBuilder::linear(int out_group, bool bias) {
+  // On images a linear layer follows a flatten (input h·w planes); on tokens it maps the
+  // last dimension and keeps the sequence.
+  LayerSpec l;
+  l.kind = LayerKind::kLinear;
+  l.in_group = group_, l.out_group = out_group, l.bias = bias;
+  l.in_h = h_, l.in_w = w_;
+  if (spec_.token_input) l.out_h = h_;
+  else l.planes = h_ * w_;
+  return push(l);
+}
+
+int SpecBuilder::maxpool(int kernel) {
+  LayerSpec l = same_shape(LayerKind::kMaxPool2d, group_, h_, w_);
+  l.out_h = h_ / kernel, l.out_w = w_ / kernel, l.kernel = kernel, l.stride = kernel;
+  return push(l);
+}
+
+int SpecBuilder::global_avgpool() {
+  LayerSpec l = same_shape(LayerKind::kGlobalAvgPool, group_, h_, w_);
+  l.out_h = l.out_w = 1;
+  return push(l);
+}
+
+int SpecBuilder::flatten() {
+  // Keeps the channel group and the planes (h, w): the next linear reads channels x planes.
+  return push(same_shape(LayerKind::kFlatten, group_, h_, w_));
+}
+
+int SpecBuilder::add(int a, int b) {
+  const LayerSpec& la = spec_.layers.at(a);
+  LayerSpec l = same_shape(LayerKind::kAdd, la.out_group, la.out_h, la.out_w);
+  l.inputs = {a, b};
+  from_ = -2;
+  return push(l);
+}
+
+int SpecBuilder::embedding(int vocab, int out_group) {
+  LayerSpec l;
+  l.kind = LayerKind::kEmbedding;
+  l.out_group = out_group, l.vocab = vocab, l.in_h = l.out_h = h_;
+  return push(l);
+}
+
+int SpecBuilder::positional_embedding(int out_group) {
+  LayerSpec l = same_shape(LayerKind::kPositionalEmbedding, out_group, h_, 1);
+  l.vocab = h_;
+  return push(l);
+}
+
+int SpecBuilder::tied_head(int embedding_layer) {
+  LayerSpec l = same_shape(LayerKind::kTiedHead, group_, h_, 1);
+  l.tied_to = embedding_layer;
+  l.vocab = spec_.layers.at(embedding_layer).vocab;
+  return push(l);
+}
+
+int SpecBuilder::self_attention(int heads_group) {
+  LayerSpec l = same_shape(LayerKind::kSelfAttention, group_, h_, 1);
+  l.inner_group = heads_group;
+  return push(l);
 }
 
 }  // namespace edgesim

@@ -6,8 +6,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <optional>
 
+#include "edgesim/data/dataset.hpp"
 #include "edgesim/device/clock.hpp"
+#include "edgesim/model/aggregate.hpp"
+#include "edgesim/model/submodel.hpp"
 #include "edgesim/model/network.hpp"
 #include "edgesim/runtime/event_queue.hpp"
 #include "edgesim/runtime/local_training.hpp"
@@ -39,9 +44,24 @@ void apply_clock(const Experiment& e, double round_start, std::vector<TaskResult
   }
 }
 
+// What device d gets in `round`: the whole model, or the submodel its policy picks (only that
+// part travels, and the executor builds a dense model of its shape).
+TaskOrder make_order(const Experiment& e, Algorithm& algorithm, const torch::Tensor& global, int d, int round,
+                     torch::Tensor& gather) {
+  TaskOrder o;
+  o.device = d, o.round = round, o.weights = global;
+  const std::optional<SubmodelSpec> sub = algorithm.submodel(d, round);
+  if (!sub || keeps_everything(e.model, *sub)) return o;
+  gather = gather_tensor(gather_index(e.model, *sub));
+  o.weights = extract_submodel(global, gather);
+  for (const auto& kept : sub->kept) o.units.push_back(static_cast<std::int32_t>(kept.size()));
+  if (e.config.model.scaler) o.train_scale = 1.0 / sub->rate;
+  return o;
+}
+
 TaskRecord to_record(const TaskResult& t) {
   return {t.device,     t.round,    t.start_s,      t.end_s,   t.compute_s, t.download_s + t.upload_s,
-          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status};
+          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status, t.peak_memory_bytes};
 }
 
 }  // namespace
@@ -92,14 +112,15 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     return summary;
   };
 
-  const ImageSet test = load_fashion_mnist(cfg.data.path, "test", cfg.data.test_samples);
+  const ImageSet test = load_image_dataset(cfg.data, "test");
   const auto test_idx = all_indices(test);
   const torch::Tensor test_x = images_to_tensor(test, test_idx), test_y = labels_to_tensor(test, test_idx);
 
   for (int round = first_round; round <= cfg.run.rounds; ++round) {
     if (stop_requested()) return stop();
     std::vector<TaskOrder> orders;
-    for (int d : algorithm.select(round)) orders.push_back({d, round, global});
+    std::map<std::int64_t, torch::Tensor> gathers;  // per device: its submodel's gather index
+    for (int d : algorithm.select(round)) orders.push_back(make_order(e, algorithm, global, d, round, gathers[d]));
     std::vector<TaskResult> arrived;
     try {
       arrived = transport.run_tasks(orders);
@@ -113,6 +134,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     for (std::size_t i = 0; i < arrived.size(); ++i) events.push({arrived[i].end_s, arrived[i].device, i});
     std::vector<TaskResult> tasks;
     while (!events.empty()) tasks.push_back(std::move(arrived[events.pop().task]));
+    for (auto& t : tasks) t.gather = gathers[t.device];
     const double round_end = algorithm.close_round(now, tasks);
     // Merging and recording go in device order.
     std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.device < b.device; });

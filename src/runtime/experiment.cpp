@@ -1,6 +1,8 @@
 #include "edgesim/runtime/experiment.hpp"
 
 #include "edgesim/common/error.hpp"
+#include "edgesim/data/dataset.hpp"
+#include "edgesim/model/zoo.hpp"
 
 namespace edgesim {
 
@@ -9,11 +11,11 @@ Experiment Experiment::build(const ExperimentConfig& config) {
   e.config = config;
   e.device_set = load_device_set(config.devices.profiles);
   e.devices = expand_devices(e.device_set, config.devices.count);
-  e.train = load_fashion_mnist(config.data.path, "train", config.data.train_samples);
+  e.train = load_image_dataset(config.data, "train");
   if (e.train.count < config.devices.count)
     throw InputError(config.source + ": key 'devices.count': " + std::to_string(config.devices.count) +
                      " devices but only " + std::to_string(e.train.count) + " training samples");
-  e.model = make_cnn(e.train.channels, e.train.rows, e.train.num_classes, config.model.width);
+  e.model = make_model(config.model, e.train.channels, e.train.rows, e.train.num_classes);
 
   Rng rng(config.run.seed, Purpose::kPartition);
   const auto& d = config.data;

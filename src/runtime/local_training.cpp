@@ -6,10 +6,13 @@ torch::Tensor images_to_tensor(const ImageSet& set, const std::vector<std::int64
   const std::int64_t per = std::int64_t(set.channels) * set.rows * set.cols;
   auto out = torch::empty({static_cast<std::int64_t>(indices.size()), set.channels, set.rows, set.cols});
   float* dst = out.data_ptr<float>();
-  constexpr float kMean = 0.2860f, kStd = 0.3530f;
+  const std::int64_t plane = std::int64_t(set.rows) * set.cols;
   for (std::size_t i = 0; i < indices.size(); ++i) {
     const std::uint8_t* src = set.pixels.data() + indices[i] * per;
-    for (std::int64_t j = 0; j < per; ++j) dst[i * per + j] = (src[j] / 255.0f - kMean) / kStd;
+    for (std::int64_t j = 0; j < per; ++j) {
+      const std::size_t c = static_cast<std::size_t>(j / plane);
+      dst[i * per + j] = (src[j] / 255.0f - set.mean.at(c)) / set.stddev.at(c);
+    }
   }
   return out;
 }
@@ -27,7 +30,7 @@ std::vector<std::int64_t> all_indices(const ImageSet& set) {
   return idx;
 }
 
-LocalResult train_locally(torch::nn::Sequential& net, const torch::Tensor& x, const torch::Tensor& y,
+LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y,
                           const LocalRecipe& r, Rng& rng) {
   net->train();
   torch::optim::SGD opt(net->parameters(),
@@ -44,7 +47,7 @@ LocalResult train_locally(torch::nn::Sequential& net, const torch::Tensor& x, co
       const auto idx = perm.narrow(0, b, std::min<std::int64_t>(r.batch_size, n - b));
       const auto xb = x.index_select(0, idx), yb = y.index_select(0, idx);
       opt.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(net->forward(xb), yb);
+      auto loss = classification_loss(net->forward(xb), yb);
       loss.backward();
       opt.step();
       loss_sum += loss.item<double>() * idx.size(0);
@@ -55,7 +58,7 @@ LocalResult train_locally(torch::nn::Sequential& net, const torch::Tensor& x, co
   return result;
 }
 
-Evaluation evaluate(torch::nn::Sequential& net, const torch::Tensor& x, const torch::Tensor& y) {
+Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y) {
   torch::NoGradGuard no_grad;
   net->eval();
   const std::int64_t n = x.size(0), batch = 1000;
@@ -65,12 +68,12 @@ Evaluation evaluate(torch::nn::Sequential& net, const torch::Tensor& x, const to
     const std::int64_t m = std::min(batch, n - b);
     const auto logits = net->forward(x.narrow(0, b, m));
     const auto yb = y.narrow(0, b, m);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, yb, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
-    correct += logits.argmax(1).eq(yb).sum().item<std::int64_t>();
+    loss_sum += classification_loss(logits, yb, torch::Reduction::Sum).item<double>();
+    correct += logits.argmax(-1).eq(yb).sum().item<std::int64_t>();
   }
-  return {n ? double(correct) / n : 0.0, n ? loss_sum / n : 0.0};
+  // Language models: per predicted token (accuracy = next-token accuracy, loss = log perplexity).
+  const double count = double(n) * (y.dim() > 1 ? y.size(1) : 1);
+  return {n ? correct / count : 0.0, n ? loss_sum / count : 0.0};
 }
 
 }  // namespace edgesim

@@ -1,49 +1,72 @@
 #include "edgesim/runtime/task_runner.hpp"
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "edgesim/device/cost.hpp"
+#include "edgesim/device/memory_meter.hpp"
 #include "edgesim/model/network.hpp"
 
 namespace edgesim {
 
 TaskRunner::TaskRunner(const Experiment& e, const std::vector<int>& hosted_devices)
-    : experiment_(e), net_(build_network(e.model)), clock_mode_(parse_clock_mode(e.config.clock.mode)) {
+    : experiment_(e), clock_mode_(parse_clock_mode(e.config.clock.mode)), enforce_memory_(e.config.devices.memory == "enforced") {
   for (int d : hosted_devices)
     data_[d] = {images_to_tensor(e.train, e.partition.indices[d]), labels_to_tensor(e.train, e.partition.indices[d])};
   const auto& a = e.config.algorithm;
   recipe_ = {a.local_epochs, a.batch_size, a.lr, a.momentum, a.weight_decay};
+  if (enforce_memory_) install_counting_allocator();
 }
 
 TaskResult TaskRunner::run(const TaskOrder& order) {
   const DeviceProfile& device = experiment_.devices.at(order.device);
   const DeviceData& data = data_.at(static_cast<int>(order.device));
+  ModelSpec arch = experiment_.model;
+  for (std::size_t g = 0; g < order.units.size(); ++g) arch.groups.at(g).units = order.units[g];
+
   TaskResult r;
   r.device = order.device;
   r.round = order.round;
   r.local_samples = data.x.size(0);
-  r.memory_bytes = static_cast<std::int64_t>(
-      training_memory(experiment_.model, recipe_.batch_size, recipe_.momentum > 0).total());
+  r.memory_bytes = static_cast<std::int64_t>(training_memory(arch, recipe_.batch_size, recipe_.momentum > 0).total());
   r.bytes_down = static_cast<std::uint64_t>(order.weights.numel()) * 4;
+  // A task whose estimated footprint does not fit is refused before it starts.
   if (static_cast<std::uint64_t>(r.memory_bytes) > device.memory_cap_bytes) {
     r.status = TaskStatus::kOom;
     return r;
   }
 
-  load_weights(*net_, order.weights);
   Rng rng(experiment_.config.run.seed, Purpose::kShuffle, order.device, order.round);
   const auto start = std::chrono::steady_clock::now();
-  const LocalResult local = train_locally(net_, data.x, data.y, recipe_, rng);
+  LocalResult local;
+  SpecNet net{nullptr};
+  {
+    // One that fits on paper but not in practice fails when an allocation crosses the cap.
+    std::optional<MemoryScope> scope;
+    if (enforce_memory_) scope.emplace(device.memory_cap_bytes);
+    try {
+      net = build_network(arch);  // inside the scope: the parameters are part of the footprint
+      net->set_train_scale(order.train_scale);
+      load_weights(*net, order.weights);
+      local = train_locally(net, data.x, data.y, recipe_, rng);
+    } catch (const std::exception& e) {
+      if (!is_memory_cap_error(e)) throw;
+      r.status = TaskStatus::kOom;
+      r.peak_memory_bytes = static_cast<std::int64_t>(scope->peak_bytes());
+      return r;
+    }
+    if (scope) r.peak_memory_bytes = static_cast<std::int64_t>(scope->peak_bytes());
+  }
   const double measured_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   r.samples = local.samples;
   r.train_loss = local.mean_loss;
-  r.weights = flatten_weights(*net_);
+  r.weights = flatten_weights(*net);
   r.bytes_up = static_cast<std::uint64_t>(r.weights.numel()) * 4;
   if (clock_mode_ == ClockMode::kAnalytic) {
     r.reference_compute_s =
-        training_flops_per_sample(experiment_.model) * double(local.samples) / experiment_.device_set.reference_flops_per_s;
+        training_flops_per_sample(arch) * double(local.samples) / experiment_.device_set.reference_flops_per_s;
   } else {
     r.reference_compute_s = measured_s;
   }

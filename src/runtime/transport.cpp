@@ -16,36 +16,50 @@ namespace {
 enum Tag : int { kTaskTag = 1, kResultTag = 2, kStopTag = 3 };
 
 struct TaskHeader {
-  std::int64_t device, round, num_floats;
+  std::int64_t device, round, num_units, num_floats;
+  double train_scale;
 };
 
 struct ResultHeader {
-  std::int64_t device, round, status, samples, local_samples, memory_bytes;
+  std::int64_t device, round, status, samples, local_samples, memory_bytes, peak_memory_bytes;
   std::uint64_t bytes_down, bytes_up;
   std::int64_t num_floats;
   double train_loss, reference_compute_s;
 };
 
-// Header bytes followed by the weights: the single buffer a message carries.
+// The single buffer a message carries: header, then `units` (tasks only), then the weights.
 template <class Header>
-std::vector<char> pack(const Header& h, const torch::Tensor& weights) {
-  const std::size_t nbytes = h.num_floats * sizeof(float);
-  std::vector<char> buf(sizeof(Header) + nbytes);
+std::vector<char> pack(const Header& h, const std::vector<std::int32_t>& units, const torch::Tensor& weights) {
+  const std::size_t ubytes = units.size() * sizeof(std::int32_t), wbytes = h.num_floats * sizeof(float);
+  std::vector<char> buf(sizeof(Header) + ubytes + wbytes);
   std::memcpy(buf.data(), &h, sizeof(Header));
-  if (nbytes) std::memcpy(buf.data() + sizeof(Header), weights.contiguous().data_ptr<float>(), nbytes);
+  if (ubytes) std::memcpy(buf.data() + sizeof(Header), units.data(), ubytes);
+  if (wbytes) std::memcpy(buf.data() + sizeof(Header) + ubytes, weights.contiguous().data_ptr<float>(), wbytes);
   return buf;
 }
 
 template <class Header>
-Header unpack(const std::vector<char>& buf, torch::Tensor* weights) {
+Header unpack(const std::vector<char>& buf, std::size_t num_units, std::vector<std::int32_t>* units,
+              torch::Tensor* weights) {
   Header h;
   std::memcpy(&h, buf.data(), sizeof(Header));
-  if (buf.size() != sizeof(Header) + h.num_floats * sizeof(float))
+  const std::size_t ubytes = num_units * sizeof(std::int32_t);
+  if (buf.size() != sizeof(Header) + ubytes + h.num_floats * sizeof(float))
     throw std::runtime_error("malformed edgesim message: size does not match its header");
-  *weights = h.num_floats ? torch::from_blob(const_cast<char*>(buf.data()) + sizeof(Header), {h.num_floats},
-                                             torch::kFloat32).clone()
+  if (units) {
+    units->resize(num_units);
+    if (ubytes) std::memcpy(units->data(), buf.data() + sizeof(Header), ubytes);
+  }
+  *weights = h.num_floats ? torch::from_blob(const_cast<char*>(buf.data()) + sizeof(Header) + ubytes,
+                                             {h.num_floats}, torch::kFloat32).clone()
                           : torch::Tensor();
   return h;
+}
+
+std::int64_t units_in(const std::vector<char>& buf) {
+  TaskHeader h;
+  std::memcpy(&h, buf.data(), sizeof h);
+  return h.num_units;
 }
 
 // Waits for a message without spinning: Open MPI's blocking probe busy-polls, which on an
@@ -70,16 +84,17 @@ std::vector<char> receive(int source, int tag, MPI_Status* status, bool interrup
 
 std::vector<char> pack_result(const TaskResult& r) {
   ResultHeader h{r.device, r.round, static_cast<std::int64_t>(r.status), r.samples, r.local_samples,
-                 r.memory_bytes, r.bytes_down, r.bytes_up, r.weights.defined() ? r.weights.numel() : 0,
-                 r.train_loss, r.reference_compute_s};
-  return pack(h, r.weights);
+                 r.memory_bytes, r.peak_memory_bytes, r.bytes_down, r.bytes_up,
+                 r.weights.defined() ? r.weights.numel() : 0, r.train_loss, r.reference_compute_s};
+  return pack(h, {}, r.weights);
 }
 
 TaskResult unpack_result(const std::vector<char>& buf) {
   TaskResult r;
-  const auto h = unpack<ResultHeader>(buf, &r.weights);
+  const auto h = unpack<ResultHeader>(buf, 0, nullptr, &r.weights);
   r.device = h.device, r.round = h.round, r.status = static_cast<TaskStatus>(h.status);
   r.samples = h.samples, r.local_samples = h.local_samples, r.memory_bytes = h.memory_bytes;
+  r.peak_memory_bytes = h.peak_memory_bytes;
   r.bytes_down = h.bytes_down, r.bytes_up = h.bytes_up;
   r.train_loss = h.train_loss, r.reference_compute_s = h.reference_compute_s;
   return r;
@@ -109,7 +124,9 @@ class MpiTransport : public Transport {
     std::vector<MPI_Request> requests(orders.size());
     for (std::size_t i = 0; i < orders.size(); ++i) {
       const auto& o = orders[i];
-      buffers.push_back(pack(TaskHeader{o.device, o.round, o.weights.numel()}, o.weights));
+      const TaskHeader h{o.device, o.round, static_cast<std::int64_t>(o.units.size()), o.weights.numel(),
+                         o.train_scale};
+      buffers.push_back(pack(h, o.units, o.weights));
       MPI_Isend(buffers.back().data(), static_cast<int>(buffers.back().size()), MPI_BYTE,
                 host_rank(static_cast<int>(o.device), world_size_), kTaskTag, MPI_COMM_WORLD, &requests[i]);
     }
@@ -153,8 +170,8 @@ void serve_tasks(const Experiment& e, int rank, int world_size) {
     const auto buf = receive(0, MPI_ANY_TAG, &status, false);
     if (status.MPI_TAG == kStopTag) return;
     TaskOrder order;
-    const auto h = unpack<TaskHeader>(buf, &order.weights);
-    order.device = h.device, order.round = h.round;
+    const auto h = unpack<TaskHeader>(buf, units_in(buf), &order.units, &order.weights);
+    order.device = h.device, order.round = h.round, order.train_scale = h.train_scale;
     const auto out = pack_result(runner.run(order));
     MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, MPI_COMM_WORLD);
   }

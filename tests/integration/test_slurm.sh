@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Slurm for real, no mocks: starts a single-node Slurm cluster (scripts/slurm/test-cluster.sh:
 # munged, slurmctld, slurmd, all under the test's temp dir), then
-#  (a) a job array of 2 tasks through sbatch, each an edgesim run under mpirun inside its
-#      allocation (2 tasks = 2 MPI ranks), seeds from SLURM_ARRAY_TASK_ID: both tasks
-#      COMPLETED with exit 0, both results files complete, and different;
-#  (b) requeue: a --requeue job with a longer run, requeued with `scontrol requeue` while it
-#      runs: its first attempt gets SIGTERM, the job runs again (Restarts=1,
-#      SLURM_RESTART_COUNT=1) and completes; the test prints what the first attempt left.
+#  (a) `edgesim sweep SPEC --slurm --submit`: a 2-run sweep as a job array, each task an
+#      edgesim run under mpirun inside its allocation (2 MPI ranks): both tasks COMPLETED with
+#      exit 0, both results files complete, and different;
+#  (b) requeue: a sweep task requeued with `scontrol requeue` while it runs: its coordinator
+#      checkpoints on SIGTERM, the second attempt resumes (--resume) and completes, and its
+#      results are identical to the same run done without Slurm or interruption;
 # and stops the cluster, checking that no process of it is left. Needs root and Debian's
 # slurmctld, slurmd, slurm-client and munge (scripts/install-deps.sh): without them the test
 # FAILS, it never skips.
@@ -15,7 +15,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CLUSTER="$EDGESIM_SOURCE_DIR/scripts/slurm/test-cluster.sh"
 CONFIG="$EDGESIM_SOURCE_DIR/experiments/quickstart.toml"
 SDIR="$TMP/cluster"
-SMALL=(--set data.train_samples=1000 --set data.test_samples=200 --set devices.count=4)
 
 [[ $(id -u) -eq 0 ]] || fail "must run as root: the Slurm test cluster runs slurmd as root"
 for b in sbatch squeue scontrol slurmctld slurmd munged; do
@@ -99,28 +98,31 @@ wait_state() {
   done
 }
 
-# --- (a) a job array of edgesim runs under mpirun --------------------------------------
+# --- (a) a sweep as a job array ----------------------------------------------------------
+
+# sweep_spec FILE NAME ROUNDS SEEDS: a sweep of the quickstart on small data, 2 ranks per run.
+sweep_spec() {
+  cat >"$1" <<EOF
+[sweep]
+name = "$2"
+base = "$CONFIG"
+out_dir = "$TMP/$2"
+seeds = [$4]
+ranks = 2
+set = ["data.train_samples=1000", "data.test_samples=200", "devices.count=4", "run.rounds=$3",
+       "run.checkpoint_every=1000"]
+[slurm]
+time = "00:10:00"
+EOF
+}
 
 test_array() {
-  echo "(a) job array: 2 tasks, each edgesim on 2 MPI ranks inside its allocation"
-  local script=$TMP/array.sbatch id i
-  cat >"$script" <<EOF
-#!/bin/bash
-#SBATCH --job-name=edgesim-array
-#SBATCH --array=0-1
-#SBATCH --nodes=1
-#SBATCH --ntasks=2
-#SBATCH --output=$TMP/array-%a.log
-#SBATCH --open-mode=append
-set -euo pipefail
-echo "start: job \$SLURM_JOB_ID = \${SLURM_ARRAY_JOB_ID}_\$SLURM_ARRAY_TASK_ID on \$(hostname -s), tasks per node \$SLURM_TASKS_PER_NODE"
-mpirun --oversubscribe --bind-to none --allow-run-as-root -np 2 \\
-  "$EDGESIM_BIN" run "$CONFIG" ${SMALL[*]} --set run.rounds=2 \\
-  --set run.seed=\$SLURM_ARRAY_TASK_ID --out "$TMP/run\$SLURM_ARRAY_TASK_ID.h5"
-echo "end: mpirun exited 0"
-EOF
-  t0=$SECONDS
-  id=$(submit "$script")
+  echo "(a) edgesim sweep --slurm --submit: a 2-run sweep as a job array, 2 MPI ranks per task"
+  sweep_spec "$TMP/array.toml" array 2 "0, 1"
+  local out id i t0=$SECONDS
+  out=$(cd "$TMP" && "$EDGESIM_BIN" sweep "$TMP/array.toml" --slurm --submit) || slurm_fail "edgesim sweep --slurm --submit failed"
+  id=$(sed -n 's/^submitted job array \([0-9]*\)$/\1/p' <<<"$out")
+  [[ -n $id ]] || slurm_fail "no job id in: $out"
   wait_gone "$id" 120
   local states codes
   states=$(job_field "$id" JobState | sort | tr '\n' ' ')
@@ -129,89 +131,47 @@ EOF
   [[ $codes == "0:0 " ]] || slurm_fail "array job $id: exit codes '$codes', expected 0:0"
   check "array job $id: both tasks COMPLETED with exit 0:0 in $((SECONDS - t0)) s"
   for i in 0 1; do
-    grep -q "^start: .*_$i on $node, tasks per node 2$" "$TMP/array-$i.log" ||
-      slurm_fail "array-$i.log: no start line with task $i and 2 tasks per node"
-    grep -q '^end: mpirun exited 0$' "$TMP/array-$i.log" || slurm_fail "array-$i.log: mpirun did not finish"
-    h5check complete "$TMP/run$i.h5" --rounds 2 || slurm_fail "run$i.h5 is not a complete 2-round run"
+    h5check complete "$TMP/array/seed=$i.h5" --rounds 2 || slurm_fail "seed=$i.h5 is not a complete 2-round run"
+    grep -q "^edgesim sweep task $i, attempt 1, on $node$" "$TMP"/array/logs/slurm-"${id}_$i".log ||
+      slurm_fail "no task line in the log of task $i"
   done
-  h5check differ "$TMP/run0.h5" "$TMP/run1.h5" || fail "the two array tasks (seeds 0 and 1) gave identical runs"
-  check "each task ran mpirun -np 2 in a 2-task allocation on $node, seed = SLURM_ARRAY_TASK_ID"
+  h5check differ "$TMP/array/seed=0.h5" "$TMP/array/seed=1.h5" || fail "the two array tasks gave identical runs"
+  check "each task ran its run of the sweep under mpirun -np 2; results complete and distinct"
 }
 
-# --- (b) requeue ------------------------------------------------------------------------
-# For now the job script simply reruns from scratch with --overwrite. When the coordinator
-# checkpoints on SIGTERM, this becomes `edgesim run --resume` and the checks below become
-# "the second attempt continued from the checkpoint".
+# --- (b) requeue: the task checkpoints and the next attempt resumes ----------------------
 
 REQUEUE_ROUNDS=40
 
-write_requeue_script() {
-  cat >"$1" <<EOF
-#!/bin/bash
-#SBATCH --job-name=edgesim-requeue
-#SBATCH --nodes=1
-#SBATCH --ntasks=2
-#SBATCH --requeue
-#SBATCH --output=$TMP/requeue.log
-#SBATCH --open-mode=append
-out="$TMP/requeue.h5"
-echo "start: job \$SLURM_JOB_ID restart_count=\${SLURM_RESTART_COUNT:-0}"
-if [[ -e \$out ]]; then
-  echo "previous attempt left: \$($PYTHON -c '
-import sys, h5py
-with h5py.File(sys.argv[1], "r", swmr=True) as f:
-    print("status=%s rounds=%d" % (f["status"][()].decode(), f["rounds"].shape[0]))
-' "\$out" 2>&1 | tail -n 1)"
-fi
-got_term=0
-trap 'got_term=1; echo "batch shell: SIGTERM"' TERM
-mpirun --oversubscribe --bind-to none --allow-run-as-root -np 2 \\
-  "$EDGESIM_BIN" run "$CONFIG" ${SMALL[*]} --set run.rounds=$REQUEUE_ROUNDS \\
-  --out "\$out" --overwrite &
-pid=\$!
-rc=0
-wait \$pid || rc=\$?
-if ((got_term)); then # the trap interrupted wait: wait for mpirun itself
-  rc2=0
-  wait \$pid 2>/dev/null || rc2=\$?
-  ((rc2 == 127)) || rc=\$rc2
-fi
-echo "end: mpirun exited \$rc"
-exit \$rc
-EOF
-}
-
 test_requeue() {
-  echo "(b) requeue: a --requeue job of $REQUEUE_ROUNDS rounds, requeued while it runs"
-  local script=$TMP/requeue.sbatch id t0
-  write_requeue_script "$script"
-  id=$(submit "$script")
+  echo "(b) requeue: a $REQUEUE_ROUNDS-round sweep task, requeued while it runs, resumes from its checkpoint"
+  sweep_spec "$TMP/requeue.toml" requeue "$REQUEUE_ROUNDS" "7"
+  local out id t0 log
+  out=$(cd "$TMP" && "$EDGESIM_BIN" sweep "$TMP/requeue.toml" --slurm --submit) || slurm_fail "sbatch failed"
+  id=$(sed -n 's/^submitted job array \([0-9]*\)$/\1/p' <<<"$out")
   wait_state "$id" RUNNING 60
-  h5check wait-rounds "$TMP/requeue.h5" 2 --timeout 60 || slurm_fail "the requeue job wrote no rounds"
-  [[ $(job_field "$id" JobState) == RUNNING ]] ||
-    slurm_fail "job $id finished before it could be requeued: make the run longer"
+  h5check wait-rounds "$TMP/requeue/seed=7.h5" 3 --timeout 60 || slurm_fail "the requeue job wrote no rounds"
+  [[ $(job_field "$id" JobState) == RUNNING ]] || slurm_fail "job $id finished before it could be requeued"
   scontrol requeue "$id" || slurm_fail "scontrol requeue $id failed"
   t0=$SECONDS
   check "job $id RUNNING with rounds written; scontrol requeue $id"
-
   wait_state "$id" RUNNING 90 1
   check "job $id requeued and RUNNING again after $((SECONDS - t0)) s (Restarts=1)"
-  wait_gone "$id" 120
+  wait_gone "$id" 180
   [[ $(job_field "$id" JobState) == COMPLETED && $(job_field "$id" ExitCode) == 0:0 ]] ||
     slurm_fail "requeued job $id: $(job_field "$id" JobState) exit $(job_field "$id" ExitCode), expected COMPLETED 0:0"
-  h5check complete "$TMP/requeue.h5" --rounds "$REQUEUE_ROUNDS" ||
-    slurm_fail "the requeued job's results file is not complete"
-
-  local log=$TMP/requeue.log
-  [[ $(grep -c '^start: ' "$log") == 2 ]] || slurm_fail "requeue.log: expected 2 starts"
-  grep -q "^start: job $id restart_count=0$" "$log" || slurm_fail "requeue.log: no first start"
-  grep -q "^start: job $id restart_count=1$" "$log" || slurm_fail "requeue.log: no start with SLURM_RESTART_COUNT=1"
-  grep -q '^batch shell: SIGTERM$' "$log" || slurm_fail "requeue.log: the first attempt got no SIGTERM"
-  check "two starts in the job log (SLURM_RESTART_COUNT unset, then 1); the first got SIGTERM"
-  # What edgesim does today on a requeue (recorded, not asserted):
-  echo "  first attempt: $(grep -m1 '^end: ' "$log" | sed 's/^end: //')"
-  echo "  second attempt found: $(grep -m1 '^previous attempt left: ' "$log" | sed 's/^previous attempt left: //')"
-  check "the second attempt reran from scratch (--overwrite) to a complete $REQUEUE_ROUNDS-round file"
+  log=$(ls "$TMP"/requeue/logs/slurm-*.log)
+  grep -q "attempt 2" "$log" || slurm_fail "no second attempt in $log"
+  # checkpoint_every = 1000: a checkpoint can only come from the SIGTERM of the requeue. (The
+  # coordinator's "stopped by signal" line may not reach the log: mpirun stops forwarding
+  # output once it is signalled.)
+  grep -q "resuming .* after round [1-9]" "$log" || slurm_fail "the second attempt did not resume from a checkpoint"
+  check "SIGTERM checkpoint, then the second attempt $(grep -o 'resuming .* after round [0-9]*' "$log" | sed 's/resuming .* after/resumed after/')"
+  # The same run without Slurm or interruption: identical tables.
+  run_ok requeue-reference 2 run "$CONFIG" --set data.train_samples=1000 --set data.test_samples=200 \
+    --set devices.count=4 --set run.rounds=$REQUEUE_ROUNDS --set run.checkpoint_every=1000 --set run.seed=7 \
+    --set run.threads=1 --set run.name=seed=7 --out "$TMP/requeue-reference.h5"
+  h5check identical "$TMP/requeue-reference.h5" "$TMP/requeue/seed=7.h5"
 }
 
 # --- stop, and nothing left behind ------------------------------------------------------
@@ -236,7 +196,10 @@ test_stop() {
   [[ $(wc -w <<<"$before") -ge 3 ]] || slurm_fail "expected munged, slurmctld and slurmd running, found: $before"
   "$CLUSTER" stop "$SDIR" || fail "test-cluster.sh stop failed"
   after=""
-  for p in $before $(pids_of_cluster); do kill -0 "$p" 2>/dev/null && after+=" $p"; done
+  # A zombie (exited, not yet reaped by init) counts as gone.
+  for p in $before $(pids_of_cluster); do
+    [[ $(ps -o stat= -p "$p" 2>/dev/null) == [^Z]* ]] && after+=" $p"
+  done
   if [[ -n $after ]]; then
     ps -o pid,ppid,args -p "$(echo "$after" | xargs | tr ' ' ,)" >&2 || true
     fail "processes left after stopping the cluster:$after"

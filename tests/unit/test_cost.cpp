@@ -1,28 +1,51 @@
 // The analytic cost model against hand computation.
 #include <catch2/catch.hpp>
 
+#include "edgesim/common/error.hpp"
 #include "edgesim/device/clock.hpp"
 #include "edgesim/device/cost.hpp"
-#include "edgesim/common/error.hpp"
+#include "edgesim/model/spec_builder.hpp"
+#include "edgesim/model/zoo.hpp"
 
 using namespace edgesim;
 
 TEST_CASE("conv FLOPs: 2·k²·C_in per output element, plus the bias add", "[cost]") {
-  // 3x3 conv, 4 -> 8 channels, 10x10 output: 10·10·8 outputs × (2·9·4 + 1) FLOPs each.
-  LayerSpec conv{LayerKind::kConv2d, 4, 10, 10, 8, 10, 10, 3, 1, 1};
-  CHECK(layer_forward_flops(conv) == 800.0 * 73.0);
-  CHECK(conv.parameter_count() == 8 * 4 * 9 + 8);
+  // 3x3 conv, 4 -> 8 channels, 10x10 'same' output: 10·10·8 outputs × (2·9·4 + 1) FLOPs each.
+  ModelSpec s;
+  SpecBuilder b(s, 4, 10, 10);
+  const int conv = b.conv(b.group("c", 8), 3, 1, 1);
+  CHECK(layer_forward_flops(s, s.layers[conv]) == 800.0 * 73.0);
+  CHECK(s.parameter_count() == 8 * 4 * 9 + 8);
+  // Stride 2 quarters the output positions.
+  const int strided = b.conv(b.group("d", 8), 3, 2, 1, false);
+  CHECK(s.layers[strided].out_h == 5);
+  CHECK(layer_forward_flops(s, s.layers[strided]) == 5.0 * 5 * 8 * (2.0 * 9 * 8));
 }
 
-TEST_CASE("linear FLOPs: 2·in·out plus out bias adds", "[cost]") {
-  LayerSpec fc{LayerKind::kLinear, 100, 1, 1, 10, 1, 1};
-  CHECK(layer_forward_flops(fc) == 2.0 * 100 * 10 + 10);
-  CHECK(fc.parameter_count() == 1010);
+TEST_CASE("linear FLOPs: 2·in·out plus out bias adds; after a flatten, per input plane", "[cost]") {
+  ModelSpec s;
+  SpecBuilder b(s, 2, 3, 3);
+  b.flatten();
+  const int fc = b.linear(b.group("h", 10));
+  CHECK(layer_forward_flops(s, s.layers[fc]) == 2.0 * 18 * 10 + 10);
+  CHECK(s.parameter_count() == 18 * 10 + 10);
 }
 
-TEST_CASE("ReLU, pooling and flatten are free", "[cost]") {
-  CHECK(layer_forward_flops({LayerKind::kReLU, 8, 4, 4, 8, 4, 4}) == 0);
-  CHECK(layer_forward_flops({LayerKind::kMaxPool2d, 8, 4, 4, 8, 2, 2, 2, 2}) == 0);
+TEST_CASE("ReLU, pooling, BN and flatten are free", "[cost]") {
+  ModelSpec s;
+  SpecBuilder b(s, 8, 4, 4);
+  for (int l : {b.relu(), b.batchnorm(), b.maxpool(2), b.flatten()}) CHECK(layer_forward_flops(s, s.layers[l]) == 0);
+}
+
+TEST_CASE("attention FLOPs: projections plus the two T x T products", "[cost]") {
+  ModelSpec s;
+  SpecBuilder b(s, 16);  // 16 tokens
+  const int d = b.group("model", 32, 1, false), heads = b.group("heads", 4, 8);
+  b.embedding(100, d);
+  const int att = b.self_attention(heads);
+  const double t = 16, inner = 32;
+  CHECK(layer_forward_flops(s, s.layers[att]) ==
+        3 * (2 * 32.0 + 1) * inner * t + (2 * inner + 1) * 32 * t + 4 * t * t * inner);
 }
 
 TEST_CASE("the quickstart CNN, layer by layer", "[cost]") {
@@ -39,12 +62,12 @@ TEST_CASE("the quickstart CNN, layer by layer", "[cost]") {
 }
 
 TEST_CASE("width scales hidden layers, not input or classes", "[cost]") {
-  const ModelSpec half = make_cnn(1, 28, 10, 0.5);
-  CHECK(half.layers[0].out_c == 8);
-  CHECK(half.layers[3].out_c == 16);
-  CHECK(half.layers.back().out_c == 10);
+  const ModelSpec full = make_cnn(1, 28, 10, 1.0), half = make_cnn(1, 28, 10, 0.5);
+  CHECK(half.width(half.layers[0].out_group) == 8);
+  CHECK(half.width(half.layers[3].out_group) == 16);
+  CHECK(half.width(half.layers.back().out_group) == 10);
   // conv2 cost ∝ C_in·C_out, so halving both roughly quarters it.
-  CHECK(layer_forward_flops(half.layers[3]) / layer_forward_flops(make_cnn(1, 28, 10, 1.0).layers[3]) ==
+  CHECK(layer_forward_flops(half, half.layers[3]) / layer_forward_flops(full, full.layers[3]) ==
         Approx(0.25).epsilon(0.01));
 }
 
@@ -61,6 +84,16 @@ TEST_CASE("training memory: weights, gradients, momentum and saved activations",
   CHECK(with.activations == 4 * act * 32);
   CHECK(with.total() == 12 * p + 4 * act * 32);
   CHECK(training_memory(cnn, 64, true).activations == 2 * with.activations);
+}
+
+TEST_CASE("BN running statistics travel with the weights but are not trained", "[cost]") {
+  const ModelSpec vgg = make_vgg(11, 3, 32, 10, 1.0, false), static_bn = make_vgg(11, 3, 32, 10, 1.0, true);
+  CHECK(vgg.parameter_count() == static_bn.parameter_count());
+  CHECK(vgg.state_count() - vgg.parameter_count() == 8 * 0 + (64 + 128 + 256 * 2 + 512 * 4) * 2 + 8);
+  CHECK(static_bn.state_count() == static_bn.parameter_count());
+  const MemoryFootprint m = training_memory(vgg, 8, false);
+  CHECK(m.weights == 4 * static_cast<std::uint64_t>(vgg.state_count()));
+  CHECK(m.gradients == 4 * static_cast<std::uint64_t>(vgg.parameter_count()));
 }
 
 TEST_CASE("virtual clock: compute × slowdown, bytes / bandwidth + latency per direction", "[clock]") {

@@ -1,9 +1,11 @@
 // The LibTorch module built from a ModelSpec matches the spec, and flat weights round-trip.
-#include <catch2/catch.hpp>
+// LibTorch before Catch: glog defines CHECK too, and Catch's must win.
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "edgesim/device/cost.hpp"
 #include "edgesim/model/network.hpp"
+#include "edgesim/model/zoo.hpp"
 
 using namespace edgesim;
 

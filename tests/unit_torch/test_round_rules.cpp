@@ -63,9 +63,9 @@ TEST_CASE("merge: average weighted by local samples; nothing accepted keeps the 
   a.local_samples = 1, a.weights = torch::full({3}, 1.0f);
   b.local_samples = 3, b.weights = torch::full({3}, 5.0f);
   torch::Tensor global = torch::zeros({3});
-  average_by_samples(global, {&a, &b});
+  average_updates(global, {&a, &b}, Weighting::kSamples);
   CHECK(torch::allclose(global, torch::full({3}, 4.0f)));
   torch::Tensor unchanged = torch::full({3}, 2.0f);
-  average_by_samples(unchanged, {});
+  average_updates(unchanged, {}, Weighting::kSamples);
   CHECK(torch::equal(unchanged, torch::full({3}, 2.0f)));
 }

@@ -4,8 +4,10 @@
 // (late or failed ones are dropped), and how the accepted updates are merged into the
 // global model. The loop itself (dispatch, clock, evaluation, results) is the runtime's.
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "edgesim/model/submodel.hpp"
 #include "edgesim/runtime/experiment.hpp"
 #include "edgesim/runtime/task.hpp"
 
@@ -18,12 +20,16 @@ class Algorithm {
   // Devices that train in `round` (1-based), ascending.
   virtual std::vector<int> select(int round) = 0;
 
+  // The part of the model `device` trains in `round`; nullopt = the whole model.
+  virtual std::optional<SubmodelSpec> submodel(int device, int round) { return std::nullopt; }
+
   // `tasks` carry their virtual start/end times and come in completion order (end time, then
   // device). Returns when the round ends and sets
   // status = kDropped on every task whose update will not be merged for lateness.
   virtual double close_round(double round_start, std::vector<TaskResult>& tasks) = 0;
 
-  // Merges the accepted updates (status ok, ascending device order) into `global`.
+  // Merges the accepted updates (status ok, ascending device order) into `global`. Each
+  // carries its submodel's gather index (undefined for the whole model).
   virtual void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) = 0;
 
   // State the policy carries between rounds, for checkpoints (FedAvg has none).

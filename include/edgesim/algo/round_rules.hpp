@@ -17,8 +17,12 @@ std::vector<int> select_fraction(int num_devices, double fraction, std::uint64_t
 double close_wait_all(double round_start, const std::vector<TaskResult>& tasks);
 double close_with_deadline(double round_start, double deadline_s, std::vector<TaskResult>& tasks);
 
-// Σ w_i x_i / Σ w_i with w_i = local samples, accumulated in float64 in the given order.
-// Leaves `global` unchanged when nothing was accepted.
-void average_by_samples(torch::Tensor& global, const std::vector<const TaskResult*>& accepted);
+// Coverage-count averaging: each global entry becomes Σ w_i x_i / Σ w_i over the accepted
+// updates whose submodel holds it (accumulated in float64 in the given order); entries that no
+// update holds, and everything when nothing was accepted, keep their value.
+enum class Weighting { kSamples, kUniform };  // w_i = local samples, or 1
+void average_updates(torch::Tensor& global, const std::vector<const TaskResult*>& accepted, Weighting weighting);
+// `algorithm.weighting`, with "auto" resolved to the algorithm's published rule.
+Weighting weighting_from_config(const std::string& value, Weighting published);
 
 }  // namespace edgesim

@@ -16,6 +16,8 @@ struct ImageSet {
   int num_classes = 10;
   std::vector<std::uint8_t> pixels;
   std::vector<std::uint8_t> labels;
+  // Per-channel statistics of pixel / 255, for normalising (Fashion-MNIST's by default).
+  std::vector<float> mean{0.2860f}, stddev{0.3530f};
 };
 
 // A decoded IDX array: dims as in the header, data as unsigned bytes (type code 0x08 only).

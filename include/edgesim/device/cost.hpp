@@ -2,20 +2,24 @@
 // The analytic cost of training a model, from its ModelSpec alone.
 //
 // FLOPs: a multiply-add counts as 2 FLOPs. Forward: conv = 2·k²·C_in·C_out·H_out·W_out (+ bias
-// adds), linear = 2·in·out (+ out). ReLU, pooling and flatten are counted as free (they are
-// memory-bound and a few percent of the total). Backward = 2 × forward (input and weight
-// gradients), so one training sample costs 3 × forward.
+// adds), linear = 2·in·out per position (+ out), attention = the q/k/v/o projections plus
+// 2·T²·inner for the scores and 2·T²·inner for the weighted values, tied LM head = 2·d·V per
+// token. Normalisation, activations, pooling and additions are counted as free (memory-bound
+// and a few percent of the total). Backward = 2 × forward (input and weight gradients), so
+// one training sample (image or sequence) costs 3 × forward.
 //
 // Memory of one training task (float32): weights + gradients + optimizer state (one momentum
 // buffer when momentum > 0) + activations kept for backward (the input and every layer's
-// output, per sample, times the batch size).
+// output, per sample — attention adds its q, k, v, context and T×T scores — times the batch
+// size). BN running statistics count with the weights.
 #include <cstdint>
 
 #include "edgesim/model/spec.hpp"
 
 namespace edgesim {
 
-double layer_forward_flops(const LayerSpec& layer);   // per sample
+double layer_forward_flops(const ModelSpec& spec, const LayerSpec& layer);  // per sample
+std::uint64_t layer_activation_floats(const ModelSpec& spec, const LayerSpec& layer);
 double forward_flops(const ModelSpec& spec);          // per sample
 double training_flops_per_sample(const ModelSpec& spec);
 
@@ -25,7 +29,7 @@ struct MemoryFootprint {
 };
 MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum);
 
-// Bytes of one full copy of the model on the wire (float32 parameters).
+// Bytes of one copy of the model on the wire (float32 parameters and buffers).
 std::uint64_t model_bytes(const ModelSpec& spec);
 
 }  // namespace edgesim

@@ -28,16 +28,21 @@ struct DataConfig {
   std::int64_t min_samples_per_device = 10;
   std::int64_t train_samples = 0;  // 0 = all
   std::int64_t test_samples = 0;   // 0 = all
+  int synthetic_channels = 3, synthetic_size = 32, synthetic_classes = 10;
+  std::uint64_t synthetic_seed = 1;
 };
 
 struct DevicesConfig {
   std::string profiles;  // device-set TOML file, resolved to an absolute path
   int count = 16;
+  std::string memory = "enforced";  // enforced | estimated
 };
 
 struct ModelConfig {
-  std::string name = "cnn";
+  std::string name = "cnn";  // cnn | vgg11 | vgg16 | resnet18
   double width = 1.0;
+  bool static_bn = false;    // HeteroFL's BN without running statistics
+  bool scaler = false;       // HeteroFL's 1/rate scaling of hidden outputs in training
 };
 
 struct AlgorithmConfig {
@@ -48,6 +53,10 @@ struct AlgorithmConfig {
   double lr = 0.05, momentum = 0.9, weight_decay = 0.0;
   std::string straggler = "wait_all";  // wait_all | deadline
   double deadline_s = 0.0;
+  std::string weighting = "auto";      // auto | samples | uniform
+  std::string rates;                   // per-device width rates, comma-separated, cycled
+  std::string rate_rule = "memory";    // memory | memory_and_speed
+  std::string rate_levels = "1,0.5,0.25,0.125,0.0625";
 };
 
 struct ClockConfig {
@@ -68,6 +77,9 @@ struct ExperimentConfig {
 // Reads `path`, applies overrides ("section.key=value", later ones win), validates.
 ExperimentConfig load_config(const std::string& path,
                              const std::vector<std::string>& overrides = {});
+
+// "1,0.5,0.25" -> {1, 0.5, 0.25}; every rate in (0, 1]. Throws std::invalid_argument.
+std::vector<double> parse_rate_list(const std::string& text);
 
 // The config reference (docs/CONFIG.md) generated from the schema.
 std::string config_reference_markdown();

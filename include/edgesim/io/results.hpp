@@ -44,6 +44,7 @@ struct TaskRecord {
   double download_s = 0, upload_s = 0;  // comm_s = download_s + upload_s
   std::int64_t memory_bytes = 0, samples = 0;
   TaskStatus status = TaskStatus::kOk;
+  std::int64_t peak_memory_bytes = 0;  // measured peak of the training (0 when not trained)
 };
 
 // What a results file holds so far; readable while its writer runs or after it was killed.

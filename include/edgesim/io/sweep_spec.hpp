@@ -16,6 +16,7 @@
 //   algorithm.straggler = ["wait_all", "deadline"]
 //   [slurm]
 //   partition = "debug"  time = "00:30:00"  nodes = 1  max_parallel = 0  account = ""
+//   overcommit = false
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,7 @@ struct SweepRun {
 struct SlurmOptions {
   std::string partition, time = "01:00:00", account;
   int nodes = 1, max_parallel = 0;  // 0: no limit on array tasks running at once
+  bool overcommit = false;           // allow more ranks than the allocation's CPUs
 };
 
 struct SweepSpec {

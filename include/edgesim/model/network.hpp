@@ -1,16 +1,59 @@
 #pragma once
-// The trainable LibTorch module built from a ModelSpec, and its weights as one contiguous
-// float32 buffer: the form in which models travel between ranks and get averaged.
+// The trainable LibTorch module built from a ModelSpec (any model of the zoo, full or
+// sliced), and its weights as one contiguous float32 buffer: the form in which models
+// travel between ranks and get averaged. The module's parameters and buffers are
+// registered in exactly the order of ModelSpec::parameters() and buffers().
 #include <torch/torch.h>
 
 #include "edgesim/model/spec.hpp"
 
 namespace edgesim {
 
-torch::nn::Sequential build_network(const ModelSpec& spec);
+// Causal multi-head self-attention with separately sliceable heads (q, k, v, o projections).
+class SelfAttentionImpl : public torch::nn::Module {
+ public:
+  SelfAttentionImpl(int model_dim, int heads, int head_dim);
+  torch::Tensor forward(const torch::Tensor& x);  // [batch, seq, model_dim]
+
+ private:
+  int heads_, head_dim_;
+  torch::nn::Linear q_{nullptr}, k_{nullptr}, v_{nullptr}, o_{nullptr};
+};
+TORCH_MODULE(SelfAttention);
+
+class SpecNetImpl : public torch::nn::Module {
+ public:
+  explicit SpecNetImpl(const ModelSpec& spec);
+  // Images [batch, c, h, w] -> logits [batch, classes]; tokens [batch, seq] -> [batch, seq, vocab].
+  torch::Tensor forward(const torch::Tensor& x);
+  const ModelSpec& spec() const { return spec_; }
+  // HeteroFL's scaler: in training, conv and hidden linear outputs are multiplied by `s`
+  // (1 / rate, so a narrow submodel's activations match the full model's scale).
+  void set_train_scale(double s) { train_scale_ = s; }
+
+ private:
+  struct Layer {
+    torch::nn::Conv2d conv{nullptr};
+    torch::nn::BatchNorm2d bn{nullptr};
+    torch::nn::Linear linear{nullptr};
+    torch::nn::Embedding embedding{nullptr};
+    torch::nn::LayerNorm norm{nullptr};
+    SelfAttention attention{nullptr};
+  };
+  ModelSpec spec_;
+  std::vector<Layer> layers_;
+  double train_scale_ = 1.0;
+};
+TORCH_MODULE(SpecNet);
+
+SpecNet build_network(const ModelSpec& spec);
 
 // Parameters then buffers, each flattened, in registration order.
 torch::Tensor flatten_weights(const torch::nn::Module& module);
 void load_weights(torch::nn::Module& module, const torch::Tensor& flat);
+
+// Cross-entropy over classes, or over every position's next token for language models.
+torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tensor& targets,
+                                  torch::Reduction::Reduction reduction = torch::Reduction::Mean);
 
 }  // namespace edgesim

@@ -1,39 +1,77 @@
 #pragma once
-// A model described as data: a list of layers with their shapes. The torch module is built
-// from it (model/network.hpp), and the cost model (device/cost.hpp) counts FLOPs, parameters
-// and activations from the same list, so cost and the trained model can never disagree.
+// A model described as data: unit groups and a list of layers. The LibTorch module is built
+// from it (model/network.hpp), the cost model (device/cost.hpp) counts FLOPs, parameters and
+// activations from it, and the submodel engine (model/submodel.hpp) slices it — so cost,
+// slicing and the trained model can never disagree.
+//
+// A *unit group* is a set of interchangeable units that several tensors index together:
+// the output channels of a conv (its weight rows, its bias, the next BN, the next conv's
+// input columns), the residual channels of a ResNet stage, the heads of an attention layer.
+// Keeping a subset of a group's units slices every tensor that the group indexes, which is
+// how a device gets a dense, smaller model. Groups that must not shrink (image channels,
+// classes, vocabulary) are not sliceable.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace edgesim {
 
-enum class LayerKind { kConv2d, kLinear, kReLU, kMaxPool2d, kFlatten };
+struct UnitGroup {
+  std::string name;
+  int units = 0;         // units in this (possibly sliced) model
+  int unit_width = 1;    // tensor entries per unit (an attention head spans head_dim entries)
+  bool sliceable = true;
+  int width() const { return units * unit_width; }
+};
+
+enum class LayerKind {
+  kConv2d, kBatchNorm2d, kLinear, kReLU, kGELU, kMaxPool2d, kGlobalAvgPool, kFlatten, kAdd, kScaler,
+  kEmbedding, kPositionalEmbedding, kLayerNorm, kSelfAttention, kTiedHead,
+};
 
 struct LayerSpec {
-  LayerKind kind;
-  // Shapes of one sample: input and output (channels, height, width); linear layers and
-  // flatten use channels as the feature count with height = width = 1.
-  int in_c = 0, in_h = 1, in_w = 1;
-  int out_c = 0, out_h = 1, out_w = 1;
-  int kernel = 0, stride = 1, padding = 0;  // conv and pool
+  LayerKind kind = LayerKind::kReLU;
+  std::string name;
+  int in_group = -1, out_group = -1;  // features in and out (channels, hidden units, model dim)
+  int inner_group = -1;               // attention heads
+  // Per-sample spatial size (images) or sequence length (tokens: in_h = out_h = seq_len).
+  int in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+  int kernel = 0, stride = 1, padding = 0;
+  int planes = 1;             // kLinear after a flatten: input planes (h·w) per channel
+  bool bias = true;
+  bool running_stats = true;  // BatchNorm: false = HeteroFL's static BN (batch statistics only)
+  int vocab = 0;              // embeddings: vocabulary (or positions) size
+  int tied_to = -1;           // kTiedHead: the embedding whose weight it reuses (logits = x Eᵀ)
+  std::vector<int> inputs;    // producing layer indices; empty = the previous layer (or the input)
+};
 
-  std::int64_t parameter_count() const;  // weights + bias
-  std::int64_t output_elements() const { return std::int64_t(out_c) * out_h * out_w; }
-  std::int64_t input_elements() const { return std::int64_t(in_c) * in_h * in_w; }
+// One dimension of a parameter tensor: its extent, or the unit group that indexes it.
+struct ParamDim {
+  int group = -1;      // -1: a fixed extent
+  std::int64_t extent = 0;
+};
+struct ParamSpec {
+  std::string name;             // "<layer>.weight", ...
+  std::vector<ParamDim> dims;   // row-major; the torch tensor is this shape, possibly viewed
 };
 
 struct ModelSpec {
   std::string name;
-  int in_c = 1, in_h = 28, in_w = 28;
-  int num_classes = 10;
+  std::vector<UnitGroup> groups;
   std::vector<LayerSpec> layers;
+  int input_group = 0;           // group of the input's channels (images) — not sliceable
+  int in_h = 28, in_w = 28;      // images; tokens: in_h = seq_len, in_w = 1
+  int num_classes = 10;          // classes, or vocabulary for language models
+  bool token_input = false;      // input is [batch, seq] token ids
 
-  std::int64_t parameter_count() const;
+  int width(int group) const { return groups.at(group).width(); }
+  std::int64_t extent(const ParamDim& d) const { return d.group < 0 ? d.extent : width(d.group); }
+  // Trainable parameters, then buffers (BN running statistics), in the order the LibTorch
+  // module registers them: the layout of the flat weight buffer.
+  std::vector<ParamSpec> parameters() const;
+  std::vector<ParamSpec> buffers() const;
+  std::int64_t parameter_count() const;  // trainable parameters
+  std::int64_t state_count() const;      // parameters + buffers: floats on the wire
 };
-
-// The small CNN of the quickstart: conv5x5(16w) - relu - pool2 - conv5x5(32w) - relu - pool2 -
-// linear(128w) - relu - linear(classes), 'same' padding. width scales every hidden layer.
-ModelSpec make_cnn(int in_c, int in_hw, int num_classes, double width);
 
 }  // namespace edgesim

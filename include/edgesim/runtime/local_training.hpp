@@ -5,6 +5,7 @@
 
 #include "edgesim/common/rng.hpp"
 #include "edgesim/data/idx.hpp"
+#include "edgesim/model/network.hpp"
 
 namespace edgesim {
 
@@ -18,20 +19,20 @@ struct LocalResult {
   std::int64_t samples = 0;
 };
 
-// Images as float [n, c, h, w] normalised to zero mean / unit variance over the dataset
-// (Fashion-MNIST: 0.2860, 0.3530); labels as int64.
+// Images as float [n, c, h, w] normalised per channel with the set's mean and stddev;
+// labels as int64.
 torch::Tensor images_to_tensor(const ImageSet& set, const std::vector<std::int64_t>& indices);
 torch::Tensor labels_to_tensor(const ImageSet& set, const std::vector<std::int64_t>& indices);
 std::vector<std::int64_t> all_indices(const ImageSet& set);
 
 // Fresh SGD optimizer (momentum state starts at zero), `epochs` passes over (x, y) in an
 // order drawn from `rng`, last partial batch included.
-LocalResult train_locally(torch::nn::Sequential& net, const torch::Tensor& x, const torch::Tensor& y,
+LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y,
                           const LocalRecipe& recipe, Rng& rng);
 
 struct Evaluation {
   double accuracy = 0, loss = 0;
 };
-Evaluation evaluate(torch::nn::Sequential& net, const torch::Tensor& x, const torch::Tensor& y);
+Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y);
 
 }  // namespace edgesim

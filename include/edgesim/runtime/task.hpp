@@ -10,7 +10,9 @@ namespace edgesim {
 
 struct TaskOrder {
   std::int64_t device = 0, round = 0;
-  torch::Tensor weights;  // flat float32 model the device starts from
+  torch::Tensor weights;            // flat float32 (sub)model the device starts from
+  std::vector<std::int32_t> units;  // kept units per unit group; empty = the full model
+  double train_scale = 1.0;         // HeteroFL's scaler (1 / rate) while training
 };
 
 struct TaskResult {
@@ -19,10 +21,12 @@ struct TaskResult {
   std::int64_t samples = 0;             // samples processed (epochs × local samples)
   std::int64_t local_samples = 0;       // samples the device owns (FedAvg weight)
   std::int64_t memory_bytes = 0;        // training footprint estimate
+  std::int64_t peak_memory_bytes = 0;   // measured by the counting allocator (0 if not trained)
   double train_loss = 0;                // mean loss over the task's steps
   double reference_compute_s = 0;       // compute seconds on the reference device
   std::uint64_t bytes_down = 0, bytes_up = 0;
   torch::Tensor weights;                // trained flat model (undefined when oom)
+  torch::Tensor gather;                 // coordinator only: the submodel's gather index (undefined = full)
   // Filled by the coordinator's clock:
   double start_s = 0, end_s = 0, compute_s = 0, download_s = 0, upload_s = 0;
 };

@@ -1,8 +1,10 @@
 #pragma once
-// Runs device tasks for the devices one rank hosts: checks the task's memory footprint
-// against the device's cap (a task that does not fit ends as `oom` and is never trained),
-// loads the weights it was sent, trains on the device's data and reports the update with its
-// costs. Holds the hosted devices' data and one network; no state survives between tasks.
+// Runs device tasks for the devices one rank hosts: builds the (sub)model it was sent,
+// checks its estimated footprint against the device's cap (a task that does not fit ends as
+// `oom` and is never trained), trains it on the device's data under the enforced cap (the
+// counting allocator: an allocation that crosses the cap also ends the task as `oom`), and
+// reports the update with its costs and measured peak. Holds the hosted devices' data; no
+// state survives between tasks.
 #include <map>
 
 #include "edgesim/device/clock.hpp"
@@ -23,9 +25,9 @@ class TaskRunner {
   };
   const Experiment& experiment_;
   std::map<int, DeviceData> data_;
-  torch::nn::Sequential net_;
   LocalRecipe recipe_;
   ClockMode clock_mode_;
+  bool enforce_memory_;
 };
 
 }  // namespace edgesim

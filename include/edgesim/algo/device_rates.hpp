@@ -1,0 +1,16 @@
+#pragma once
+// Each device's width rate for the width-scaled algorithms (HeteroFL, FedRolex): given per
+// device (`algorithm.rates`, cycled), or derived from its capability by `algorithm.rate_rule`
+// [choice]: the largest of `algorithm.rate_levels` whose training footprint fits the device's
+// memory cap (`memory`), and whose compute r²·slowdown is at most the reference device's
+// full-model compute too (`memory_and_speed`; conv cost scales with r²). A device that fits
+// no level gets the smallest (it will end as `oom`, visibly, rather than be dropped silently).
+#include <vector>
+
+#include "edgesim/runtime/experiment.hpp"
+
+namespace edgesim {
+
+std::vector<double> device_rates(const Experiment& experiment);
+
+}  // namespace edgesim

@@ -1,0 +1,16 @@
+#pragma once
+// FedRolex (Alam et al., NeurIPS 2022): HeteroFL with a rolling window instead of a static
+// prefix. In round t (counted from 0, as the published code's `self.rounds`), a device of rate
+// r keeps units roll(arange(C), t mod C)[:ceil(r·C)] of every hidden group, so over rounds every
+// unit of the global model is trained. Merge: uniform coverage averaging (published rule).
+#include "edgesim/algo/heterofl.hpp"
+
+namespace edgesim {
+
+class FedRolex : public HeteroFL {
+ public:
+  using HeteroFL::HeteroFL;
+  std::optional<SubmodelSpec> submodel(int device, int round) override;
+};
+
+}  // namespace edgesim

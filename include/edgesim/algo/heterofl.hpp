@@ -1,0 +1,22 @@
+#pragma once
+// HeteroFL (Diao et al., ICLR 2021): FedAvg in which device d trains the static prefix
+// submodel of its rate r_d — the first ceil(r_d·C) units of every hidden unit group — and the
+// server averages each parameter over the devices that hold it (uniformly, as the published
+// code does; `algorithm.weighting` can switch to sample weights). Static BN and the 1/r
+// scaler are `model.static_bn` and `model.scaler`.
+#include "edgesim/algo/fedavg.hpp"
+
+namespace edgesim {
+
+class HeteroFL : public FedAvg {
+ public:
+  explicit HeteroFL(const Experiment& experiment);
+  std::optional<SubmodelSpec> submodel(int device, int round) override;
+  void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
+
+ protected:
+  const Experiment& experiment_;
+  std::vector<double> rates_;  // per device
+};
+
+}  // namespace edgesim

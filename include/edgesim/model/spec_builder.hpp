@@ -1,0 +1,45 @@
+#pragma once
+// Appends layers to a ModelSpec, tracking the running shape, so model definitions read like
+// their papers' tables. Each method returns the new layer's index (for residual inputs).
+#include <string>
+
+#include "edgesim/model/spec.hpp"
+
+namespace edgesim {
+
+class SpecBuilder {
+ public:
+  // Image input: `channels` x h x w.
+  SpecBuilder(ModelSpec& spec, int channels, int h, int w);
+  // Token input: sequence length; the first layer must be an embedding.
+  SpecBuilder(ModelSpec& spec, int seq_len);
+
+  int group(const std::string& name, int units, int unit_width = 1, bool sliceable = true);
+
+  int conv(int out_group, int kernel, int stride, int padding, bool bias = true);
+  int batchnorm(bool running_stats = true);
+  int linear(int out_group, bool bias = true);
+  int relu();
+  int gelu();
+  int maxpool(int kernel);
+  int global_avgpool();
+  int flatten();
+  int add(int a, int b);       // elementwise sum of two earlier layers' outputs (same shape)
+  int embedding(int vocab, int out_group);
+  int positional_embedding(int out_group);
+  int layernorm();
+  int self_attention(int heads_group);  // causal, model dim in and out
+  int tied_head(int embedding_layer);   // logits over the vocabulary with the embedding's weight
+
+  int last() const { return static_cast<int>(spec_.layers.size()) - 1; }
+  // Continue from an earlier layer's output (e.g. a residual branch's start).
+  void from(int layer);
+
+ private:
+  int push(LayerSpec l);
+  ModelSpec& spec_;
+  int group_, h_, w_;
+  int from_ = -2;  // -2: the previous layer
+};
+
+}  // namespace edgesim

@@ -1,0 +1,38 @@
+#include "edgesim/algo/device_rates.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include "edgesim/device/cost.hpp"
+#include "edgesim/model/submodel.hpp"
+
+namespace edgesim {
+
+std::vector<double> device_rates(const Experiment& e) {
+  const auto& a = e.config.algorithm;
+  const int n = static_cast<int>(e.devices.size());
+  std::vector<double> rates(n);
+  if (!a.rates.empty()) {
+    const auto given = parse_rate_list(a.rates);
+    for (int d = 0; d < n; ++d) rates[d] = given[d % given.size()];
+    return rates;
+  }
+  auto levels = parse_rate_list(a.rate_levels);
+  std::sort(levels.begin(), levels.end(), std::greater<>());
+  for (int d = 0; d < n; ++d) {
+    const DeviceProfile& p = e.devices[d];
+    rates[d] = levels.back();
+    for (double r : levels) {
+      const ModelSpec arch = submodel_architecture(e.model, prefix_submodel(e.model, r));
+      const bool fits = training_memory(arch, a.batch_size, a.momentum > 0).total() <= p.memory_cap_bytes;
+      const bool fast_enough = a.rate_rule != "memory_and_speed" || r * r * p.slowdown <= 1.0 + 1e-9;
+      if (fits && fast_enough) {
+        rates[d] = r;
+        break;
+      }
+    }
+  }
+  return rates;
+}
+
+}  // namespace edgesim

@@ -1,0 +1,146 @@
+#include <cmath>
+#include <stdexcept>
+
+#include "edgesim/io/config.hpp"
+#include "edgesim/model/spec_builder.hpp"
+#include "edgesim/model/zoo.hpp"
+
+namespace edgesim {
+namespace {
+int scaled(int base, double width) { return std::max(1, static_cast<int>(std::ceil(base * width - 1e-9))); }
+}  // namespace
+
+ModelSpec make_cnn(int in_c, int in_hw, int num_classes, double width) {
+  ModelSpec spec;
+  spec.name = "cnn";
+  spec.num_classes = num_classes;
+  SpecBuilder b(spec, in_c, in_hw, in_hw);
+  const int c1 = b.group("conv1", scaled(16, width)), c2 = b.group("conv2", scaled(32, width));
+  const int fc = b.group("fc1", scaled(128, width)), out = b.group("classes", num_classes, 1, false);
+  b.conv(c1, 5, 1, 2);
+  b.relu();
+  b.maxpool(2);
+  b.conv(c2, 5, 1, 2);
+  b.relu();
+  b.maxpool(2);
+  b.flatten();
+  b.linear(fc);
+  b.relu();
+  b.linear(out);
+  return spec;
+}
+
+ModelSpec make_vgg(int depth, int in_c, int in_hw, int num_classes, double width, bool static_bn) {
+  // Channels per conv, 0 = 2x2 max pool.
+  std::vector<int> plan;
+  if (depth == 11) plan = {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
+  else if (depth == 16) plan = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0};
+  else throw std::invalid_argument("VGG depth must be 11 or 16");
+  ModelSpec spec;
+  spec.name = "vgg" + std::to_string(depth);
+  spec.num_classes = num_classes;
+  SpecBuilder b(spec, in_c, in_hw, in_hw);
+  int i = 0;
+  for (int c : plan) {
+    if (c == 0) {
+      b.maxpool(2);
+      continue;
+    }
+    b.conv(b.group("conv" + std::to_string(++i), scaled(c, width)), 3, 1, 1, false);
+    b.batchnorm(!static_bn);
+    b.relu();
+  }
+  b.flatten();
+  b.linear(b.group("classes", num_classes, 1, false));
+  return spec;
+}
+
+ModelSpec make_resnet18(int in_c, int in_hw, int num_classes, double width, bool static_bn) {
+  ModelSpec spec;
+  spec.name = "resnet18";
+  spec.num_classes = num_classes;
+  SpecBuilder b(spec, in_c, in_hw, in_hw);
+  const int channels[4] = {64, 128, 256, 512};
+  int stream = b.group("stage1", scaled(64, width));
+  b.conv(stream, 3, 1, 1, false);
+  b.batchnorm(!static_bn);
+  int x = b.relu();
+  for (int s = 0; s < 4; ++s) {
+    for (int blk = 0; blk < 2; ++blk) {
+      const int stride = (s > 0 && blk == 0) ? 2 : 1;
+      const std::string name = "stage" + std::to_string(s + 1) + ".block" + std::to_string(blk + 1);
+      const int out_stream = (s > 0 && blk == 0) ? b.group("stage" + std::to_string(s + 1), scaled(channels[s], width))
+                                                 : stream;
+      const int mid = b.group(name + ".mid", scaled(channels[s], width));
+      b.from(x);
+      b.conv(mid, 3, stride, 1, false);
+      b.batchnorm(!static_bn);
+      b.relu();
+      b.conv(out_stream, 3, 1, 1, false);
+      const int main = b.batchnorm(!static_bn);
+      int shortcut = x;
+      if (out_stream != stream) {  // downsampling block: 1x1 conv + BN on the shortcut
+        b.from(x);
+        b.conv(out_stream, 1, stride, 0, false);
+        shortcut = b.batchnorm(!static_bn);
+      }
+      b.add(main, shortcut);
+      x = b.relu();
+      stream = out_stream;
+    }
+  }
+  b.global_avgpool();
+  b.linear(b.group("classes", num_classes, 1, false));
+  return spec;
+}
+
+ModelSpec make_transformer_lm(const TransformerShape& t, double width) {
+  if (t.d_model % t.heads != 0) throw std::invalid_argument("d_model must be a multiple of heads");
+  ModelSpec spec;
+  spec.name = "transformer";
+  spec.num_classes = t.vocab;
+  SpecBuilder b(spec, t.seq_len);
+  const int model = b.group("model", t.d_model, 1, false);
+  const int tok = b.embedding(t.vocab, model);
+  const int pos = b.positional_embedding(model);
+  int x = b.add(tok, pos);
+  for (int i = 0; i < t.layers; ++i) {
+    const std::string name = "layer" + std::to_string(i + 1);
+    const int heads = b.group(name + ".heads", scaled(t.heads, width), t.d_model / t.heads);
+    const int ffn = b.group(name + ".ffn", scaled(t.ffn, width));
+    b.from(x);
+    b.layernorm();
+    const int attn = b.self_attention(heads);
+    x = b.add(x, attn);
+    b.from(x);
+    b.layernorm();
+    b.linear(ffn);
+    b.gelu();
+    const int mlp = b.linear(model);
+    x = b.add(x, mlp);
+  }
+  b.from(x);
+  b.layernorm();
+  b.tied_head(tok);  // GPT-2 style weight tying: BERT-base's ~110 M parameters include no separate head
+  return spec;
+}
+
+ModelSpec make_model(const ModelConfig& m, int in_c, int in_hw, int num_classes) {
+  if (m.name == "cnn") return make_cnn(in_c, in_hw, num_classes, m.width);
+  if (m.name == "vgg11") return make_vgg(11, in_c, in_hw, num_classes, m.width, m.static_bn);
+  if (m.name == "vgg16") return make_vgg(16, in_c, in_hw, num_classes, m.width, m.static_bn);
+  if (m.name == "resnet18") return make_resnet18(in_c, in_hw, num_classes, m.width, m.static_bn);
+  throw std::invalid_argument("unknown model '" + m.name + "'");
+}
+
+TransformerShape transformer_preset(const std::string& name, int vocab, int seq_len) {
+  TransformerShape t;
+  t.vocab = vocab, t.seq_len = seq_len;
+  if (name == "tiny") t.d_model = 128, t.heads = 4, t.ffn = 512, t.layers = 2;
+  else if (name == "small") t.d_model = 256, t.heads = 4, t.ffn = 1024, t.layers = 4;
+  else if (name == "bert-base") t.d_model = 768, t.heads = 12, t.ffn = 3072, t.layers = 12;
+  else throw std::invalid_argument("unknown transformer preset '" + name + "' (tiny, small, bert-base)");
+  return t;
+}
+
+}  // namespace edgesim
