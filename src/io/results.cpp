@@ -107,7 +107,7 @@ struct TaskRow {
 
 // The in-memory row types double as the file types, so any padding would land in the file
 // (and in every reader's numpy dtype). Both are packed today; keep it that way.
-static_assert(sizeof(RoundRecord) == 10 * 8, "RoundRecord gained padding or fields");
+static_assert(sizeof(RoundRecord) == 11 * 8, "RoundRecord gained padding or fields");
 static_assert(sizeof(TaskRow) == 11 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
 
 
@@ -153,7 +153,8 @@ TableTypes table_types(const std::string& path) {
       {"participants", HOFFSET(RoundRecord, participants), H5T_NATIVE_INT64},
       {"dropped", HOFFSET(RoundRecord, dropped), H5T_NATIVE_INT64},
       {"bytes_up", HOFFSET(RoundRecord, bytes_up), H5T_NATIVE_INT64},
-      {"bytes_down", HOFFSET(RoundRecord, bytes_down), H5T_NATIVE_INT64}};
+      {"bytes_down", HOFFSET(RoundRecord, bytes_down), H5T_NATIVE_INT64},
+      {"aggregation_wall_s", HOFFSET(RoundRecord, aggregation_wall_s), H5T_NATIVE_DOUBLE}};
   round_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(RoundRecord)), "H5Tcreate", "/rounds"),
                       H5Tclose);
   for (const auto& c : round_cols)

@@ -120,7 +120,9 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     if (stop_requested()) return stop();
     std::vector<TaskOrder> orders;
     std::map<std::int64_t, torch::Tensor> gathers;  // per device: its submodel's gather index
+    const double extract_start = wall_now();
     for (int d : algorithm.select(round)) orders.push_back(make_order(e, algorithm, global, d, round, gathers[d]));
+    double aggregation_s = wall_now() - extract_start;
     std::vector<TaskResult> arrived;
     try {
       arrived = transport.run_tasks(orders);
@@ -151,7 +153,9 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
       loss_sum += t.train_loss * t.samples;
       loss_weight += t.samples;
     }
+    const double merge_start = wall_now();
     algorithm.merge(global, accepted);
+    aggregation_s += wall_now() - merge_start;
     now = round_end;
 
     rec.virtual_time_s = now;
@@ -168,6 +172,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
       summary.best_accuracy = std::max(summary.best_accuracy, ev.accuracy);
     }
     rec.wall_time_s = wall_now();
+    rec.aggregation_wall_s = aggregation_s;
 
     std::vector<TaskRecord> task_records;
     for (const auto& t : tasks) task_records.push_back(to_record(t));

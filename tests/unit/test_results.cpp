@@ -193,6 +193,7 @@ hid_t round_mem_type() {
   H5Tinsert(t, "dropped", HOFFSET(RoundRecord, dropped), H5T_NATIVE_INT64);
   H5Tinsert(t, "bytes_up", HOFFSET(RoundRecord, bytes_up), H5T_NATIVE_INT64);
   H5Tinsert(t, "bytes_down", HOFFSET(RoundRecord, bytes_down), H5T_NATIVE_INT64);
+  H5Tinsert(t, "aggregation_wall_s", HOFFSET(RoundRecord, aggregation_wall_s), H5T_NATIVE_DOUBLE);
   return t;
 }
 
@@ -356,7 +357,7 @@ TEST_CASE("ResultsWriter writes attributes, devices, rounds and tasks", "[result
     CHECK(column_names(f, "rounds") ==
           std::vector<std::string>{"round", "virtual_time_s", "wall_time_s", "test_accuracy",
                                    "test_loss", "train_loss", "participants", "dropped",
-                                   "bytes_up", "bytes_down"});
+                                   "bytes_up", "bytes_down", "aggregation_wall_s"});
     auto rows = read_rounds(f);
     REQUIRE(rows.size() == 3);
     for (std::int64_t r = 0; r < 3; ++r) {

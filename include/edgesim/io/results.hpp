@@ -33,6 +33,7 @@ struct RoundRecord {
   double train_loss = 0;                    // NaN when no update was accepted
   std::int64_t participants = 0, dropped = 0;
   std::int64_t bytes_up = 0, bytes_down = 0;
+  double aggregation_wall_s = 0;  // coordinator's wall seconds extracting submodels and merging
 };
 
 enum class TaskStatus : std::int8_t { kOk = 0, kOom = 1, kDropped = 2 };
