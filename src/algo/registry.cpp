@@ -1,6 +1,7 @@
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/fedavg.hpp"
 #include "edgesim/algo/fedrolex.hpp"
+#include "edgesim/algo/fjord.hpp"
 #include "edgesim/algo/heterofl.hpp"
 #include "edgesim/common/error.hpp"
 
@@ -11,6 +12,7 @@ std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment) {
   if (name == "fedavg") return std::make_unique<FedAvg>(experiment);
   if (name == "heterofl") return std::make_unique<HeteroFL>(experiment);
   if (name == "fedrolex") return std::make_unique<FedRolex>(experiment);
+  if (name == "fjord") return std::make_unique<FjORD>(experiment);
   throw InputError(experiment.config.source + ": key 'algorithm.name': unknown algorithm '" + name + "'");
 }
 

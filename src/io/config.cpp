@@ -133,9 +133,10 @@ const std::vector<Key>& schema() {
        "HeteroFL's scaler: in training, conv and hidden linear outputs of a width-r submodel are multiplied by 1/r.",
        EDGESIM_FIELD(model.scaler, v == "true"), any()},
       {"algorithm.name", Type::kString, "\"fedavg\"",
-       "Algorithm: `fedavg` (McMahan et al. 2017), `heterofl` (Diao et al. 2021), `fedrolex` (Alam et al. 2022). "
+       "Algorithm: `fedavg` (McMahan et al. 2017), `heterofl` (Diao et al. 2021), `fedrolex` (Alam et al. 2022), "
+       "`fjord` (Horváth et al. 2021). "
        "See docs/ALGORITHMS.md.",
-       EDGESIM_FIELD(algorithm.name, v), one_of({"fedavg", "heterofl", "fedrolex"})},
+       EDGESIM_FIELD(algorithm.name, v), one_of({"fedavg", "heterofl", "fedrolex", "fjord"})},
       {"algorithm.fraction", Type::kFloat, "1.0", "Share of devices selected each round (at least one).",
        EDGESIM_FIELD(algorithm.fraction, to_float(v)),
        [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
@@ -157,7 +158,7 @@ const std::vector<Key>& schema() {
       {"algorithm.weighting", Type::kString, "\"auto\"",
        "How updates are weighted in the merge: `samples` (local sample counts), `uniform` (each device that holds a "
        "parameter counts once), or `auto` = the algorithm's published rule (FedAvg: samples; HeteroFL, FedRolex: "
-       "uniform).",
+       "uniform; FjORD: samples).",
        EDGESIM_FIELD(algorithm.weighting, v), one_of({"auto", "samples", "uniform"})},
       {"algorithm.rates", Type::kString, "\"\"",
        "Width-scaled algorithms: each device's rate, comma-separated, cycled over the devices (e.g. \"1,0.5,0.25\"); "

@@ -65,6 +65,17 @@ SpecNetImpl::SpecNetImpl(const ModelSpec& spec) : spec_(spec), layers_(spec.laye
   }
 }
 
+void SpecNetImpl::set_active_units(const std::vector<int>& units) {
+  masks_.assign(spec_.groups.size(), torch::Tensor());
+  for (std::size_t g = 0; g < units.size() && g < spec_.groups.size(); ++g) {
+    const UnitGroup& group = spec_.groups[g];
+    if (!group.sliceable || units[g] >= group.units) continue;
+    auto mask = torch::zeros({group.width()});
+    mask.narrow(0, 0, std::int64_t(units[g]) * group.unit_width).fill_(1.0f);
+    masks_[g] = mask;
+  }
+}
+
 torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
   std::vector<torch::Tensor> out(layers_.size());
   const bool scale = is_training() && train_scale_ != 1.0;
@@ -93,6 +104,13 @@ torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
     if (scale && (l.kind == LayerKind::kConv2d ||
                   (l.kind == LayerKind::kLinear && spec_.groups[l.out_group].sliceable)))
       y = y * train_scale_;
+    const bool makes_units = l.kind == LayerKind::kConv2d || l.kind == LayerKind::kBatchNorm2d ||
+                             l.kind == LayerKind::kLinear;  // BN too: a dropped channel would become its bias
+    if (makes_units && !masks_.empty() && l.out_group >= 0 && masks_[l.out_group].defined()) {
+      const auto& m = masks_[l.out_group];
+      // Channels are dim 1 of images, features the last dim of tokens and flat vectors.
+      y = (y.dim() == 4) ? y * m.view({1, -1, 1, 1}) : y * m;
+    }
     out[i] = std::move(y);
   }
   return out.back();

@@ -50,6 +50,7 @@ TaskOrder make_order(const Experiment& e, Algorithm& algorithm, const torch::Ten
                      torch::Tensor& gather) {
   TaskOrder o;
   o.device = d, o.round = round, o.weights = global;
+  o.dropout_rates = algorithm.dropout_rates(d, round);
   const std::optional<SubmodelSpec> sub = algorithm.submodel(d, round);
   if (!sub || keeps_everything(e.model, *sub)) return o;
   gather = gather_tensor(gather_index(e.model, *sub));

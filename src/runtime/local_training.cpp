@@ -31,7 +31,7 @@ std::vector<std::int64_t> all_indices(const ImageSet& set) {
 }
 
 LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y,
-                          const LocalRecipe& r, Rng& rng) {
+                          const LocalRecipe& r, Rng& rng, const StepHook& before_step) {
   net->train();
   torch::optim::SGD opt(net->parameters(),
                         torch::optim::SGDOptions(r.lr).momentum(r.momentum).weight_decay(r.weight_decay));
@@ -46,6 +46,7 @@ LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Ten
     for (std::int64_t b = 0; b < n; b += r.batch_size) {
       const auto idx = perm.narrow(0, b, std::min<std::int64_t>(r.batch_size, n - b));
       const auto xb = x.index_select(0, idx), yb = y.index_select(0, idx);
+      if (before_step) before_step(idx.size(0));
       opt.zero_grad();
       auto loss = classification_loss(net->forward(xb), yb);
       loss.backward();

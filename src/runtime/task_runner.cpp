@@ -7,6 +7,7 @@
 #include "edgesim/device/cost.hpp"
 #include "edgesim/device/memory_meter.hpp"
 #include "edgesim/model/network.hpp"
+#include "edgesim/model/submodel.hpp"
 
 namespace edgesim {
 
@@ -41,6 +42,32 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   const auto start = std::chrono::steady_clock::now();
   LocalResult local;
   SpecNet net{nullptr};
+  // FjORD: each step trains a width drawn from the order's rates (ordered dropout); the
+  // analytic clock charges every step the FLOPs of the width it used.
+  struct Width {
+    std::vector<int> units;
+    double flops_per_sample;
+  };
+  std::vector<Width> widths;
+  for (double p : order.dropout_rates) {
+    ModelSpec narrow = arch;
+    for (std::size_t g = 0; g < narrow.groups.size(); ++g)
+      if (narrow.groups[g].sliceable)
+        narrow.groups[g].units = std::min(arch.groups[g].units, kept_units(experiment_.model.groups[g].units, p));
+    Width w{{}, training_flops_per_sample(narrow)};
+    for (const auto& g : narrow.groups) w.units.push_back(g.units);
+    widths.push_back(std::move(w));
+  }
+  Rng dropout_rng(experiment_.config.run.seed, Purpose::kDropout, order.device, order.round);
+  double step_flops = 0;
+  StepHook per_step;
+  if (!widths.empty()) {
+    per_step = [&](std::int64_t batch) {
+      const Width& w = widths[dropout_rng.below(widths.size())];
+      net->set_active_units(w.units);
+      step_flops += w.flops_per_sample * double(batch);
+    };
+  }
   {
     // One that fits on paper but not in practice fails when an allocation crosses the cap.
     std::optional<MemoryScope> scope;
@@ -49,7 +76,7 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
       net = build_network(arch);  // inside the scope: the parameters are part of the footprint
       net->set_train_scale(order.train_scale);
       load_weights(*net, order.weights);
-      local = train_locally(net, data.x, data.y, recipe_, rng);
+      local = train_locally(net, data.x, data.y, recipe_, rng, per_step);
     } catch (const std::exception& e) {
       if (!is_memory_cap_error(e)) throw;
       r.status = TaskStatus::kOom;
@@ -65,8 +92,8 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   r.weights = flatten_weights(*net);
   r.bytes_up = static_cast<std::uint64_t>(r.weights.numel()) * 4;
   if (clock_mode_ == ClockMode::kAnalytic) {
-    r.reference_compute_s =
-        training_flops_per_sample(arch) * double(local.samples) / experiment_.device_set.reference_flops_per_s;
+    const double flops = widths.empty() ? training_flops_per_sample(arch) * double(local.samples) : step_flops;
+    r.reference_compute_s = flops / experiment_.device_set.reference_flops_per_s;
   } else {
     r.reference_compute_s = measured_s;
   }

@@ -16,7 +16,7 @@ namespace {
 enum Tag : int { kTaskTag = 1, kResultTag = 2, kStopTag = 3 };
 
 struct TaskHeader {
-  std::int64_t device, round, num_units, num_floats;
+  std::int64_t device, round, num_units, num_rates, num_floats;
   double train_scale;
 };
 
@@ -27,39 +27,49 @@ struct ResultHeader {
   double train_loss, reference_compute_s;
 };
 
-// The single buffer a message carries: header, then `units` (tasks only), then the weights.
+// The single buffer a message carries: the header, then (tasks only) the kept units per group
+// and the dropout rates, then the weights.
 template <class Header>
-std::vector<char> pack(const Header& h, const std::vector<std::int32_t>& units, const torch::Tensor& weights) {
-  const std::size_t ubytes = units.size() * sizeof(std::int32_t), wbytes = h.num_floats * sizeof(float);
-  std::vector<char> buf(sizeof(Header) + ubytes + wbytes);
-  std::memcpy(buf.data(), &h, sizeof(Header));
-  if (ubytes) std::memcpy(buf.data() + sizeof(Header), units.data(), ubytes);
-  if (wbytes) std::memcpy(buf.data() + sizeof(Header) + ubytes, weights.contiguous().data_ptr<float>(), wbytes);
+std::vector<char> pack(const Header& h, const std::vector<std::int32_t>& units, const std::vector<double>& rates,
+                       const torch::Tensor& weights) {
+  const std::size_t ubytes = units.size() * sizeof(std::int32_t), rbytes = rates.size() * sizeof(double);
+  const std::size_t wbytes = h.num_floats * sizeof(float);
+  std::vector<char> buf(sizeof(Header) + ubytes + rbytes + wbytes);
+  char* p = buf.data();
+  std::memcpy(p, &h, sizeof(Header));
+  if (ubytes) std::memcpy(p + sizeof(Header), units.data(), ubytes);
+  if (rbytes) std::memcpy(p + sizeof(Header) + ubytes, rates.data(), rbytes);
+  if (wbytes) std::memcpy(p + sizeof(Header) + ubytes + rbytes, weights.contiguous().data_ptr<float>(), wbytes);
   return buf;
 }
 
 template <class Header>
-Header unpack(const std::vector<char>& buf, std::size_t num_units, std::vector<std::int32_t>* units,
-              torch::Tensor* weights) {
+Header unpack(const std::vector<char>& buf, std::size_t num_units, std::size_t num_rates,
+              std::vector<std::int32_t>* units, std::vector<double>* rates, torch::Tensor* weights) {
   Header h;
   std::memcpy(&h, buf.data(), sizeof(Header));
-  const std::size_t ubytes = num_units * sizeof(std::int32_t);
-  if (buf.size() != sizeof(Header) + ubytes + h.num_floats * sizeof(float))
+  const std::size_t ubytes = num_units * sizeof(std::int32_t), rbytes = num_rates * sizeof(double);
+  if (buf.size() != sizeof(Header) + ubytes + rbytes + h.num_floats * sizeof(float))
     throw std::runtime_error("malformed edgesim message: size does not match its header");
+  const char* p = buf.data() + sizeof(Header);
   if (units) {
     units->resize(num_units);
-    if (ubytes) std::memcpy(units->data(), buf.data() + sizeof(Header), ubytes);
+    if (ubytes) std::memcpy(units->data(), p, ubytes);
   }
-  *weights = h.num_floats ? torch::from_blob(const_cast<char*>(buf.data()) + sizeof(Header) + ubytes,
-                                             {h.num_floats}, torch::kFloat32).clone()
+  if (rates) {
+    rates->resize(num_rates);
+    if (rbytes) std::memcpy(rates->data(), p + ubytes, rbytes);
+  }
+  *weights = h.num_floats ? torch::from_blob(const_cast<char*>(p + ubytes + rbytes), {h.num_floats},
+                                             torch::kFloat32).clone()
                           : torch::Tensor();
   return h;
 }
 
-std::int64_t units_in(const std::vector<char>& buf) {
+TaskHeader task_header_of(const std::vector<char>& buf) {
   TaskHeader h;
   std::memcpy(&h, buf.data(), sizeof h);
-  return h.num_units;
+  return h;
 }
 
 // Waits for a message without spinning: Open MPI's blocking probe busy-polls, which on an
@@ -86,12 +96,12 @@ std::vector<char> pack_result(const TaskResult& r) {
   ResultHeader h{r.device, r.round, static_cast<std::int64_t>(r.status), r.samples, r.local_samples,
                  r.memory_bytes, r.peak_memory_bytes, r.bytes_down, r.bytes_up,
                  r.weights.defined() ? r.weights.numel() : 0, r.train_loss, r.reference_compute_s};
-  return pack(h, {}, r.weights);
+  return pack(h, {}, {}, r.weights);
 }
 
 TaskResult unpack_result(const std::vector<char>& buf) {
   TaskResult r;
-  const auto h = unpack<ResultHeader>(buf, 0, nullptr, &r.weights);
+  const auto h = unpack<ResultHeader>(buf, 0, 0, nullptr, nullptr, &r.weights);
   r.device = h.device, r.round = h.round, r.status = static_cast<TaskStatus>(h.status);
   r.samples = h.samples, r.local_samples = h.local_samples, r.memory_bytes = h.memory_bytes;
   r.peak_memory_bytes = h.peak_memory_bytes;
@@ -124,9 +134,9 @@ class MpiTransport : public Transport {
     std::vector<MPI_Request> requests(orders.size());
     for (std::size_t i = 0; i < orders.size(); ++i) {
       const auto& o = orders[i];
-      const TaskHeader h{o.device, o.round, static_cast<std::int64_t>(o.units.size()), o.weights.numel(),
-                         o.train_scale};
-      buffers.push_back(pack(h, o.units, o.weights));
+      const TaskHeader h{o.device, o.round, static_cast<std::int64_t>(o.units.size()),
+                         static_cast<std::int64_t>(o.dropout_rates.size()), o.weights.numel(), o.train_scale};
+      buffers.push_back(pack(h, o.units, o.dropout_rates, o.weights));
       MPI_Isend(buffers.back().data(), static_cast<int>(buffers.back().size()), MPI_BYTE,
                 host_rank(static_cast<int>(o.device), world_size_), kTaskTag, MPI_COMM_WORLD, &requests[i]);
     }
@@ -170,7 +180,9 @@ void serve_tasks(const Experiment& e, int rank, int world_size) {
     const auto buf = receive(0, MPI_ANY_TAG, &status, false);
     if (status.MPI_TAG == kStopTag) return;
     TaskOrder order;
-    const auto h = unpack<TaskHeader>(buf, units_in(buf), &order.units, &order.weights);
+    const TaskHeader peek = task_header_of(buf);
+    const auto h = unpack<TaskHeader>(buf, peek.num_units, peek.num_rates, &order.units, &order.dropout_rates,
+                                      &order.weights);
     order.device = h.device, order.round = h.round, order.train_scale = h.train_scale;
     const auto out = pack_result(runner.run(order));
     MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, MPI_COMM_WORLD);

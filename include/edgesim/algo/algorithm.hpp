@@ -23,6 +23,10 @@ class Algorithm {
   // The part of the model `device` trains in `round`; nullopt = the whole model.
   virtual std::optional<SubmodelSpec> submodel(int device, int round) { return std::nullopt; }
 
+  // FjORD's ordered dropout: the widths (rates of the global model) a local step may train,
+  // drawn per step; empty = the whole submodel every step.
+  virtual std::vector<double> dropout_rates(int device, int round) { return {}; }
+
   // `tasks` carry their virtual start/end times and come in completion order (end time, then
   // device). Returns when the round ends and sets
   // status = kDropped on every task whose update will not be merged for lateness.

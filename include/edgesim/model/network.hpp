@@ -30,6 +30,9 @@ class SpecNetImpl : public torch::nn::Module {
   // HeteroFL's scaler: in training, conv and hidden linear outputs are multiplied by `s`
   // (1 / rate, so a narrow submodel's activations match the full model's scale).
   void set_train_scale(double s) { train_scale_ = s; }
+  // FjORD's ordered dropout: only the first `units[g]` units of each sliceable group are
+  // active (the outputs of the others are zeroed, so they get no gradient). Empty = all.
+  void set_active_units(const std::vector<int>& units);
 
  private:
   struct Layer {
@@ -43,6 +46,7 @@ class SpecNetImpl : public torch::nn::Module {
   ModelSpec spec_;
   std::vector<Layer> layers_;
   double train_scale_ = 1.0;
+  std::vector<torch::Tensor> masks_;  // per group: 0/1 over its width, undefined = all active
 };
 TORCH_MODULE(SpecNet);
 

@@ -3,6 +3,8 @@
 // real work the simulator times.
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "edgesim/common/rng.hpp"
 #include "edgesim/data/idx.hpp"
 #include "edgesim/model/network.hpp"
@@ -25,10 +27,14 @@ torch::Tensor images_to_tensor(const ImageSet& set, const std::vector<std::int64
 torch::Tensor labels_to_tensor(const ImageSet& set, const std::vector<std::int64_t>& indices);
 std::vector<std::int64_t> all_indices(const ImageSet& set);
 
+// Called before every step with the step's batch size; may reconfigure the network (FjORD's
+// per-step width).
+using StepHook = std::function<void(std::int64_t batch)>;
+
 // Fresh SGD optimizer (momentum state starts at zero), `epochs` passes over (x, y) in an
 // order drawn from `rng`, last partial batch included.
 LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y,
-                          const LocalRecipe& recipe, Rng& rng);
+                          const LocalRecipe& recipe, Rng& rng, const StepHook& before_step = {});
 
 struct Evaluation {
   double accuracy = 0, loss = 0;

@@ -13,6 +13,7 @@ struct TaskOrder {
   torch::Tensor weights;            // flat float32 (sub)model the device starts from
   std::vector<std::int32_t> units;  // kept units per unit group; empty = the full model
   double train_scale = 1.0;         // HeteroFL's scaler (1 / rate) while training
+  std::vector<double> dropout_rates;  // FjORD: widths (of the global model) to draw per step
 };
 
 struct TaskResult {

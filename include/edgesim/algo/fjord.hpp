@@ -1,0 +1,25 @@
+#pragma once
+// FjORD (Horváth et al., NeurIPS 2021): ordered dropout. Device d holds the prefix submodel of
+// its p_max (its rate, as in HeteroFL) and, at every local step, trains only the leftmost
+// ceil(p·C) units of each hidden group, with p drawn uniformly from the levels ≤ p_max
+// (`algorithm.rate_levels`) — so every width up to p_max learns to work on its own. Merge:
+// coverage averaging weighted by local samples (FedAvg's rule on the parameters each device
+// holds). [choice] Ordered dropout is applied by zeroing the dropped units' outputs, so they
+// get no gradient; with momentum or weight decay their weights still move a little (the
+// paper slices the weights per step instead). Self-distillation is not implemented.
+#include "edgesim/algo/heterofl.hpp"
+
+namespace edgesim {
+
+class FjORD : public HeteroFL {
+ public:
+  explicit FjORD(const Experiment& experiment);
+  std::optional<SubmodelSpec> submodel(int device, int round) override;
+  std::vector<double> dropout_rates(int device, int round) override;
+  void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
+
+ private:
+  std::vector<double> levels_;  // ascending
+};
+
+}  // namespace edgesim

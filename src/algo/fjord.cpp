@@ -1,0 +1,30 @@
+#include "edgesim/algo/fjord.hpp"
+
+#include <algorithm>
+
+#include "edgesim/algo/round_rules.hpp"
+
+namespace edgesim {
+
+FjORD::FjORD(const Experiment& experiment)
+    : HeteroFL(experiment), levels_(parse_rate_list(experiment.config.algorithm.rate_levels)) {
+  std::sort(levels_.begin(), levels_.end());
+}
+
+std::optional<SubmodelSpec> FjORD::submodel(int device, int round) {
+  return prefix_submodel(experiment_.model, rates_.at(device));
+}
+
+std::vector<double> FjORD::dropout_rates(int device, int) {
+  std::vector<double> up_to_max;
+  for (double p : levels_)
+    if (p <= rates_.at(device) + 1e-12) up_to_max.push_back(p);
+  if (up_to_max.empty()) up_to_max.push_back(rates_.at(device));
+  return up_to_max;
+}
+
+void FjORD::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
+  average_updates(global, accepted, weighting_from_config(experiment_.config.algorithm.weighting, Weighting::kSamples));
+}
+
+}  // namespace edgesim
