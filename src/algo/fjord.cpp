@@ -23,6 +23,14 @@ std::vector<double> FjORD::dropout_rates(int device, int) {
   return up_to_max;
 }
 
+std::vector<double> FjORD::eval_rates() const {
+  const double top = *std::max_element(rates_.begin(), rates_.end());
+  std::vector<double> out;
+  for (double p : levels_)
+    if (p <= top + 1e-12) out.push_back(p);
+  return out;
+}
+
 void FjORD::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
   average_updates(global, accepted, weighting_from_config(experiment_.config.algorithm.weighting, Weighting::kSamples));
 }

@@ -1,5 +1,7 @@
 #include "edgesim/algo/heterofl.hpp"
 
+#include <set>
+
 #include "edgesim/algo/device_rates.hpp"
 #include "edgesim/algo/round_rules.hpp"
 
@@ -10,6 +12,11 @@ HeteroFL::HeteroFL(const Experiment& experiment)
 
 std::optional<SubmodelSpec> HeteroFL::submodel(int device, int) {
   return prefix_submodel(experiment_.model, rates_.at(device));
+}
+
+std::vector<double> HeteroFL::eval_rates() const {
+  std::set<double> distinct(rates_.begin(), rates_.end());
+  return {distinct.begin(), distinct.end()};
 }
 
 void HeteroFL::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {

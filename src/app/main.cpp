@@ -115,6 +115,10 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
       for (const auto& t : old.tasks)
         if (t.round <= resume->round) tasks.push_back(t);
       results->append_tasks(tasks);
+      std::vector<WidthEvalRecord> widths;
+      for (const auto& w : old.width_evals)
+        if (w.round <= resume->round) widths.push_back(w);
+      results->append_width_evals(widths);
       for (const auto& r : old.rounds)
         if (r.round <= resume->round) results->append_round(r);
       std::filesystem::rename(tmp, out);

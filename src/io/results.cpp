@@ -131,7 +131,7 @@ Handle string_type(std::size_t bytes, const std::string& path) {
 
 // The compound types of /rounds and /tasks, shared by the writer and the reader.
 struct TableTypes {
-  Handle round_type, task_type;
+  Handle round_type, task_type, width_type;
 };
 
 TableTypes table_types(const std::string& path) {
@@ -179,6 +179,16 @@ TableTypes table_types(const std::string& path) {
   for (const auto& c : task_cols)
     ok(H5Tinsert(task_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/tasks");
 
+  const Col width_cols[] = {
+      {"round", HOFFSET(WidthEvalRecord, round), H5T_NATIVE_INT64},
+      {"rate", HOFFSET(WidthEvalRecord, rate), H5T_NATIVE_DOUBLE},
+      {"test_accuracy", HOFFSET(WidthEvalRecord, test_accuracy), H5T_NATIVE_DOUBLE},
+      {"test_loss", HOFFSET(WidthEvalRecord, test_loss), H5T_NATIVE_DOUBLE}};
+  types.width_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(WidthEvalRecord)), "H5Tcreate", "/width_eval"),
+                            H5Tclose);
+  for (const auto& c : width_cols)
+    ok(H5Tinsert(types.width_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/width_eval");
+
   return types;
 }
 
@@ -193,8 +203,9 @@ struct ResultsWriter::Impl {
   // types close before the file does.
   Handle file;
   Handle status_type, round_type, task_type;
-  Handle status_ds, rounds_ds, tasks_ds;
-  hsize_t num_rounds = 0, num_tasks = 0;
+  Handle width_type;
+  Handle status_ds, rounds_ds, tasks_ds, width_ds;
+  hsize_t num_rounds = 0, num_tasks = 0, num_width_evals = 0;
 
   hid_t id(hid_t h, const char* call, const std::string& what) const {
     return check_id(h, call, path, what);
@@ -381,6 +392,8 @@ void ResultsWriter::Impl::create_tables() {
   task_type = std::move(types.task_type);
   rounds_ds = create_table("rounds", round_type.get(), kRoundChunkRows);
   tasks_ds = create_table("tasks", task_type.get(), kTaskChunkRows);
+  width_type = std::move(types.width_type);
+  width_ds = create_table("width_eval", width_type.get(), kRoundChunkRows);
 }
 
 void ResultsWriter::Impl::write_status(const char* text) {
@@ -467,6 +480,11 @@ void ResultsWriter::append_tasks(const std::vector<TaskRecord>& tasks) {
                 rows.size(), "/tasks");
 }
 
+void ResultsWriter::append_width_evals(const std::vector<WidthEvalRecord>& evals) {
+  impl_->append(impl_->width_ds.get(), impl_->width_type.get(), impl_->num_width_evals, evals.data(), evals.size(),
+                "/width_eval");
+}
+
 void ResultsWriter::append_round(const RoundRecord& round) {
   impl_->append(impl_->rounds_ds.get(), impl_->round_type.get(), impl_->num_rounds, &round, 1,
                 "/rounds");
@@ -533,6 +551,7 @@ ResultsTables read_results(const std::string& path) {
     t.tasks.push_back({r.device, r.round, r.start_s, r.end_s, r.compute_s, r.comm_s, r.download_s,
                        r.upload_s, r.memory_bytes, r.samples, status_from_text(status), r.peak_memory_bytes});
   }
+  t.width_evals = read_table<WidthEvalRecord>(file.get(), "width_eval", types.width_type.get(), path);
   return t;
 }
 

@@ -16,14 +16,14 @@ CoverageAverage::CoverageAverage(std::int64_t global_size)
     : sum_(torch::zeros({global_size}, torch::kFloat64)), weight_sum_(torch::zeros({global_size}, torch::kFloat64)) {}
 
 void CoverageAverage::add(const torch::Tensor& sub_weights, const torch::Tensor& gather, double weight) {
-  const auto x = sub_weights.to(torch::kFloat64) * weight;
+  const auto x = sub_weights.to(torch::kFloat64);
   if (!gather.defined()) {
-    sum_.add_(x);
+    sum_.add_(x, weight);
     weight_sum_.add_(weight);
     return;
   }
-  sum_.index_add_(0, gather, x);
-  weight_sum_.index_add_(0, gather, torch::full({gather.numel()}, weight, torch::kFloat64));
+  sum_.index_add_(0, gather, x, weight);
+  weight_sum_.index_add_(0, gather, torch::ones({gather.numel()}, torch::kFloat64), weight);
 }
 
 torch::Tensor CoverageAverage::merged(const torch::Tensor& global) const {

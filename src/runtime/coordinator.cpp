@@ -46,18 +46,50 @@ void apply_clock(const Experiment& e, double round_start, std::vector<TaskResult
 
 // What device d gets in `round`: the whole model, or the submodel its policy picks (only that
 // part travels, and the executor builds a dense model of its shape).
-TaskOrder make_order(const Experiment& e, Algorithm& algorithm, const torch::Tensor& global, int d, int round,
-                     torch::Tensor& gather) {
+// Gather indices by submodel: static specs (HeteroFL, FjORD) are computed once; rolling ones
+// (FedRolex) change every round, so the cache is bounded.
+class GatherCache {
+ public:
+  const torch::Tensor& get(const ModelSpec& model, const SubmodelSpec& sub) {
+    auto it = cache_.find(sub.kept);
+    if (it != cache_.end()) return it->second;
+    if (cache_.size() >= 64) cache_.clear();
+    return cache_.emplace(sub.kept, gather_tensor(gather_index(model, sub))).first->second;
+  }
+
+ private:
+  std::map<std::vector<std::vector<std::int64_t>>, torch::Tensor> cache_;
+};
+
+TaskOrder make_order(const Experiment& e, Algorithm& algorithm, GatherCache& cache, const torch::Tensor& global, int d,
+                     int round, torch::Tensor& gather) {
   TaskOrder o;
   o.device = d, o.round = round, o.weights = global;
   o.dropout_rates = algorithm.dropout_rates(d, round);
   const std::optional<SubmodelSpec> sub = algorithm.submodel(d, round);
   if (!sub || keeps_everything(e.model, *sub)) return o;
-  gather = gather_tensor(gather_index(e.model, *sub));
+  gather = cache.get(e.model, *sub);
   o.weights = extract_submodel(global, gather);
   for (const auto& kept : sub->kept) o.units.push_back(static_cast<std::int32_t>(kept.size()));
   if (e.config.model.scaler) o.train_scale = 1.0 / sub->rate;
   return o;
+}
+
+// The global model cut to each width in `rates` (a prefix submodel, as nested methods
+// deploy it), evaluated on the test set.
+std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, const std::vector<double>& rates,
+                                             const torch::Tensor& global, int round, const torch::Tensor& x,
+                                             const torch::Tensor& y) {
+  std::vector<WidthEvalRecord> out;
+  for (double r : rates) {
+    if (r >= 1.0) continue;
+    const SubmodelSpec sub = prefix_submodel(e.model, r);
+    auto net = build_network(submodel_architecture(e.model, sub));
+    load_weights(*net, extract_submodel(global, gather_tensor(gather_index(e.model, sub))));
+    const Evaluation ev = evaluate(net, x, y);
+    out.push_back({round, r, ev.accuracy, ev.loss});
+  }
+  return out;
 }
 
 TaskRecord to_record(const TaskResult& t) {
@@ -117,12 +149,14 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   const auto test_idx = all_indices(test);
   const torch::Tensor test_x = images_to_tensor(test, test_idx), test_y = labels_to_tensor(test, test_idx);
 
+  GatherCache gather_cache;
   for (int round = first_round; round <= cfg.run.rounds; ++round) {
     if (stop_requested()) return stop();
     std::vector<TaskOrder> orders;
     std::map<std::int64_t, torch::Tensor> gathers;  // per device: its submodel's gather index
     const double extract_start = wall_now();
-    for (int d : algorithm.select(round)) orders.push_back(make_order(e, algorithm, global, d, round, gathers[d]));
+    for (int d : algorithm.select(round))
+      orders.push_back(make_order(e, algorithm, gather_cache, global, d, round, gathers[d]));
     double aggregation_s = wall_now() - extract_start;
     std::vector<TaskResult> arrived;
     try {
@@ -171,6 +205,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
       rec.test_loss = ev.loss;
       summary.final_accuracy = ev.accuracy;
       summary.best_accuracy = std::max(summary.best_accuracy, ev.accuracy);
+      results.append_width_evals(evaluate_widths(e, algorithm.eval_rates(), global, round, test_x, test_y));
     }
     rec.wall_time_s = wall_now();
     rec.aggregation_wall_s = aggregation_s;

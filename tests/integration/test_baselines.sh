@@ -79,4 +79,19 @@ fa, _, _ = load("fedrolex")
 assert ha["test_loss"][0] == fa["test_loss"][0], "round 1: the rolling window starts at the prefix"
 assert ha["test_loss"][-1] != fa["test_loss"][-1], "later rounds: the rolling window trains other units"
 print("  ok: fedrolex equals heterofl in round 1 (window at the prefix) and differs after (it rolls)")
+
+# Nested methods also evaluate each width in use (a prefix of the global model).
+for alg, rates in (("heterofl", [0.5]), ("fjord", [0.5]), ("fedavg", [])):
+    with h5py.File(f"{tmp}/{alg}.h5", "r") as f:
+        w = f["width_eval"][:]
+        rounds = f["rounds"][:]
+    assert sorted(set(w["rate"].tolist())) == rates, (alg, w["rate"])
+    assert len(w) == len(rates) * len(rounds), (alg, len(w))
+    assert ((w["test_accuracy"] >= 0) & (w["test_accuracy"] <= 1)).all()
+    if rates:
+        full = rounds["test_accuracy"][-1]
+        half = w[w["round"] == rounds["round"][-1]]["test_accuracy"][0]
+        assert half > 0.2, f"{alg}: width 0.5 of the global model should work on its own ({half})"
+        print(f"  ok: {alg}: /width_eval has width 0.5 every round (last: {half:.2f}; full model {full:.2f})")
+print("  ok: fedavg has no width levels")
 PY

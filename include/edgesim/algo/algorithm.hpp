@@ -36,6 +36,10 @@ class Algorithm {
   // carries its submodel's gather index (undefined for the whole model).
   virtual void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) = 0;
 
+  // Widths (< 1) at which the global model is also evaluated, as prefix submodels (nested
+  // methods report each width level in use).
+  virtual std::vector<double> eval_rates() const { return {}; }
+
   // State the policy carries between rounds, for checkpoints (FedAvg has none).
   virtual std::string save_state() const { return {}; }
   virtual void load_state(const std::string& state) {}

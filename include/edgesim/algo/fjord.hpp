@@ -17,6 +17,7 @@ class FjORD : public HeteroFL {
   std::optional<SubmodelSpec> submodel(int device, int round) override;
   std::vector<double> dropout_rates(int device, int round) override;
   void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
+  std::vector<double> eval_rates() const override;  // every level up to the largest p_max
 
  private:
   std::vector<double> levels_;  // ascending

@@ -13,6 +13,7 @@ class HeteroFL : public FedAvg {
   explicit HeteroFL(const Experiment& experiment);
   std::optional<SubmodelSpec> submodel(int device, int round) override;
   void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
+  std::vector<double> eval_rates() const override;  // the distinct device rates
 
  protected:
   const Experiment& experiment_;

@@ -48,11 +48,19 @@ struct TaskRecord {
   std::int64_t peak_memory_bytes = 0;  // measured peak of the training (0 when not trained)
 };
 
+// Accuracy of the global model cut to one width (nested methods: HeteroFL, FedRolex, FjORD).
+struct WidthEvalRecord {
+  std::int64_t round = 0;
+  double rate = 1.0;
+  double test_accuracy = 0, test_loss = 0;
+};
+
 // What a results file holds so far; readable while its writer runs or after it was killed.
 struct ResultsTables {
   std::string status;  // "running" or "complete"
   std::vector<RoundRecord> rounds;
   std::vector<TaskRecord> tasks;
+  std::vector<WidthEvalRecord> width_evals;
 };
 // Throws InputError naming the file when it is missing or not an edgesim results file.
 ResultsTables read_results(const std::string& path);
@@ -69,6 +77,7 @@ class ResultsWriter {
   ResultsWriter& operator=(const ResultsWriter&) = delete;
 
   void append_tasks(const std::vector<TaskRecord>& tasks);
+  void append_width_evals(const std::vector<WidthEvalRecord>& evals);  // before its round's append_round
   void append_round(const RoundRecord& round);  // appends, then flushes the file
   void mark_complete();                         // sets /status to "complete" and flushes
 
