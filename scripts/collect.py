@@ -48,8 +48,9 @@ RUN_METRICS = [
     ("time_to_target_s", "f"),               # virtual time of the first evaluated round >= target
     ("virtual_time_s", "f"),                 # virtual time at the end of the last round
     ("wall_time_s", "f"),                    # wall time at the end of the last round
-    ("peak_memory_bytes", "i"),              # max of /tasks memory_bytes over all tasks
-    ("mean_device_peak_memory_bytes", "f"),  # mean over devices of each device's max
+    ("estimated_memory_bytes", "i"),         # max of /tasks memory_bytes (analytic estimate)
+    ("peak_memory_bytes", "i"),              # max of /tasks peak_memory_bytes (measured; 0 if not)
+    ("mean_device_peak_memory_bytes", "f"),  # mean over devices of each device's measured max
     ("bytes_up", "i"),                       # sum of /rounds bytes_up
     ("bytes_down", "i"),                     # sum of /rounds bytes_down
     ("tasks_ok", "i"),                       # tasks by status, over the finished rounds
@@ -72,8 +73,11 @@ class BadInput(Exception):
     """The sweep directory or its manifest is missing or malformed (exit code 2)."""
 
 
+PROG = "collect.py"  # figures.py, which imports this module, sets its own name
+
+
 def warn(msg):
-    print(f"collect.py: warning: {msg}", file=sys.stderr)
+    print(f"{PROG}: warning: {msg}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------------
@@ -168,7 +172,9 @@ def run_metrics(rounds, tasks, target):
         m["bytes_up"] = int(np.sum(rounds["bytes_up"]))
         m["bytes_down"] = int(np.sum(rounds["bytes_down"]))
     if len(tasks):
-        mem = tasks["memory_bytes"]
+        m["estimated_memory_bytes"] = int(np.max(tasks["memory_bytes"]))
+        # Files from before the counting allocator have no measured peak: 0, not the estimate.
+        mem = tasks["peak_memory_bytes"] if "peak_memory_bytes" in tasks.dtype.names else np.zeros(len(tasks), int)
         m["peak_memory_bytes"] = int(np.max(mem))
         per_device = [np.max(mem[tasks["device"] == d]) for d in np.unique(tasks["device"])]
         m["mean_device_peak_memory_bytes"] = float(np.mean(per_device))
@@ -199,7 +205,7 @@ def collect_runs(sweep, target):
                 row["status"] = "complete" if status == "complete" else "incomplete"
                 if row["status"] != "complete":
                     warn(f"{run['name']}: incomplete (status \"{status}\", {len(rounds)} "
-                         "rounds written); left out of the aggregates")
+                         f"round{'s' if len(rounds) != 1 else ''} written); left out of the aggregates")
         rows.append(row)
     return rows
 
@@ -320,6 +326,8 @@ def write_h5(path, sweep, target, run_cols, run_vals, cfg_cols, cfg_vals):
 def fmt_pm(mean, std, scale=1.0, digits=2):
     if math.isnan(mean):
         return "–"
+    if digits is None:  # times: enough decimals for short runs, none for long ones
+        digits = 2 if abs(mean * scale) < 10 else 1 if abs(mean * scale) < 1000 else 0
     s = f"{mean * scale:.{digits}f}"
     if not math.isnan(std):
         s += f" ± {std * scale:.{digits}f}"
@@ -348,9 +356,9 @@ def markdown(aggs, axes, target):
             f"{a['n_seeds']}/{a['n_runs']}",
             fmt_pm(a["final_accuracy_mean"], a["final_accuracy_std"], 100),
             fmt_pm(a["best_accuracy_mean"], a["best_accuracy_std"], 100),
-            fmt_pm(a["time_to_target_s_mean"], a["time_to_target_s_std"], 1, 1),
+            fmt_pm(a["time_to_target_s_mean"], a["time_to_target_s_std"], 1, None),
             f"{a['n_reached_target']}/{a['n_seeds']}",
-            fmt_pm(a["virtual_time_s_mean"], a["virtual_time_s_std"], 1, 1),
+            fmt_pm(a["virtual_time_s_mean"], a["virtual_time_s_std"], 1, None),
             fmt_bytes_pm(a["bytes_up_mean"], a["bytes_up_std"]),
             fmt_bytes_pm(a["bytes_down_mean"], a["bytes_down_std"]),
         ]
@@ -402,7 +410,7 @@ def main(argv):
                                                                     "missing")}
     print(f"collect.py: {sweep.name}: {len(rows)} runs ({counts['complete']} complete, "
           f"{counts['incomplete']} incomplete, {counts['missing']} missing), "
-          f"{len(aggs)} configurations; wrote {prefix}.csv, {prefix}_by_config.csv, "
+          f"{len(aggs)} configuration{'s' if len(aggs) != 1 else ''}; wrote {prefix}.csv, {prefix}_by_config.csv, "
           f"{prefix}.h5", file=sys.stderr)
     print(markdown(aggs, sweep.axes, args.target))
     return 0

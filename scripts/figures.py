@@ -26,6 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import collect  # noqa: E402  (scripts/collect.py: manifest, per-run metrics)
 import plot  # noqa: E402  (scripts/plot.py: timeline; also sets the Agg backend)
 
+collect.PROG = "figures.py"
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
@@ -51,17 +53,12 @@ ALGORITHM_COLOURS = {
 # Any other value: a colour picked from this palette by a hash of the value (stable from
 # one run of the script to the next), moved to the next free one if two values collide.
 FALLBACK_COLOURS = [
-    "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#843c39", "#8c6d31",
-    "#7b4173", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8", "#ad494a", "#bd9e39",
-    "#ce6dbd", "#5254a3", "#b5cf6b", "#e7969c",
+    "#e6550d", "#31a354", "#756bb1", "#843c39", "#8c6d31", "#7b4173", "#3182bd",
+    "#636363", "#ad494a", "#bd9e39", "#5254a3", "#de2d26", "#3f007d", "#006d2c",
 ]
 LINESTYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 FIGURES = ("accuracy_vs_time", "time_to_accuracy", "timeline", "memory")
-
-
-def warn(msg):
-    print(f"figures.py: warning: {msg}", file=sys.stderr)
 
 
 def colour_map(values):
@@ -81,6 +78,14 @@ def colour_map(values):
         colours[v] = c  # more values than colours: repeats are unavoidable
         taken.add(c)
     return colours
+
+
+def short_values(values):
+    """Axis value -> how figures show it: a path (a device-set file, say) by its file name
+    without extension, when that keeps the values of the axis apart; else as is."""
+    shown = {v: (os.path.splitext(os.path.basename(v))[0] or v) if "/" in v else v
+             for v in values}
+    return shown if len(set(shown.values())) == len(shown) else {v: v for v in values}
 
 
 def short_names(axes):
@@ -130,7 +135,8 @@ class Context:
         self.target = target
         self.others = [a for a in sweep.axes if a not in (group_by, facet)]
         self.short = short_names(sweep.axes)
-        self.groups = axis_values(rows, group_by)
+        self.shown = {a: short_values(axis_values(rows, a)) for a in sweep.axes}
+        self.groups = list(dict.fromkeys(self.group(r) for r in rows))
         self.colours = colour_map(self.groups)
         self.n_seeds = max((len(v) for v in self.by_config().values()), default=0)
 
@@ -138,7 +144,10 @@ class Context:
         return row["axes"][self.group_by] if self.group_by else self.sweep.name
 
     def group_label(self, value):
-        return value if self.group_by else self.sweep.name
+        return self.value(self.group_by, value) if self.group_by else self.sweep.name
+
+    def value(self, axis, value):
+        return self.shown[axis].get(value, value)
 
     def by_config(self):
         """Axis-value tuple -> complete runs (manifest order)."""
@@ -148,7 +157,7 @@ class Context:
         return out
 
     def describe(self, row, axes):
-        return ", ".join(f"{self.short[a]}={row['axes'][a]}" for a in axes)
+        return ", ".join(f"{self.short[a]}={self.value(a, row['axes'][a])}" for a in axes)
 
     def config_label(self, row):
         """Label of a configuration: group value first, then the other axes."""
@@ -189,8 +198,8 @@ def figure_accuracy(ctx, outdir, dpi):
     facets = axis_values(ctx.rows, ctx.facet) if ctx.facet else [None]
     ncols = min(len(facets), 3)
     nrows = math.ceil(len(facets) / ncols)
-    longest = max(float(ctx.tables[r["name"]][0]["virtual_time_s"][-1]) for r in ctx.rows
-                  if len(ctx.tables[r["name"]][0]))
+    longest = max((float(ctx.tables[r["name"]][0]["virtual_time_s"][-1]) for r in ctx.rows
+                   if len(ctx.tables[r["name"]][0])), default=1.0)
     scale, unit = plot.time_unit(longest)
     other_combos = []
     for r in ctx.rows:
@@ -198,9 +207,17 @@ def figure_accuracy(ctx, outdir, dpi):
         if key not in other_combos:
             other_combos.append(key)
 
-    fig = plt.figure(figsize=(4.6 * ncols + 3.2, 3.6 * nrows + 0.7), layout="constrained")
-    grid = fig.add_gridspec(nrows, ncols + 1, width_ratios=[1] * ncols + [0.62])
     handles, first_ax = {}, None
+    labels = {}
+    for runs in ctx.by_config().values():
+        r0 = runs[0]
+        label = ctx.group_label(ctx.group(r0))
+        if ctx.others:
+            label += f" ({ctx.describe(r0, ctx.others)})"
+        labels[id(runs[0])] = label + f", n={len(runs)}"
+    legend_w = 0.8 + 0.075 * max(len(lab) for lab in labels.values())  # inches
+    fig = plt.figure(figsize=(4.6 * ncols + legend_w, 3.6 * nrows + 0.7), layout="constrained")
+    grid = fig.add_gridspec(nrows, ncols + 1, width_ratios=[4.6] * ncols + [legend_w])
     for i, fv in enumerate(facets):
         ax = fig.add_subplot(grid[i // ncols, i % ncols], sharex=first_ax, sharey=first_ax)
         first_ax = first_ax or ax
@@ -216,18 +233,18 @@ def figure_accuracy(ctx, outdir, dpi):
             t, mean, std = mean_curve([evaluated_curve(ctx.tables[r["name"]][0]) for r in runs])
             if not len(t):
                 continue
-            label = ctx.group_label(ctx.group(r0))
-            if ctx.others:
-                label += f" ({ctx.describe(r0, ctx.others)})"
-            label += f", n={len(runs)}"
-            marker = MARKERS[k % len(MARKERS)] if len(t) <= 30 else None
+            label = labels[id(r0)]
+            # Markers at the evaluations of a single seed; a mean over seeds is
+            # interpolated, so its points are not evaluations and get none.
+            marker = MARKERS[k % len(MARKERS)] if len(runs) == 1 and len(t) <= 30 else None
             line, = ax.plot(t / scale, mean, marker=marker, markersize=3.5, **style)
             if len(runs) > 1:
                 ax.fill_between(t / scale, mean - std, mean + std, color=colour, alpha=0.18,
                                 linewidth=0)
             handles.setdefault(label, line)
         ax.axhline(ctx.target, color="black", linestyle=(0, (4, 3)), linewidth=0.9)
-        ax.set_title(f"{ctx.short[ctx.facet]} = {fv}" if ctx.facet else ctx.sweep.name)
+        if ctx.facet:
+            ax.set_title(f"{ctx.short[ctx.facet]} = {ctx.value(ctx.facet, fv)}")
         ax.grid(True, alpha=0.3)
         if i % ncols == 0:
             ax.set_ylabel("test accuracy")
@@ -279,9 +296,9 @@ def figure_time_to_accuracy(ctx, outdir, dpi):
     ax.set_xlabel(f"virtual time to {100 * ctx.target:g}% test accuracy ({unit})")
     ax.grid(True, axis="x", alpha=0.3)
     if ctx.group_by and len(ctx.groups) > 1:
-        ax.legend(handles=[Patch(color=ctx.colours[g], label=g) for g in ctx.groups],
+        ax.legend(handles=[Patch(color=ctx.colours[g], label=ctx.group_label(g)) for g in ctx.groups],
                   title=ctx.group_by, fontsize="small", title_fontsize="small",
-                  loc="lower right")
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.set_title(f"Time to {100 * ctx.target:g}% test accuracy — {ctx.sweep.name}\n"
                  "mean ± std over the seeds that reached it", fontsize="medium")
     return save(fig, outdir, "time_to_accuracy", dpi)
@@ -293,6 +310,9 @@ def figure_timeline(ctx, row, outdir, dpi, max_rounds, max_devices):
     shown = min(len(np.unique(run.tasks["device"])), max_devices)
     fig, ax = plt.subplots(figsize=(14, max(2.5, 0.28 * shown + 1.2)), layout="constrained")
     plot.plot_timeline(ax, run, max_rounds, max_devices)
+    title = ax.get_title()  # plot.py numbers it as its panel (c); this figure stands alone
+    ax.set_title(f"Device timeline of {title[len('(c) device timeline of '):]}"
+                 if title.startswith("(c) device timeline of ") else title)
     return save(fig, outdir, "timeline", dpi)
 
 
@@ -319,14 +339,24 @@ def figure_memory(ctx, chosen, outdir, dpi):
         _, tasks, devices = ctx.tables[r["name"]]
         ids = devices["device"]
         caps = devices["memory_cap_bytes"].astype(float)
-        peak = np.array([tasks["memory_bytes"][tasks["device"] == d].max()
-                         if np.any(tasks["device"] == d) else np.nan for d in ids], dtype=float)
+        # The measured peak where the task trained, else the analytic estimate (a task refused
+        # before it started has no measured peak); out of memory = any task of the device ended oom.
+        measured = "peak_memory_bytes" in tasks.dtype.names
+        def footprint(d):
+            t = tasks[tasks["device"] == d]
+            if not len(t):
+                return np.nan
+            if measured and np.any(t["peak_memory_bytes"] > 0):
+                return float(np.max(t["peak_memory_bytes"]))
+            return float(np.max(t["memory_bytes"]))
+        peak = np.array([footprint(d) for d in ids], dtype=float)
         colour = ctx.colours[ctx.group(r)]
-        over = peak > caps
-        ax.bar(ids[~over], peak[~over], width=0.7, color=colour, label="peak training memory")
+        over = np.array([np.any(tasks["status"][tasks["device"] == d] == b"oom") for d in ids])
+        ax.bar(ids[~over], peak[~over], width=0.7, color=colour,
+               label="peak training memory (measured, else estimated)")
         if over.any():
             ax.bar(ids[over], peak[over], width=0.7, color="white", edgecolor="#d62728",
-                   hatch="////", label="peak > cap (out of memory)")
+                   hatch="////", label="out of memory (estimate or peak shown)")
         ax.hlines(caps, ids - 0.42, ids + 0.42, color="black", linewidth=2,
                   label="memory cap")
         for d, p in zip(ids, peak):

@@ -24,7 +24,8 @@ std::vector<double> device_rates(const Experiment& e) {
     rates[d] = levels.back();
     for (double r : levels) {
       const ModelSpec arch = submodel_architecture(e.model, prefix_submodel(e.model, r));
-      const bool fits = training_memory(arch, a.batch_size, a.momentum > 0).total() <= p.memory_cap_bytes;
+      const bool fits = double(training_memory(arch, a.batch_size, a.momentum > 0).total()) <=
+                        a.rate_memory_margin * double(p.memory_cap_bytes);
       const bool fast_enough = a.rate_rule != "memory_and_speed" || r * r * p.slowdown <= 1.0 + 1e-9;
       if (fits && fast_enough) {
         rates[d] = r;

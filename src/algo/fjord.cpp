@@ -16,10 +16,13 @@ std::optional<SubmodelSpec> FjORD::submodel(int device, int round) {
 }
 
 std::vector<double> FjORD::dropout_rates(int device, int) {
+  // The levels below p_max, and p_max itself even when it is not a level (a rate given per
+  // device): every unit the device holds must get trained.
+  const double p_max = rates_.at(device);
   std::vector<double> up_to_max;
   for (double p : levels_)
-    if (p <= rates_.at(device) + 1e-12) up_to_max.push_back(p);
-  if (up_to_max.empty()) up_to_max.push_back(rates_.at(device));
+    if (p < p_max - 1e-12) up_to_max.push_back(p);
+  up_to_max.push_back(p_max);
   return up_to_max;
 }
 

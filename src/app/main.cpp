@@ -139,7 +139,15 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
 
   auto algorithm = make_algorithm(experiment);
   const CoordinatorOptions options{ckpt_path, cfg.run.checkpoint_every, resume ? &*resume : nullptr};
-  const RunSummary s = run_coordinator(experiment, *algorithm, *transport, *results, options);
+  RunSummary s;
+  try {
+    s = run_coordinator(experiment, *algorithm, *transport, *results, options);
+  } catch (const std::exception& e) {
+    // Not an input problem (those are caught before the run): a failure of the machine or a
+    // bug. Say what it was; the caller aborts the other ranks.
+    std::cerr << "edgesim: fatal: " << e.what() << std::endl;
+    return 1;
+  }
   results.reset();
   if (s.stopped) return kExitStopped;
   std::printf("done: %d rounds, final accuracy %.2f%% (best %.2f%%), virtual time %.1f s, wall time %.1f s -> %s\n",
@@ -192,7 +200,8 @@ int run_command(const RunArgs& args) {
                        experiment.partition.label_histogram[d]});
   }
   const int rc = coordinate(experiment, args, out, meta, devices, size);
-  if (rc == kExitStopped && size > 1) MPI_Abort(MPI_COMM_WORLD, kExitStopped);  // executors may be mid-task
+  // Stopped or failed mid-run: executors may be mid-task; end them all.
+  if ((rc == kExitStopped || rc == 1) && size > 1) MPI_Abort(MPI_COMM_WORLD, rc);
   MPI_Finalize();
   return rc;
 }

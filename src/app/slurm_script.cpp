@@ -62,7 +62,7 @@ int write_slurm_array(const SweepSpec& spec, const std::vector<std::vector<std::
     << "[ \"$(id -u)\" -ne 0 ] || flags+=(--allow-run-as-root)\n"
     << "# 120 s before the time limit (USR1): requeue this task. Slurm then sends SIGTERM, mpirun\n"
     << "# forwards it, the coordinator checkpoints, and the next attempt continues (--resume).\n"
-    << "trap 'scontrol requeue \"$SLURM_JOB_ID\"' USR1\n"
+    << "trap 'sig=1; scontrol requeue \"$SLURM_JOB_ID\"' USR1\n"
     << "trap 'sig=1; kill -TERM $child 2>/dev/null' TERM\n"
     << "mpirun \"${flags[@]}\" \"${run[@]}\" &\n"
     << "child=$!\n"

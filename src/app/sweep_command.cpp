@@ -84,6 +84,7 @@ int run_locally(const SweepSpec& spec, const std::vector<SweepRun>& runs, const 
   install_stop_handlers();
   std::map<pid_t, std::pair<const SweepRun*, std::chrono::steady_clock::time_point>> running;
   std::size_t next = 0, done = 0;
+  bool forwarded = false;
   std::vector<std::string> failed;
   while ((!stop_requested() && next < todo.size()) || !running.empty()) {
     while (!stop_requested() && next < todo.size() && static_cast<int>(running.size()) < jobs) {
@@ -93,12 +94,21 @@ int run_locally(const SweepSpec& spec, const std::vector<SweepRun>& runs, const 
       std::printf("[%zu/%zu] started %s (log %s)\n", next, todo.size(), run.name.c_str(), log.c_str());
       std::fflush(stdout);
     }
+    // Ctrl-C or SIGTERM: ask every run to checkpoint and stop (once), then wait for them.
+    if (stop_requested() && !forwarded) {
+      for (const auto& [child, info] : running) kill(child, SIGTERM);
+      forwarded = true;
+    }
+    // Poll: signal handlers restart system calls (SA_RESTART), so a blocking wait would not
+    // notice a stop request until some run ended by itself.
     int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
     if (pid < 0) {
       if (errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
-      // Ctrl-C or SIGTERM: ask every run to checkpoint and stop, then wait for them.
-      for (const auto& [child, info] : running) kill(child, SIGTERM);
       continue;
     }
     const auto it = running.find(pid);

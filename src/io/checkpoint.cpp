@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -76,15 +77,27 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   std::size_t done = 0;
   while (done < w.out.size()) {
     const ssize_t n = ::write(fd, w.out.data() + done, w.out.size() - done);
+    if (n < 0 && errno == EINTR) continue;  // a stop signal must not cost us the checkpoint it asked for
     if (n < 0) {
       ::close(fd);
       throw std::runtime_error("cannot write checkpoint " + tmp + ": " + std::strerror(errno));
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    throw std::runtime_error("cannot flush checkpoint " + tmp + ": " + std::strerror(errno));
+  int rc;
+  while ((rc = ::fsync(fd)) != 0 && errno == EINTR) {
+  }
+  if (rc != 0 || ::close(fd) != 0) throw std::runtime_error("cannot flush checkpoint " + tmp + ": " + std::strerror(errno));
   std::filesystem::rename(tmp, path);
+  // The rename is durable only once the directory entry is on disk too.
+  const std::string dir = std::filesystem::path(path).parent_path().empty()
+                              ? std::string(".")
+                              : std::filesystem::path(path).parent_path().string();
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
 }
 
 std::optional<Checkpoint> load_checkpoint(const std::string& path) {

@@ -125,7 +125,7 @@ const std::vector<Key>& schema() {
       {"model.name", Type::kString, "\"cnn\"",
        "Model: `cnn` (two 5x5 convs, two linear layers), `vgg11`, `vgg16` (with BN), `resnet18` (CIFAR form).",
        EDGESIM_FIELD(model.name, v), one_of({"cnn", "vgg11", "vgg16", "resnet18"})},
-      {"model.width", Type::kFloat, "1.0", "Width multiplier of every hidden layer (1.0 = 16/32 channels, 128 hidden units).",
+      {"model.width", Type::kFloat, "1.0", "Width multiplier of every hidden unit group (1.0 = the published widths, e.g. the CNN's 16/32 channels and 128 units).",
        EDGESIM_FIELD(model.width, to_float(v)), greater_than(0)},
       {"model.static_bn", Type::kBool, "false", "BatchNorm without running statistics (HeteroFL's static BN).",
        EDGESIM_FIELD(model.static_bn, v == "true"), any()},
@@ -172,9 +172,16 @@ const std::vector<Key>& schema() {
       {"algorithm.rate_levels", Type::kString, "\"1,0.5,0.25,0.125,0.0625\"",
        "The rates a device may get (HeteroFL's levels a-e), comma-separated.",
        EDGESIM_FIELD(algorithm.rate_levels, v), any()},
+      {"algorithm.rate_memory_margin", Type::kFloat, "0.8",
+       "[choice] With `rate_rule`: a rate fits a device when its estimated footprint is at most this share of the "
+       "memory cap. Measured peaks run up to ~1.16x the estimate (docs/PERFORMANCE.md), and an enforced cap fails "
+       "tasks that cross it.",
+       EDGESIM_FIELD(algorithm.rate_memory_margin, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `measured`: the host's measured step time x slowdown. "
-       "`realtime`: measured, and the executor sleeps the difference so wall-clock asynchrony is real.",
+       "`realtime`: measured, and the executor sleeps the difference, so wall-clock time is real (an executor runs its "
+       "devices' tasks one after another: for real wall-clock asynchrony, host one device per executor rank).",
        EDGESIM_FIELD(clock.mode, v), one_of({"analytic", "measured", "realtime"})},
   };
   return keys;

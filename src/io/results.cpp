@@ -551,7 +551,9 @@ ResultsTables read_results(const std::string& path) {
     t.tasks.push_back({r.device, r.round, r.start_s, r.end_s, r.compute_s, r.comm_s, r.download_s,
                        r.upload_s, r.memory_bytes, r.samples, status_from_text(status), r.peak_memory_bytes});
   }
-  t.width_evals = read_table<WidthEvalRecord>(file.get(), "width_eval", types.width_type.get(), path);
+  // Files written before /width_eval existed have none.
+  if (H5Lexists(file.get(), "width_eval", H5P_DEFAULT) > 0)
+    t.width_evals = read_table<WidthEvalRecord>(file.get(), "width_eval", types.width_type.get(), path);
   return t;
 }
 

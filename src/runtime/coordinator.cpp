@@ -145,7 +145,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     return summary;
   };
 
-  const ImageSet test = load_image_dataset(cfg.data, "test");
+  const ImageSet& test = e.test;
   const auto test_idx = all_indices(test);
   const torch::Tensor test_x = images_to_tensor(test, test_idx), test_y = labels_to_tensor(test, test_idx);
 

@@ -12,6 +12,7 @@ Experiment Experiment::build(const ExperimentConfig& config) {
   e.device_set = load_device_set(config.devices.profiles);
   e.devices = expand_devices(e.device_set, config.devices.count);
   e.train = load_image_dataset(config.data, "train");
+  e.test = load_image_dataset(config.data, "test");
   if (e.train.count < config.devices.count)
     throw InputError(config.source + ": key 'devices.count': " + std::to_string(config.devices.count) +
                      " devices but only " + std::to_string(e.train.count) + " training samples");

@@ -2,8 +2,8 @@
 # The memory cap is enforced, not just estimated: a device whose cap (8.8 MB) is above the
 # CNN's analytic footprint (8.34 MB at batch 32) but below what training really allocates
 # (~9.3 MB, measured by the counting allocator) starts its task and fails it as `oom` when an
-# allocation crosses the cap; the executor keeps serving its other devices (on one rank here,
-# so the same process trains the others right after). With devices.memory = "estimated" the
+# allocation crosses the cap; the executor keeps serving its other devices (-np 2: one
+# executor rank hosts all three, so the same process trains the others right after). With devices.memory = "estimated" the
 # same device trains.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

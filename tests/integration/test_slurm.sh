@@ -4,9 +4,10 @@
 #  (a) `edgesim sweep SPEC --slurm --submit`: a 2-run sweep as a job array, each task an
 #      edgesim run under mpirun inside its allocation (2 MPI ranks): both tasks COMPLETED with
 #      exit 0, both results files complete, and different;
-#  (b) requeue: a sweep task requeued with `scontrol requeue` while it runs: its coordinator
-#      checkpoints on SIGTERM, the second attempt resumes (--resume) and completes, and its
-#      results are identical to the same run done without Slurm or interruption;
+#  (b) time limit: a running sweep task gets USR1 (as from --signal=B:USR1@120), its batch
+#      shell requeues it, the coordinator checkpoints on the SIGTERM that follows, the second
+#      attempt resumes (--resume) and completes, and its results are identical to the same
+#      run done without Slurm or interruption;
 # and stops the cluster, checking that no process of it is left. Needs root and Debian's
 # slurmctld, slurmd, slurm-client and munge (scripts/install-deps.sh): without them the test
 # FAILS, it never skips.
@@ -144,7 +145,7 @@ test_array() {
 REQUEUE_ROUNDS=40
 
 test_requeue() {
-  echo "(b) requeue: a $REQUEUE_ROUNDS-round sweep task, requeued while it runs, resumes from its checkpoint"
+  echo "(b) time limit: a $REQUEUE_ROUNDS-round sweep task gets USR1, requeues itself, resumes from its checkpoint"
   sweep_spec "$TMP/requeue.toml" requeue "$REQUEUE_ROUNDS" "7"
   local out id t0 log
   out=$(cd "$TMP" && "$EDGESIM_BIN" sweep "$TMP/requeue.toml" --slurm --submit) || slurm_fail "sbatch failed"
@@ -152,9 +153,11 @@ test_requeue() {
   wait_state "$id" RUNNING 60
   h5check wait-rounds "$TMP/requeue/seed=7.h5" 3 --timeout 60 || slurm_fail "the requeue job wrote no rounds"
   [[ $(job_field "$id" JobState) == RUNNING ]] || slurm_fail "job $id finished before it could be requeued"
-  scontrol requeue "$id" || slurm_fail "scontrol requeue $id failed"
+  # What Slurm does 120 s before a time limit (--signal=B:USR1@120): USR1 to the batch shell,
+  # whose trap requeues the task; Slurm then sends SIGTERM and the coordinator checkpoints.
+  scancel --batch --signal=USR1 "$id" || slurm_fail "scancel --batch --signal=USR1 $id failed"
   t0=$SECONDS
-  check "job $id RUNNING with rounds written; scontrol requeue $id"
+  check "job $id RUNNING with rounds written; sent USR1 to its batch shell (the time-limit warning)"
   wait_state "$id" RUNNING 90 1
   check "job $id requeued and RUNNING again after $((SECONDS - t0)) s (Restarts=1)"
   wait_gone "$id" 180

@@ -1,35 +1,20 @@
-#include <stdlib.h>  // mkdtemp
-
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "edgesim/common/error.hpp"
 #include "edgesim/data/cifar.hpp"
+#include "test_support.hpp"
 
 using Catch::Matchers::Contains;
+using namespace edgesim::test_support;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
 constexpr std::size_t kPixels = 3 * 32 * 32;
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "edgesim-cifar-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 // Pixel (channel c, row y, column x) of sample `id`: distinct enough across all four
 // coordinates that a transposed or mis-strided copy cannot match by accident.
@@ -48,12 +33,6 @@ Bytes record(const Bytes& labels, int id) {
   return out;
 }
 
-void write_file(const std::string& path, const Bytes& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  REQUIRE(f.good());
-}
-
 // A CIFAR-10 batch of records with the given labels; sample ids start at first_id.
 void write_batch10(const std::string& path, const Bytes& labels, int first_id) {
   Bytes bytes;
@@ -61,7 +40,7 @@ void write_batch10(const std::string& path, const Bytes& labels, int first_id) {
     const Bytes r = record({labels[i]}, first_id + int(i));
     bytes.insert(bytes.end(), r.begin(), r.end());
   }
-  write_file(path, bytes);
+  write_bytes(path, bytes);
 }
 
 // Checks sample n of `set` is record `id`, pixel by pixel through the N x C x H x W index.
@@ -76,17 +55,6 @@ void check_sample(const edgesim::ImageSet& set, std::int64_t n, int id) {
     }
   }
   CHECK(wrong == 0);
-}
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const edgesim::InputError& e) {
-    return e.what();
-  }
-  FAIL("expected edgesim::InputError");
-  return {};
 }
 
 // Train batches of 2, 3, 1, 2 and 2 records (ids 0..9) and a test batch of 3 (ids 100..102).
@@ -202,8 +170,8 @@ TEST_CASE("load_cifar100 returns fine labels, or coarse ones on request", "[cifa
     const Bytes r = record(train_labels[i], int(i));
     train.insert(train.end(), r.begin(), r.end());
   }
-  write_file(dir.file("train.bin"), train);
-  write_file(dir.file("test.bin"), record({3, 12}, 50));
+  write_bytes(dir.file("train.bin"), train);
+  write_bytes(dir.file("test.bin"), record({3, 12}, 50));
   const std::string d = dir.path.string();
 
   const edgesim::ImageSet fine = edgesim::load_cifar100(d, "train");
@@ -228,10 +196,10 @@ TEST_CASE("load_cifar100 returns fine labels, or coarse ones on request", "[cifa
     Bytes bad = record({3, 12}, 50);
     const Bytes bad_fine = record({3, 100}, 51), bad_coarse = record({20, 5}, 52);
     bad.insert(bad.end(), bad_fine.begin(), bad_fine.end());
-    write_file(path, bad);
+    write_bytes(path, bad);
     CHECK(input_error_of([&] { edgesim::load_cifar100(d, "test", 0, true); }) ==
           path + ": fine label 100 of record 1 at byte 3075 is outside 0..99");
-    write_file(path, bad_coarse);
+    write_bytes(path, bad_coarse);
     CHECK(input_error_of([&] { edgesim::load_cifar100(d, "test"); }) ==
           path + ": coarse label 20 of record 0 at byte 0 is outside 0..19");
   }

@@ -1,4 +1,3 @@
-#include <stdlib.h>  // mkdtemp
 #include <zlib.h>
 
 #include <algorithm>
@@ -12,27 +11,15 @@
 #include "edgesim/common/error.hpp"
 #include "edgesim/common/rng.hpp"
 #include "edgesim/data/idx.hpp"
+#include "test_support.hpp"
 
 using Catch::Matchers::Contains;
+using namespace edgesim::test_support;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
 const char* const kFashionDir = "/usr/share/datasets/fashion-mnist";
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "edgesim-idx-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& data) {
   Bytes out = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
@@ -51,12 +38,6 @@ Bytes noise(std::size_t n, std::uint64_t seed = 7) {
   return out;
 }
 
-void write_plain(const std::string& path, const Bytes& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  REQUIRE(f.good());
-}
-
 void write_gz(const std::string& path, const Bytes& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");
   REQUIRE(f != nullptr);
@@ -67,17 +48,6 @@ void write_gz(const std::string& path, const Bytes& bytes) {
 Bytes read_raw(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const edgesim::InputError& e) {
-    return e.what();
-  }
-  FAIL("expected edgesim::InputError");
-  return {};
 }
 
 // A Fashion-MNIST-shaped split in `dir` with n images and the given labels.
@@ -97,7 +67,7 @@ TEST_CASE("read_idx reads plain and gzip'd IDX files", "[idx]") {
   TempDir dir;
   const Bytes pixels = noise(3 * 4 * 5);
   const Bytes file = idx_bytes({3, 4, 5}, pixels);
-  write_plain(dir.file("a.idx"), file);
+  write_bytes(dir.file("a.idx"), file);
   write_gz(dir.file("a.idx.gz"), file);
 
   for (const auto& name : {"a.idx", "a.idx.gz"}) {
@@ -116,7 +86,7 @@ TEST_CASE("read_maybe_gzip accepts concatenated gzip members", "[idx]") {
   Bytes both = read_raw(dir.file("a.gz"));
   const Bytes second = read_raw(dir.file("b.gz"));
   both.insert(both.end(), second.begin(), second.end());
-  write_plain(dir.file("ab.gz"), both);
+  write_bytes(dir.file("ab.gz"), both);
   CHECK(edgesim::read_maybe_gzip(dir.file("ab.gz")) == Bytes{1, 2, 3, 4, 5});
 }
 
@@ -133,7 +103,7 @@ TEST_CASE("a cut gzip stream is reported as truncated", "[idx]") {
   write_gz(path, idx_bytes({10, 28, 28}, noise(10 * 28 * 28)));
   Bytes gz = read_raw(path);
   gz.resize(gz.size() / 2);
-  write_plain(path, gz);
+  write_bytes(path, gz);
 
   const std::string msg = input_error_of([&] { edgesim::read_idx(path); });
   CHECK_THAT(msg, Contains(path) && Contains("truncated at byte ") &&
@@ -150,7 +120,7 @@ TEST_CASE("a valid gzip of a short payload names the offset and the expected siz
 
   SECTION("plain files give offsets without 'decompressed'") {
     const std::string plain = dir.file("short.idx");
-    write_plain(plain, idx_bytes({3, 28, 28}, noise(2000)));
+    write_bytes(plain, idx_bytes({3, 28, 28}, noise(2000)));
     const std::string msg2 = input_error_of([&] { edgesim::read_idx(plain); });
     CHECK_THAT(msg2, Contains(plain) && Contains("truncated at byte 2016:"));
   }
@@ -184,7 +154,7 @@ TEST_CASE("trailing garbage is an error", "[idx]") {
     write_gz(path, idx_bytes({2}, {1, 2}));
     Bytes gz = read_raw(path);
     gz.push_back('x');
-    write_plain(path, gz);
+    write_bytes(path, gz);
     const std::string msg = input_error_of([&] { edgesim::read_idx(path); });
     CHECK_THAT(msg, Contains(path) && Contains("trailing garbage after the gzip stream"));
   }
@@ -193,7 +163,7 @@ TEST_CASE("trailing garbage is an error", "[idx]") {
 TEST_CASE("a wrong magic number names the file, offset 0 and what was expected", "[idx]") {
   TempDir dir;
   const std::string plain = dir.file("text.idx");
-  write_plain(plain, {'h', 'e', 'l', 'l', 'o'});
+  write_bytes(plain, {'h', 'e', 'l', 'l', 'o'});
   CHECK(input_error_of([&] { edgesim::read_idx(plain); }) ==
         plain + ": bad magic number at byte 0: expected an IDX header 00 00 08 <number of dims>, "
                 "found 68 65 6c 6c");
@@ -209,7 +179,7 @@ TEST_CASE("element types other than unsigned byte are rejected", "[idx]") {
   const std::string path = dir.file("float.idx");
   Bytes file = idx_bytes({1}, {0, 0, 0, 0});
   file[2] = 0x0d;
-  write_plain(path, file);
+  write_bytes(path, file);
   CHECK_THAT(input_error_of([&] { edgesim::read_idx(path); }),
              Contains(path) && Contains("0x0d (float32)") && Contains("only 0x08"));
 }
@@ -217,7 +187,7 @@ TEST_CASE("element types other than unsigned byte are rejected", "[idx]") {
 TEST_CASE("negative dimensions are rejected", "[idx]") {
   TempDir dir;
   const std::string path = dir.file("neg.idx");
-  write_plain(path, idx_bytes({2, 0xfffffffe}, {}));
+  write_bytes(path, idx_bytes({2, 0xfffffffe}, {}));
   CHECK_THAT(input_error_of([&] { edgesim::read_idx(path); }),
              Contains(path) && Contains("dimension 1 at byte 8 is negative (-2)"));
 }
@@ -231,7 +201,7 @@ TEST_CASE("corrupt gzip bytes are an InputError naming the file", "[idx]") {
   SECTION("invalid deflate block") {
     Bytes gz = good;
     gz[10] = 0xff;  // first deflate block header: BTYPE 11 is reserved
-    write_plain(path, gz);
+    write_bytes(path, gz);
     CHECK(input_error_of([&] { edgesim::read_idx(path); }) ==
           path + ": corrupt gzip data at byte 0 of the decompressed data (zlib: invalid block "
                  "type)");
@@ -239,7 +209,7 @@ TEST_CASE("corrupt gzip bytes are an InputError naming the file", "[idx]") {
   SECTION("bad CRC in the trailer") {
     Bytes gz = good;
     gz[gz.size() - 8] ^= 0x55;
-    write_plain(path, gz);
+    write_bytes(path, gz);
     CHECK_THAT(input_error_of([&] { edgesim::read_idx(path); }),
                Contains(path) && Contains("corrupt gzip data at byte 108 of the decompressed"));
   }

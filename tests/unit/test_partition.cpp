@@ -9,8 +9,10 @@
 #include "edgesim/common/error.hpp"
 #include "edgesim/common/rng.hpp"
 #include "edgesim/data/partition.hpp"
+#include "test_support.hpp"
 
 using Catch::Matchers::Contains;
+using namespace edgesim::test_support;
 using edgesim::Partition;
 using edgesim::Purpose;
 using edgesim::Rng;
@@ -66,17 +68,6 @@ double mean_label_skew(const Partition& p, const Labels& labels, int classes) {
     sum += tv / 2;
   }
   return sum / p.label_histogram.size();
-}
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const edgesim::InputError& e) {
-    return e.what();
-  }
-  FAIL("expected edgesim::InputError");
-  return {};
 }
 
 }  // namespace

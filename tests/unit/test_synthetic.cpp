@@ -10,23 +10,14 @@
 
 #include "edgesim/common/error.hpp"
 #include "edgesim/data/synthetic.hpp"
+#include "test_support.hpp"
 
 using Catch::Matchers::Contains;
+using namespace edgesim::test_support;
 using edgesim::ImageSet;
 using edgesim::TokenCorpus;
 
 namespace {
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const edgesim::InputError& e) {
-    return e.what();
-  }
-  FAIL("expected edgesim::InputError");
-  return {};
-}
 
 // Per-class mean image of `set`.
 std::vector<std::vector<double>> class_means(const ImageSet& set) {

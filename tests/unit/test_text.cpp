@@ -1,5 +1,3 @@
-#include <stdlib.h>  // mkdtemp
-
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
@@ -12,42 +10,19 @@
 #include "edgesim/common/error.hpp"
 #include "edgesim/common/rng.hpp"
 #include "edgesim/data/text.hpp"
+#include "test_support.hpp"
 
 using Catch::Matchers::Contains;
+using namespace edgesim::test_support;
 using edgesim::TokenCorpus;
 using Ids = std::vector<std::int32_t>;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "edgesim-text-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
   f << text;
   REQUIRE(f.good());
-}
-
-template <class F>
-std::string input_error_of(F&& f) {
-  try {
-    f();
-  } catch (const edgesim::InputError& e) {
-    return e.what();
-  }
-  FAIL("expected edgesim::InputError");
-  return {};
 }
 
 // Token stream as text: <eos> -> "|", <unk> -> "?", others by their vocabulary entry.

@@ -57,6 +57,7 @@ struct AlgorithmConfig {
   std::string rates;                   // per-device width rates, comma-separated, cycled
   std::string rate_rule = "memory";    // memory | memory_and_speed
   std::string rate_levels = "1,0.5,0.25,0.125,0.0625";
+  double rate_memory_margin = 0.8;     // a rate fits when its estimate is below this share of the cap
 };
 
 struct ClockConfig {

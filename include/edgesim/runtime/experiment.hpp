@@ -16,7 +16,7 @@ struct Experiment {
   DeviceSet device_set;
   std::vector<DeviceProfile> devices;
   ModelSpec model;
-  ImageSet train;
+  ImageSet train, test;  // test: loaded here so a bad test file is an input error before the run
   Partition partition;
 
   static Experiment build(const ExperimentConfig& config);
