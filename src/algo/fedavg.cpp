@@ -18,7 +18,7 @@ double FedAvg::close_round(double round_start, std::vector<TaskResult>& tasks) {
 }
 
 void FedAvg::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
-  average_updates(global, accepted, weighting_from_config(experiment_.config.algorithm.weighting, Weighting::kSamples));
+  average_updates(global, accepted, weighting_from_config(experiment_.config.algorithm.weighting, published_weighting()));
 }
 
 }  // namespace edgesim

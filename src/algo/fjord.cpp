@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "edgesim/algo/round_rules.hpp"
 
 namespace edgesim {
 
@@ -34,8 +33,5 @@ std::vector<double> FjORD::eval_rates() const {
   return out;
 }
 
-void FjORD::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
-  average_updates(global, accepted, weighting_from_config(experiment_.config.algorithm.weighting, Weighting::kSamples));
-}
 
 }  // namespace edgesim

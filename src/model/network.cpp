@@ -94,7 +94,6 @@ torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
       case LayerKind::kGlobalAvgPool: y = in.mean({2, 3}); break;
       case LayerKind::kFlatten: y = in.flatten(1); break;
       case LayerKind::kAdd: y = out[l.inputs.at(0)] + out[l.inputs.at(1)]; break;
-      case LayerKind::kScaler: y = in; break;
       case LayerKind::kEmbedding: y = m.embedding(in); break;
       case LayerKind::kPositionalEmbedding: y = m.embedding->weight.unsqueeze(0); break;
       case LayerKind::kLayerNorm: y = m.norm(in); break;

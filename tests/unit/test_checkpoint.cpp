@@ -20,6 +20,8 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   c.round = 7;
   c.virtual_time_s = 123.25;
   c.best_accuracy = 0.875;
+  c.final_accuracy = 0.625;
+  c.wall_time_s = 41.5;
   c.weights = {1.5f, -2.0f, 3.25f};
   c.algorithm_state = std::string("\0state", 6);
   save_checkpoint(path, c);
@@ -30,6 +32,8 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   CHECK(back->round == 7);
   CHECK(back->virtual_time_s == 123.25);
   CHECK(back->best_accuracy == 0.875);
+  CHECK(back->final_accuracy == 0.625);
+  CHECK(back->wall_time_s == 41.5);
   CHECK(back->weights == c.weights);
   CHECK(back->algorithm_state == c.algorithm_state);
 

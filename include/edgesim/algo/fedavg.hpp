@@ -3,6 +3,7 @@
 // full model each round; updates are averaged weighted by local sample counts. Stragglers:
 // wait for all, or drop updates that miss the round deadline.
 #include "edgesim/algo/algorithm.hpp"
+#include "edgesim/algo/round_rules.hpp"
 
 namespace edgesim {
 
@@ -11,9 +12,12 @@ class FedAvg : public Algorithm {
   explicit FedAvg(const Experiment& experiment);
   std::vector<int> select(int round) override;
   double close_round(double round_start, std::vector<TaskResult>& tasks) override;
+  // Coverage averaging with `algorithm.weighting`, "auto" meaning published_weighting().
   void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
 
- private:
+ protected:
+  // The merge weights of the algorithm's paper or code: FedAvg weights by local samples.
+  virtual Weighting published_weighting() const { return Weighting::kSamples; }
   const Experiment& experiment_;
 };
 

@@ -16,8 +16,10 @@ class FjORD : public HeteroFL {
   explicit FjORD(const Experiment& experiment);
   std::optional<SubmodelSpec> submodel(int device, int round) override;
   std::vector<double> dropout_rates(int device, int round) override;
-  void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
   std::vector<double> eval_rates() const override;  // every level up to the largest p_max
+
+ protected:
+  Weighting published_weighting() const override { return Weighting::kSamples; }
 
  private:
   std::vector<double> levels_;  // ascending

@@ -12,11 +12,10 @@ class HeteroFL : public FedAvg {
  public:
   explicit HeteroFL(const Experiment& experiment);
   std::optional<SubmodelSpec> submodel(int device, int round) override;
-  void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
   std::vector<double> eval_rates() const override;  // the distinct device rates
 
  protected:
-  const Experiment& experiment_;
+  Weighting published_weighting() const override { return Weighting::kUniform; }
   std::vector<double> rates_;  // per device
 };
 

@@ -10,7 +10,7 @@
 namespace edgesim {
 
 enum class Purpose : std::uint64_t {
-  kModelInit = 1, kPartition = 2, kSelection = 3, kShuffle = 4, kProfile = 5, kSynthetic = 6, kDropout = 7,
+  kModelInit = 1, kPartition = 2, kSelection = 3, kShuffle = 4, kSynthetic = 6, kDropout = 7,
 };
 
 class Rng {

@@ -25,7 +25,7 @@ struct UnitGroup {
 };
 
 enum class LayerKind {
-  kConv2d, kBatchNorm2d, kLinear, kReLU, kGELU, kMaxPool2d, kGlobalAvgPool, kFlatten, kAdd, kScaler,
+  kConv2d, kBatchNorm2d, kLinear, kReLU, kGELU, kMaxPool2d, kGlobalAvgPool, kFlatten, kAdd,
   kEmbedding, kPositionalEmbedding, kLayerNorm, kSelfAttention, kTiedHead,
 };
 
