@@ -1,4 +1,5 @@
 #include "edgesim/algo/algorithm.hpp"
+#include "edgesim/algo/fedasync.hpp"
 #include "edgesim/algo/fedavg.hpp"
 #include "edgesim/algo/fedrolex.hpp"
 #include "edgesim/algo/fjord.hpp"
@@ -13,6 +14,8 @@ std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment) {
   if (name == "heterofl") return std::make_unique<HeteroFL>(experiment);
   if (name == "fedrolex") return std::make_unique<FedRolex>(experiment);
   if (name == "fjord") return std::make_unique<FjORD>(experiment);
+  if (name == "fedasync") return std::make_unique<FedAsync>(experiment);
+  if (name == "fedbuff") return std::make_unique<FedBuff>(experiment);
   throw InputError(experiment.config.source + ": key 'algorithm.name': unknown algorithm '" + name + "'");
 }
 

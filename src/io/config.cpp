@@ -134,9 +134,9 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(model.scaler, v == "true"), any()},
       {"algorithm.name", Type::kString, "\"fedavg\"",
        "Algorithm: `fedavg` (McMahan et al. 2017), `heterofl` (Diao et al. 2021), `fedrolex` (Alam et al. 2022), "
-       "`fjord` (Horváth et al. 2021). "
+       "`fjord` (Horváth et al. 2021), `fedasync` (Xie et al. 2019), `fedbuff` (Nguyen et al. 2022). "
        "See docs/ALGORITHMS.md.",
-       EDGESIM_FIELD(algorithm.name, v), one_of({"fedavg", "heterofl", "fedrolex", "fjord"})},
+       EDGESIM_FIELD(algorithm.name, v), one_of({"fedavg", "heterofl", "fedrolex", "fjord", "fedasync", "fedbuff"})},
       {"algorithm.fraction", Type::kFloat, "1.0", "Share of devices selected each round (at least one).",
        EDGESIM_FIELD(algorithm.fraction, to_float(v)),
        [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
@@ -178,6 +178,25 @@ const std::vector<Key>& schema() {
        "tasks that cross it.",
        EDGESIM_FIELD(algorithm.rate_memory_margin, to_float(v)),
        [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
+      {"algorithm.concurrency", Type::kInt, "0",
+       "Asynchronous algorithms: devices training at once (0 = all). A freed slot goes to an idle device drawn "
+       "uniformly.",
+       EDGESIM_FIELD(algorithm.concurrency, static_cast<int>(to_int(v))), at_least(0)},
+      {"algorithm.async_alpha", Type::kFloat, "0.6", "FedAsync: mixing weight α of an update (times s(staleness)).",
+       EDGESIM_FIELD(algorithm.async_alpha, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
+      {"algorithm.staleness", Type::kString, "\"polynomial\"",
+       "Asynchronous algorithms: staleness function s(τ): `constant` (1), `polynomial` ((τ+1)^-a), `hinge` "
+       "(1 if τ <= b, else 1/(a(τ-b)+1)) (FedAsync's three).",
+       EDGESIM_FIELD(algorithm.staleness, v), one_of({"constant", "polynomial", "hinge"})},
+      {"algorithm.staleness_a", Type::kFloat, "0.5", "Staleness function parameter a.",
+       EDGESIM_FIELD(algorithm.staleness_a, to_float(v)), at_least(0)},
+      {"algorithm.staleness_b", Type::kFloat, "4", "Staleness function parameter b (hinge).",
+       EDGESIM_FIELD(algorithm.staleness_b, to_float(v)), at_least(0)},
+      {"algorithm.buffer_size", Type::kInt, "10", "FedBuff: updates buffered per aggregation (K).",
+       EDGESIM_FIELD(algorithm.buffer_size, static_cast<int>(to_int(v))), at_least(1)},
+      {"algorithm.server_lr", Type::kFloat, "1.0", "FedBuff: server learning rate η applied to the mean buffered delta.",
+       EDGESIM_FIELD(algorithm.server_lr, to_float(v)), greater_than(0)},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `measured`: the host's measured step time x slowdown. "
        "`realtime`: measured, and the executor sleeps the difference, so wall-clock time is real (an executor runs its "

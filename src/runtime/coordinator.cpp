@@ -11,6 +11,7 @@
 
 #include "edgesim/data/dataset.hpp"
 #include "edgesim/device/clock.hpp"
+#include "edgesim/device/cost.hpp"
 #include "edgesim/model/aggregate.hpp"
 #include "edgesim/model/submodel.hpp"
 #include "edgesim/model/network.hpp"
@@ -94,7 +95,109 @@ std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, const std::vec
 
 TaskRecord to_record(const TaskResult& t) {
   return {t.device,     t.round,    t.start_s,      t.end_s,   t.compute_s, t.download_s + t.upload_s,
-          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status, t.peak_memory_bytes};
+          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status, t.peak_memory_bytes, t.staleness};
+}
+
+// How long a task will take, known before it trains (analytic clock): what the executor's
+// estimate and FLOP count will charge. Asynchronous runs order their events by it.
+double predicted_duration(const Experiment& e, const TaskOrder& o) {
+  const auto& a = e.config.algorithm;
+  const DeviceProfile& device = e.devices.at(o.device);
+  const std::uint64_t bytes = static_cast<std::uint64_t>(o.weights.numel()) * 4;
+  if (training_memory(e.model, a.batch_size, a.momentum > 0).total() > device.memory_cap_bytes)
+    return transfer_seconds(bytes, device.downlink_mbps, device.latency_s);  // refused on arrival
+  const double samples = double(a.local_epochs) * double(e.partition.indices.at(o.device).size());
+  const double reference_s = training_flops_per_sample(e.model) * samples / e.device_set.reference_flops_per_s;
+  return time_task(device, reference_s, bytes, bytes).total_s();
+}
+
+// The asynchronous loop (FedAsync, FedBuff): `concurrency` devices always training; finished
+// tasks are handed to the policy in virtual-time order (end time, then device), whatever order
+// the executors finish in. Every task still in flight has a fixed starting model, so whenever
+// the earliest one is untrained, all untrained ones train at once, in parallel on the
+// executors. Returns false when a stop signal interrupted it (asynchronous runs keep no
+// checkpoint: their state includes tasks in flight).
+template <class RecordRound>
+bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, torch::Tensor& global, double& now,
+               RecordRound&& record_round) {
+  const auto& cfg = e.config;
+  struct InFlight {
+    TaskOrder order;
+    torch::Tensor start;         // the global model it started from
+    std::int64_t version = 0;    // global version at its start
+    double start_s = 0, end_s = 0;  // end: predicted, then as charged once trained
+    std::optional<TaskResult> result;
+  };
+  std::map<std::int64_t, InFlight> flying;  // by dispatch number
+  std::vector<char> busy(e.devices.size(), 0);
+  std::int64_t dispatched = 0, version = 0;
+  auto dispatch = [&] {
+    std::vector<int> idle;
+    for (std::size_t d = 0; d < busy.size(); ++d)
+      if (!busy[d]) idle.push_back(static_cast<int>(d));
+    Rng rng(cfg.run.seed, Purpose::kSelection, static_cast<std::uint64_t>(dispatched), 1);
+    const int d = idle[rng.below(idle.size())];
+    busy[d] = 1;
+    InFlight f;
+    f.order.device = d, f.order.round = dispatched, f.order.weights = global;  // round: the shuffle stream
+    f.start = global, f.version = version, f.start_s = now;
+    f.end_s = now + predicted_duration(e, f.order);
+    flying.emplace(dispatched++, std::move(f));
+  };
+  for (int i = 0; i < algorithm.concurrency(); ++i) dispatch();
+
+  std::vector<TaskResult> since_last;  // finished since the last aggregation, in finish order
+  std::int64_t applied = 0;
+  for (int round = 1; round <= cfg.run.rounds;) {
+    if (stop_requested()) return false;
+    auto earliest = std::min_element(flying.begin(), flying.end(), [](const auto& a, const auto& b) {
+      const auto& x = a.second;
+      const auto& y = b.second;
+      return x.end_s != y.end_s ? x.end_s < y.end_s : x.order.device < y.order.device;
+    });
+    if (!earliest->second.result) {
+      std::vector<TaskOrder> orders;
+      for (const auto& [id, f] : flying)
+        if (!f.result) orders.push_back(f.order);
+      std::vector<TaskResult> trained;
+      try {
+        trained = transport.run_tasks(orders);
+      } catch (const StopRequested&) {
+        return false;
+      }
+      for (auto& r : trained) {
+        InFlight& f = flying.at(r.round);
+        std::vector<TaskResult> one{std::move(r)};
+        apply_clock(e, f.start_s, one);
+        f.end_s = one[0].end_s;
+        f.result = std::move(one[0]);
+      }
+      continue;
+    }
+    InFlight f = std::move(earliest->second);
+    flying.erase(earliest);
+    TaskResult t = std::move(*f.result);
+    busy[t.device] = 0;
+    now = t.end_s;
+    t.staleness = version - f.version;
+    t.round = round;  // the aggregation it counts toward
+    bool changed = false;
+    if (t.status == TaskStatus::kOk) {
+      changed = algorithm.apply_async(global, t, f.start, t.staleness);
+      ++applied;
+    }
+    t.weights = torch::Tensor();
+    since_last.push_back(std::move(t));
+    if (changed) {
+      ++version;
+      record_round(round, since_last, applied, 0.0);
+      since_last.clear();
+      applied = 0;
+      ++round;
+    }
+    dispatch();
+  }
+  return true;
 }
 
 }  // namespace
@@ -128,7 +231,8 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   }
   // The state after the last finished round: what a resumed run starts from.
   auto checkpoint = [&] {
-    if (options.checkpoint_path.empty()) return;
+    // Asynchronous runs keep none: their state includes tasks in flight and their models.
+    if (options.checkpoint_path.empty() || algorithm.asynchronous()) return;
     Checkpoint c{cfg.resolved_toml, summary.rounds, now, wall_now(), summary.final_accuracy, summary.best_accuracy,
                  std::vector<float>(global.data_ptr<float>(), global.data_ptr<float>() + global.numel()),
                  algorithm.save_state()};
@@ -149,53 +253,23 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   const auto test_idx = all_indices(test);
   const torch::Tensor test_x = images_to_tensor(test, test_idx), test_y = labels_to_tensor(test, test_idx);
 
-  GatherCache gather_cache;
-  for (int round = first_round; round <= cfg.run.rounds; ++round) {
-    if (stop_requested()) return stop();
-    std::vector<TaskOrder> orders;
-    std::map<std::int64_t, torch::Tensor> gathers;  // per device: its submodel's gather index
-    const double extract_start = wall_now();
-    for (int d : algorithm.select(round))
-      orders.push_back(make_order(e, algorithm, gather_cache, global, d, round, gathers[d]));
-    double aggregation_s = wall_now() - extract_start;
-    std::vector<TaskResult> arrived;
-    try {
-      arrived = transport.run_tasks(orders);
-    } catch (const StopRequested&) {
-      return stop();
-    }
-    apply_clock(e, now, arrived);
-
-    // The policy sees tasks in virtual completion order, whatever order MPI delivered them in.
-    EventQueue events;
-    for (std::size_t i = 0; i < arrived.size(); ++i) events.push({arrived[i].end_s, arrived[i].device, i});
-    std::vector<TaskResult> tasks;
-    while (!events.empty()) tasks.push_back(std::move(arrived[events.pop().task]));
-    for (auto& t : tasks) t.gather = gathers[t.device];
-    const double round_end = algorithm.close_round(now, tasks);
-    // Merging and recording go in device order.
-    std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
-
+  // One finished round (synchronous) or aggregation (asynchronous): evaluate, append /tasks
+  // and /rounds (flushed), print progress. `tasks` in device order (sync) or finish order.
+  auto record_round = [&](int round, const std::vector<TaskResult>& tasks, std::int64_t participants,
+                          double aggregation_s) {
     RoundRecord rec;
     rec.round = round;
-    std::vector<const TaskResult*> accepted;
     double loss_sum = 0, loss_weight = 0;
     for (const auto& t : tasks) {
       rec.bytes_down += static_cast<std::int64_t>(t.bytes_down);
       rec.bytes_up += static_cast<std::int64_t>(t.bytes_up);
       if (t.status != TaskStatus::kOk) continue;
-      accepted.push_back(&t);
       loss_sum += t.train_loss * t.samples;
       loss_weight += t.samples;
     }
-    const double merge_start = wall_now();
-    algorithm.merge(global, accepted);
-    aggregation_s += wall_now() - merge_start;
-    now = round_end;
-
     rec.virtual_time_s = now;
-    rec.participants = static_cast<std::int64_t>(accepted.size());
-    rec.dropped = static_cast<std::int64_t>(tasks.size() - accepted.size());
+    rec.participants = participants;
+    rec.dropped = static_cast<std::int64_t>(tasks.size()) - participants;
     rec.train_loss = loss_weight > 0 ? loss_sum / loss_weight : kNaN;
     rec.test_accuracy = rec.test_loss = kNaN;
     if (round % cfg.run.eval_every == 0 || round == cfg.run.rounds) {
@@ -222,7 +296,48 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
                 static_cast<long long>(rec.participants), tasks.size(), format_duration(eta).c_str());
     std::fflush(stdout);
     summary.rounds = round;
-    if (options.checkpoint_every > 0 && round % options.checkpoint_every == 0 && round < cfg.run.rounds) checkpoint();
+  };
+
+  if (algorithm.asynchronous()) {
+    if (!run_async(e, algorithm, transport, global, now, record_round)) return stop();
+  } else {
+    GatherCache gather_cache;
+    for (int round = first_round; round <= cfg.run.rounds; ++round) {
+      if (stop_requested()) return stop();
+      std::vector<TaskOrder> orders;
+      std::map<std::int64_t, torch::Tensor> gathers;  // per device: its submodel's gather index
+      const double extract_start = wall_now();
+      for (int d : algorithm.select(round))
+        orders.push_back(make_order(e, algorithm, gather_cache, global, d, round, gathers[d]));
+      double aggregation_s = wall_now() - extract_start;
+      std::vector<TaskResult> arrived;
+      try {
+        arrived = transport.run_tasks(orders);
+      } catch (const StopRequested&) {
+        return stop();
+      }
+      apply_clock(e, now, arrived);
+
+      // The policy sees tasks in virtual completion order, whatever order MPI delivered them in.
+      EventQueue events;
+      for (std::size_t i = 0; i < arrived.size(); ++i) events.push({arrived[i].end_s, arrived[i].device, i});
+      std::vector<TaskResult> tasks;
+      while (!events.empty()) tasks.push_back(std::move(arrived[events.pop().task]));
+      for (auto& t : tasks) t.gather = gathers[t.device];
+      const double round_end = algorithm.close_round(now, tasks);
+      // Merging and recording go in device order.
+      std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
+      std::vector<const TaskResult*> accepted;
+      for (const auto& t : tasks)
+        if (t.status == TaskStatus::kOk) accepted.push_back(&t);
+      const double merge_start = wall_now();
+      algorithm.merge(global, accepted);
+      aggregation_s += wall_now() - merge_start;
+      now = round_end;
+      record_round(round, tasks, static_cast<std::int64_t>(accepted.size()), aggregation_s);
+      if (options.checkpoint_every > 0 && round % options.checkpoint_every == 0 && round < cfg.run.rounds)
+        checkpoint();
+    }
   }
   transport.shutdown();
   results.mark_complete();

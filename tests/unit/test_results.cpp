@@ -99,6 +99,7 @@ TaskRecord task_record(std::int64_t device, std::int64_t r, TaskStatus status) {
   t.end_s = t.start_s + t.comm_s + t.compute_s;
   t.memory_bytes = 123456789;
   t.peak_memory_bytes = 98765432 + device;
+  t.staleness = 3 * device + r;
   t.samples = 32 * (device + 1);
   t.status = status;
   return t;
@@ -200,7 +201,7 @@ hid_t round_mem_type() {
 struct TaskRow {
   std::int64_t device, round;
   double start_s, end_s, compute_s, comm_s, download_s, upload_s;
-  std::int64_t memory_bytes, peak_memory_bytes, samples;
+  std::int64_t memory_bytes, peak_memory_bytes, samples, staleness;
   char status[9];  // one more than the file's 8 so the longest status stays terminated
 };
 
@@ -221,6 +222,7 @@ hid_t task_mem_type() {
   H5Tinsert(t, "peak_memory_bytes", HOFFSET(TaskRow, peak_memory_bytes), H5T_NATIVE_INT64);
   H5Tinsert(t, "samples", HOFFSET(TaskRow, samples), H5T_NATIVE_INT64);
   H5Tinsert(t, "status", HOFFSET(TaskRow, status), str);
+  H5Tinsert(t, "staleness", HOFFSET(TaskRow, staleness), H5T_NATIVE_INT64);
   H5Tclose(str);
   return t;
 }
@@ -384,7 +386,7 @@ TEST_CASE("ResultsWriter writes attributes, devices, rounds and tasks", "[result
   SECTION("tasks") {
     CHECK(column_names(f, "tasks") ==
           std::vector<std::string>{"device", "round", "start_s", "end_s", "compute_s", "comm_s",
-                                   "download_s", "upload_s", "memory_bytes", "peak_memory_bytes", "samples", "status"});
+                                   "download_s", "upload_s", "memory_bytes", "peak_memory_bytes", "samples", "status", "staleness"});
     hid_t t = task_mem_type();
     auto rows = read_table<TaskRow>(f, "tasks", t);
     H5Tclose(t);
@@ -403,6 +405,7 @@ TEST_CASE("ResultsWriter writes attributes, devices, rounds and tasks", "[result
       CHECK(rows[i].upload_s == want[i].upload_s);
       CHECK(rows[i].memory_bytes == want[i].memory_bytes);
       CHECK(rows[i].peak_memory_bytes == want[i].peak_memory_bytes);
+      CHECK(rows[i].staleness == want[i].staleness);
       CHECK(rows[i].samples == want[i].samples);
       CHECK(std::string(rows[i].status) == to_string(want[i].status));
     }

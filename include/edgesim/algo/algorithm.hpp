@@ -40,6 +40,17 @@ class Algorithm {
   // methods report each width level in use).
   virtual std::vector<double> eval_rates() const { return {}; }
 
+  // Asynchronous policies (FedAsync, FedBuff): the runtime keeps concurrency() devices
+  // training and hands every finished task, in virtual-time order, to apply_async() with the
+  // model it started from and its staleness (global versions since then). It returns true
+  // when the global model changed: one aggregation, one row of /rounds.
+  virtual bool asynchronous() const { return false; }
+  virtual int concurrency() const { return 0; }
+  virtual bool apply_async(torch::Tensor& global, const TaskResult& task, const torch::Tensor& start,
+                           std::int64_t staleness) {
+    return false;
+  }
+
   // State the policy carries between rounds, for checkpoints (FedAvg has none).
   virtual std::string save_state() const { return {}; }
   virtual void load_state(const std::string& state) {}

@@ -58,6 +58,12 @@ struct AlgorithmConfig {
   std::string rate_rule = "memory";    // memory | memory_and_speed
   std::string rate_levels = "1,0.5,0.25,0.125,0.0625";
   double rate_memory_margin = 0.8;     // a rate fits when its estimate is below this share of the cap
+  int concurrency = 0;                 // async: devices training at once (0 = all)
+  double async_alpha = 0.6;            // FedAsync mixing weight
+  std::string staleness = "polynomial";  // constant | polynomial | hinge
+  double staleness_a = 0.5, staleness_b = 4;
+  int buffer_size = 10;                // FedBuff K
+  double server_lr = 1.0;              // FedBuff η
 };
 
 struct ClockConfig {

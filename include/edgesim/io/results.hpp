@@ -46,6 +46,7 @@ struct TaskRecord {
   std::int64_t memory_bytes = 0, samples = 0;
   TaskStatus status = TaskStatus::kOk;
   std::int64_t peak_memory_bytes = 0;  // measured peak of the training (0 when not trained)
+  std::int64_t staleness = 0;          // async: global versions between the task's start and its use
 };
 
 // Accuracy of the global model cut to one width (nested methods: HeteroFL, FedRolex, FjORD).

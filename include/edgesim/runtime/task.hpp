@@ -30,6 +30,7 @@ struct TaskResult {
   torch::Tensor gather;                 // coordinator only: the submodel's gather index (undefined = full)
   // Filled by the coordinator's clock:
   double start_s = 0, end_s = 0, compute_s = 0, download_s = 0, upload_s = 0;
+  std::int64_t staleness = 0;
 };
 
 }  // namespace edgesim
