@@ -45,8 +45,6 @@ void apply_clock(const Experiment& e, double round_start, std::vector<TaskResult
   }
 }
 
-// What device d gets in `round`: the whole model, or the submodel its policy picks (only that
-// part travels, and the executor builds a dense model of its shape).
 // Gather indices by submodel: static specs (HeteroFL, FjORD) are computed once; rolling ones
 // (FedRolex) change every round, so the cache is bounded.
 class GatherCache {
@@ -62,6 +60,8 @@ class GatherCache {
   std::map<std::vector<std::vector<std::int64_t>>, torch::Tensor> cache_;
 };
 
+// What device d gets in `round`: the whole model, or the submodel its policy picks (only that
+// part travels, and the executor builds a dense model of its shape).
 TaskOrder make_order(const Experiment& e, Algorithm& algorithm, GatherCache& cache, const torch::Tensor& global, int d,
                      int round, torch::Tensor& gather) {
   TaskOrder o;
@@ -78,7 +78,7 @@ TaskOrder make_order(const Experiment& e, Algorithm& algorithm, GatherCache& cac
 
 // The global model cut to each width in `rates` (a prefix submodel, as nested methods
 // deploy it), evaluated on the test set.
-std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, const std::vector<double>& rates,
+std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, GatherCache& cache, const std::vector<double>& rates,
                                              const torch::Tensor& global, int round, const torch::Tensor& x,
                                              const torch::Tensor& y) {
   std::vector<WidthEvalRecord> out;
@@ -86,7 +86,7 @@ std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, const std::vec
     if (r >= 1.0) continue;
     const SubmodelSpec sub = prefix_submodel(e.model, r);
     auto net = build_network(submodel_architecture(e.model, sub));
-    load_weights(*net, extract_submodel(global, gather_tensor(gather_index(e.model, sub))));
+    load_weights(*net, extract_submodel(global, cache.get(e.model, sub)));
     const Evaluation ev = evaluate(net, x, y);
     out.push_back({round, r, ev.accuracy, ev.loss});
   }
@@ -253,6 +253,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   const auto test_idx = all_indices(test);
   const torch::Tensor test_x = images_to_tensor(test, test_idx), test_y = labels_to_tensor(test, test_idx);
 
+  GatherCache gather_cache;  // submodel extraction and per-width evaluation share it
   // One finished round (synchronous) or aggregation (asynchronous): evaluate, append /tasks
   // and /rounds (flushed), print progress. `tasks` in device order (sync) or finish order.
   auto record_round = [&](int round, const std::vector<TaskResult>& tasks, std::int64_t participants,
@@ -279,7 +280,8 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
       rec.test_loss = ev.loss;
       summary.final_accuracy = ev.accuracy;
       summary.best_accuracy = std::max(summary.best_accuracy, ev.accuracy);
-      results.append_width_evals(evaluate_widths(e, algorithm.eval_rates(), global, round, test_x, test_y));
+      results.append_width_evals(
+          evaluate_widths(e, gather_cache, algorithm.eval_rates(), global, round, test_x, test_y));
     }
     rec.wall_time_s = wall_now();
     rec.aggregation_wall_s = aggregation_s;
@@ -301,7 +303,6 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   if (algorithm.asynchronous()) {
     if (!run_async(e, algorithm, transport, global, now, record_round)) return stop();
   } else {
-    GatherCache gather_cache;
     for (int round = first_round; round <= cfg.run.rounds; ++round) {
       if (stop_requested()) return stop();
       std::vector<TaskOrder> orders;
