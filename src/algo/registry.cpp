@@ -1,3 +1,4 @@
+#include "edgesim/algo/adaptcl.hpp"
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/fedasync.hpp"
 #include "edgesim/algo/fedavg.hpp"
@@ -14,6 +15,7 @@ std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment) {
   if (name == "heterofl") return std::make_unique<HeteroFL>(experiment);
   if (name == "fedrolex") return std::make_unique<FedRolex>(experiment);
   if (name == "fjord") return std::make_unique<FjORD>(experiment);
+  if (name == "adaptcl") return std::make_unique<AdaptCL>(experiment);
   if (name == "fedasync") return std::make_unique<FedAsync>(experiment);
   if (name == "fedbuff") return std::make_unique<FedBuff>(experiment);
   throw InputError(experiment.config.source + ": key 'algorithm.name': unknown algorithm '" + name + "'");

@@ -24,7 +24,40 @@ double positive_number(const std::string& where, const std::string& v, bool allo
   return x;
 }
 
+// ["21:12.0", "41:6.0"] -> {(21, 12.0), (41, 6.0)}: rounds >= 1, strictly ascending.
+std::vector<std::pair<int, double>> parse_schedule(const std::string& where, const std::vector<std::string>& steps) {
+  std::vector<std::pair<int, double>> out;
+  for (const auto& step : steps) {
+    const auto colon = step.find(':');
+    int round = 0;
+    try {
+      std::size_t pos = 0;
+      round = colon == std::string::npos ? 0 : std::stoi(step.substr(0, colon), &pos);
+      if (colon == std::string::npos || pos != colon) throw std::invalid_argument(step);
+    } catch (const std::exception&) {
+      throw InputError(where + ": expected \"round:slowdown\" steps such as \"21:12.0\", got '" + step + "'");
+    }
+    if (round < 1 || (!out.empty() && round <= out.back().first))
+      throw InputError(where + ": rounds must be >= 1 and strictly ascending, got '" + step + "'");
+    out.emplace_back(round, positive_number(where, step.substr(colon + 1), false));
+  }
+  return out;
+}
+
 }  // namespace
+
+double DeviceProfile::slowdown_at(std::int64_t round) const {
+  double s = slowdown;
+  for (const auto& [from, value] : slowdown_schedule)
+    if (round >= from) s = value;
+  return s;
+}
+
+DeviceProfile DeviceProfile::at_round(std::int64_t round) const {
+  DeviceProfile p = *this;
+  p.slowdown = slowdown_at(round);
+  return p;
+}
 
 DeviceSet load_device_set(const std::string& path) {
   DeviceSet set;
@@ -35,6 +68,14 @@ DeviceSet load_device_set(const std::string& path) {
     const std::string where = path + ": key '" + e.key + "'";
     if (e.key == "set.devices") {
       order = e.values;
+      continue;
+    }
+    if (e.key.rfind("profiles.", 0) == 0 && e.key.size() > 18 &&
+        e.key.compare(e.key.size() - 18, 18, ".slowdown_schedule") == 0) {
+      const std::string name = e.key.substr(9, e.key.size() - 18 - 9);
+      DeviceProfile& p = profiles[name];
+      p.name = name;
+      p.slowdown_schedule = parse_schedule(where, e.values);
       continue;
     }
     if (e.values.size() != 1) throw InputError(where + ": expected a single value");
@@ -60,7 +101,7 @@ DeviceSet load_device_set(const std::string& path) {
       else if (field == "latency_ms") p.latency_s = positive_number(where, v, true) / 1000.0;
       else
         throw InputError(path + ": unknown key '" + e.key +
-                         "' (profile keys: slowdown, memory, uplink_mbps, downlink_mbps, latency_ms)");
+                         "' (profile keys: slowdown, slowdown_schedule, memory, uplink_mbps, downlink_mbps, latency_ms)");
     } else {
       throw InputError(path + ": unknown key '" + e.key +
                        "' (expected reference.name, reference.flops_per_second, profiles.<name>.<field>, set.devices)");

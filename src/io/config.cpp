@@ -134,9 +134,10 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(model.scaler, v == "true"), any()},
       {"algorithm.name", Type::kString, "\"fedavg\"",
        "Algorithm: `fedavg` (McMahan et al. 2017), `heterofl` (Diao et al. 2021), `fedrolex` (Alam et al. 2022), "
-       "`fjord` (Horváth et al. 2021), `fedasync` (Xie et al. 2019), `fedbuff` (Nguyen et al. 2022). "
-       "See docs/ALGORITHMS.md.",
-       EDGESIM_FIELD(algorithm.name, v), one_of({"fedavg", "heterofl", "fedrolex", "fjord", "fedasync", "fedbuff"})},
+       "`fjord` (Horváth et al. 2021), `fedasync` (Xie et al. 2019), `fedbuff` (Nguyen et al. 2022), `adaptcl` "
+       "(Zhou et al. 2021, reconstructed). See docs/ALGORITHMS.md.",
+       EDGESIM_FIELD(algorithm.name, v),
+       one_of({"fedavg", "heterofl", "fedrolex", "fjord", "fedasync", "fedbuff", "adaptcl"})},
       {"algorithm.fraction", Type::kFloat, "1.0", "Share of devices selected each round (at least one).",
        EDGESIM_FIELD(algorithm.fraction, to_float(v)),
        [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
@@ -197,6 +198,40 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(algorithm.buffer_size, static_cast<int>(to_int(v))), at_least(1)},
       {"algorithm.server_lr", Type::kFloat, "1.0", "FedBuff: server learning rate η applied to the mean buffered delta.",
        EDGESIM_FIELD(algorithm.server_lr, to_float(v)), greater_than(0)},
+      {"algorithm.adaptcl_slack", Type::kFloat, "0.1",
+       "[choice] AdaptCL's accuracy/time knob: the target update time is (1 + slack) x the fastest worker's "
+       "full-model time. Larger: bigger submodels (accuracy), longer rounds.",
+       EDGESIM_FIELD(algorithm.adaptcl_slack, to_float(v)), at_least(0)},
+      {"algorithm.adaptcl_gain", Type::kFloat, "0.5",
+       "[choice] AdaptCL: keep ← keep x (target / predicted time)^gain each round (0.5 = one exact step when time "
+       "∝ keep²; smaller = more damping).",
+       EDGESIM_FIELD(algorithm.adaptcl_gain, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
+      {"algorithm.adaptcl_cost_exponent", Type::kFloat, "2.0",
+       "[choice] AdaptCL: the learner's cost model, update time ∝ keep^p, used to estimate each worker's full-model "
+       "time from a pruned round.",
+       EDGESIM_FIELD(algorithm.adaptcl_cost_exponent, to_float(v)), greater_than(0)},
+      {"algorithm.adaptcl_keep_min", Type::kFloat, "0.1", "[choice] AdaptCL: smallest keep rate a worker may get.",
+       EDGESIM_FIELD(algorithm.adaptcl_keep_min, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
+      {"algorithm.adaptcl_time_ema", Type::kFloat, "0.0",
+       "[choice] AdaptCL: smoothing β of each worker's estimated full-model time (0 = last round only; use > 0 with "
+       "noisy `measured` clocks).",
+       EDGESIM_FIELD(algorithm.adaptcl_time_ema, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x >= 0 && x < 1 ? "" : "must be in [0, 1)"; }},
+      {"algorithm.adaptcl_failure_backoff", Type::kFloat, "0.75",
+       "[choice] AdaptCL: a worker whose task failed (oom, or cancelled at a deadline) has its keep rate multiplied "
+       "by this.",
+       EDGESIM_FIELD(algorithm.adaptcl_failure_backoff, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
+      {"algorithm.adaptcl_importance", Type::kString, "\"bn_gamma\"",
+       "AdaptCL's channel importance: `bn_gamma` (|γ| of BatchNorm, Network Slimming; groups without BN use the "
+       "L2 norm) or `l2_norm` (filter L2 norm).",
+       EDGESIM_FIELD(algorithm.adaptcl_importance, v), one_of({"bn_gamma", "l2_norm"})},
+      {"algorithm.adaptcl_bn_l1", Type::kFloat, "1e-4",
+       "AdaptCL with `bn_gamma`: λ of the L1 penalty on BatchNorm scales during local training (Network "
+       "Slimming's 1e-4).",
+       EDGESIM_FIELD(algorithm.adaptcl_bn_l1, to_float(v)), at_least(0)},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `measured`: the host's measured step time x slowdown. "
        "`realtime`: measured, and the executor sleeps the difference, so wall-clock time is real (an executor runs its "

@@ -76,6 +76,13 @@ void SpecNetImpl::set_active_units(const std::vector<int>& units) {
   }
 }
 
+std::vector<torch::Tensor> SpecNetImpl::batchnorm_scales() const {
+  std::vector<torch::Tensor> out;
+  for (const Layer& m : layers_)
+    if (m.bn) out.push_back(m.bn->weight);
+  return out;
+}
+
 torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
   std::vector<torch::Tensor> out(layers_.size());
   const bool scale = is_training() && train_scale_ != 1.0;

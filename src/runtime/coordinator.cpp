@@ -31,10 +31,11 @@ std::string format_duration(double s) {
   return buf;
 }
 
-// Virtual start/end/compute/comm of each task from its device profile.
-void apply_clock(const Experiment& e, double round_start, std::vector<TaskResult>& tasks) {
+// Virtual start/end/compute/comm of each task from its device profile as it is in `round`
+// (profiles may follow a slowdown schedule).
+void apply_clock(const Experiment& e, double round_start, std::int64_t round, std::vector<TaskResult>& tasks) {
   for (auto& t : tasks) {
-    const DeviceProfile& d = e.devices[t.device];
+    const DeviceProfile d = e.devices[t.device].at_round(round);
     TaskTiming timing = time_task(d, t.reference_compute_s, t.bytes_down, t.bytes_up);
     if (t.status == TaskStatus::kOom) timing.compute_s = timing.upload_s = 0;  // fails on arrival
     t.start_s = round_start;
@@ -62,12 +63,15 @@ class GatherCache {
 
 // What device d gets in `round`: the whole model, or the submodel its policy picks (only that
 // part travels, and the executor builds a dense model of its shape).
+// `gather` and `rate` are what the coordinator keeps to merge and record the result.
 TaskOrder make_order(const Experiment& e, Algorithm& algorithm, GatherCache& cache, const torch::Tensor& global, int d,
-                     int round, torch::Tensor& gather) {
+                     int round, torch::Tensor& gather, double& rate) {
   TaskOrder o;
   o.device = d, o.round = round, o.weights = global;
   o.dropout_rates = algorithm.dropout_rates(d, round);
+  o.objective = algorithm.local_objective(d, round);
   const std::optional<SubmodelSpec> sub = algorithm.submodel(d, round);
+  rate = sub ? sub->rate : 1.0;
   if (!sub || keeps_everything(e.model, *sub)) return o;
   gather = cache.get(e.model, *sub);
   o.weights = extract_submodel(global, gather);
@@ -95,14 +99,14 @@ std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, GatherCache& c
 
 TaskRecord to_record(const TaskResult& t) {
   return {t.device,     t.round,    t.start_s,      t.end_s,   t.compute_s, t.download_s + t.upload_s,
-          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status, t.peak_memory_bytes, t.staleness};
+          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status, t.peak_memory_bytes, t.staleness, t.rate};
 }
 
 // How long a task will take, known before it trains (analytic clock): what the executor's
 // estimate and FLOP count will charge. Asynchronous runs order their events by it.
-double predicted_duration(const Experiment& e, const TaskOrder& o) {
+double predicted_duration(const Experiment& e, const TaskOrder& o, std::int64_t round) {
   const auto& a = e.config.algorithm;
-  const DeviceProfile& device = e.devices.at(o.device);
+  const DeviceProfile device = e.devices.at(o.device).at_round(round);
   const std::uint64_t bytes = static_cast<std::uint64_t>(o.weights.numel()) * 4;
   if (training_memory(e.model, a.batch_size, a.momentum > 0).total() > device.memory_cap_bytes)
     return transfer_seconds(bytes, device.downlink_mbps, device.latency_s);  // refused on arrival
@@ -141,7 +145,7 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
     InFlight f;
     f.order.device = d, f.order.round = dispatched, f.order.weights = global;  // round: the shuffle stream
     f.start = global, f.version = version, f.start_s = now;
-    f.end_s = now + predicted_duration(e, f.order);
+    f.end_s = now + predicted_duration(e, f.order, version + 1);
     flying.emplace(dispatched++, std::move(f));
   };
   for (int i = 0; i < algorithm.concurrency(); ++i) dispatch();
@@ -168,7 +172,7 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
       for (auto& r : trained) {
         InFlight& f = flying.at(r.round);
         std::vector<TaskResult> one{std::move(r)};
-        apply_clock(e, f.start_s, one);
+        apply_clock(e, f.start_s, f.version + 1, one);
         f.end_s = one[0].end_s;
         f.result = std::move(one[0]);
       }
@@ -307,9 +311,11 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
       if (stop_requested()) return stop();
       std::vector<TaskOrder> orders;
       std::map<std::int64_t, torch::Tensor> gathers;  // per device: its submodel's gather index
+      std::map<std::int64_t, double> rates;           // per device: its submodel's nominal width
       const double extract_start = wall_now();
+      algorithm.begin_round(global, round);
       for (int d : algorithm.select(round))
-        orders.push_back(make_order(e, algorithm, gather_cache, global, d, round, gathers[d]));
+        orders.push_back(make_order(e, algorithm, gather_cache, global, d, round, gathers[d], rates[d]));
       double aggregation_s = wall_now() - extract_start;
       std::vector<TaskResult> arrived;
       try {
@@ -317,14 +323,14 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
       } catch (const StopRequested&) {
         return stop();
       }
-      apply_clock(e, now, arrived);
+      apply_clock(e, now, round, arrived);
 
       // The policy sees tasks in virtual completion order, whatever order MPI delivered them in.
       EventQueue events;
       for (std::size_t i = 0; i < arrived.size(); ++i) events.push({arrived[i].end_s, arrived[i].device, i});
       std::vector<TaskResult> tasks;
       while (!events.empty()) tasks.push_back(std::move(arrived[events.pop().task]));
-      for (auto& t : tasks) t.gather = gathers[t.device];
+      for (auto& t : tasks) t.gather = gathers[t.device], t.rate = rates[t.device];
       const double round_end = algorithm.close_round(now, tasks);
       // Merging and recording go in device order.
       std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.device < b.device; });

@@ -36,6 +36,7 @@ LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Ten
   torch::optim::SGD opt(net->parameters(),
                         torch::optim::SGDOptions(r.lr).momentum(r.momentum).weight_decay(r.weight_decay));
   const std::int64_t n = x.size(0);
+  const std::vector<torch::Tensor> bn_scales = r.bn_gamma_l1 > 0 ? net->batchnorm_scales() : std::vector<torch::Tensor>{};
   std::vector<std::int64_t> order(n);
   double loss_sum = 0;
   LocalResult result;
@@ -50,6 +51,10 @@ LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Ten
       opt.zero_grad();
       auto loss = classification_loss(net->forward(xb), yb);
       loss.backward();
+      {
+        torch::NoGradGuard no_grad;
+        for (const auto& g : bn_scales) g.mutable_grad().add_(g.sign(), r.bn_gamma_l1);
+      }
       opt.step();
       loss_sum += loss.item<double>() * idx.size(0);
       result.samples += idx.size(0);

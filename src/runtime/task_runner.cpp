@@ -76,7 +76,9 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
       net = build_network(arch);  // inside the scope: the parameters are part of the footprint
       net->set_train_scale(order.train_scale);
       load_weights(*net, order.weights);
-      local = train_locally(net, data.x, data.y, recipe_, rng, per_step);
+      LocalRecipe recipe = recipe_;
+      recipe.bn_gamma_l1 = order.objective.bn_gamma_l1;
+      local = train_locally(net, data.x, data.y, recipe, rng, per_step);
     } catch (const std::exception& e) {
       if (!is_memory_cap_error(e)) throw;
       r.status = TaskStatus::kOom;
@@ -99,7 +101,7 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   }
   if (clock_mode_ == ClockMode::kRealtime) {
     // Make wall-clock time match the emulated device: the slower compute plus both transfers.
-    const TaskTiming t = time_task(device, measured_s, r.bytes_down, r.bytes_up);
+    const TaskTiming t = time_task(device.at_round(order.round), measured_s, r.bytes_down, r.bytes_up);
     std::this_thread::sleep_for(std::chrono::duration<double>(t.total_s() - measured_s));
   }
   return r;

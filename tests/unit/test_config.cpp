@@ -145,5 +145,27 @@ TEST_CASE("device sets: bad values name the file and the key", "[device]") {
   CHECK_THAT(error_for(ok + "\n[set2]\nx = 1\n"), Catch::Contains("unknown key 'set2.x'"));
   CHECK_THAT(error_for("[profiles.a]\nslowdown = 2\nmemory = \"1GiB\"\n[set]\ndevices = [\"b\"]\n"),
              Catch::Contains("names profile 'b'"));
+  const std::string scheduled = "[profiles.a]\nslowdown = 2\nmemory = \"1GiB\"\nslowdown_schedule = ";
+  CHECK_THAT(error_for(scheduled + "[\"21=3\"]\n[set]\ndevices = [\"a\"]\n"),
+             Catch::Contains("'profiles.a.slowdown_schedule': expected \"round:slowdown\""));
+  CHECK_THAT(error_for(scheduled + "[\"21:3\", \"11:1\"]\n[set]\ndevices = [\"a\"]\n"),
+             Catch::Contains("strictly ascending"));
+  CHECK_THAT(error_for(scheduled + "[\"21:0\"]\n[set]\ndevices = [\"a\"]\n"), Catch::Contains("must be > 0"));
   fs::remove(path);
+}
+
+TEST_CASE("device sets: a slowdown schedule changes a profile's speed from a round on", "[device]") {
+  const fs::path path = fs::temp_directory_path() / ("edgesim-schedule-" + std::to_string(getpid()) + ".toml");
+  std::ofstream(path) << "[reference]\nflops_per_second = 1e11\n[profiles.a]\nslowdown = 2\nmemory = \"1GiB\"\n"
+                      << "slowdown_schedule = [\"21:12.5\", \"41:1.5\"]\n[set]\ndevices = [\"a\"]\n";
+  const DeviceSet set = load_device_set(path.string());
+  fs::remove(path);
+  const DeviceProfile& d = set.devices.at(0);
+  CHECK(d.slowdown_at(1) == 2.0);
+  CHECK(d.slowdown_at(20) == 2.0);
+  CHECK(d.slowdown_at(21) == 12.5);
+  CHECK(d.slowdown_at(40) == 12.5);
+  CHECK(d.slowdown_at(41) == 1.5);
+  CHECK(d.at_round(30).slowdown == 12.5);
+  CHECK(d.at_round(30).memory_cap_bytes == d.memory_cap_bytes);
 }

@@ -1,8 +1,8 @@
 #pragma once
-// An algorithm is a policy plugged into the coordinator's round loop. It decides three
-// things and nothing else: which devices train in a round, which finished tasks count
-// (late or failed ones are dropped), and how the accepted updates are merged into the
-// global model. The loop itself (dispatch, clock, evaluation, results) is the runtime's.
+// An algorithm is a policy plugged into the coordinator's round loop. It decides which
+// devices train in a round, which part of the model each trains and with which loss, which
+// finished tasks count (late or failed ones are dropped), and how the accepted updates are
+// merged into the global model. The loop itself (dispatch, clock, evaluation, results) is the runtime's.
 #include <memory>
 #include <optional>
 #include <vector>
@@ -17,6 +17,11 @@ class Algorithm {
  public:
   virtual ~Algorithm() = default;
 
+  // Called once at the start of every synchronous round with the global model, before
+  // select(): policies whose submodels depend on the weights (AdaptCL's channel importance)
+  // look at them here.
+  virtual void begin_round(const torch::Tensor& global, int round) {}
+
   // Devices that train in `round` (1-based), ascending.
   virtual std::vector<int> select(int round) = 0;
 
@@ -26,6 +31,9 @@ class Algorithm {
   // FjORD's ordered dropout: the widths (rates of the global model) a local step may train,
   // drawn per step; empty = the whole submodel every step.
   virtual std::vector<double> dropout_rates(int device, int round) { return {}; }
+
+  // Terms added to the device's local loss (AdaptCL's L1 on BatchNorm scales).
+  virtual LocalObjective local_objective(int device, int round) { return {}; }
 
   // `tasks` carry their virtual start/end times and come in completion order (end time, then
   // device). Returns when the round ends and sets

@@ -6,8 +6,13 @@
 //   [reference]  name = "...", flops_per_second = 2.0e11
 //   [profiles.nano]  slowdown = 6.0, memory = "4GiB", uplink_mbps = 40, downlink_mbps = 40, latency_ms = 10
 //   [set]  devices = ["agx", "nano", ...]
+//
+// A profile may change speed during a run (thermal throttling, a co-located job):
+//   [profiles.nano]  slowdown_schedule = ["21:12.0", "41:6.0"]   # "from round: slowdown"
+// The clock charges round r with slowdown_at(r).
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace edgesim {
@@ -18,6 +23,11 @@ struct DeviceProfile {
   std::uint64_t memory_cap_bytes = 0;   // training footprint above this is an OOM
   double uplink_mbps = 100, downlink_mbps = 100;  // megabits per second
   double latency_s = 0.0;               // one-way, added to every transfer
+  // (first round, slowdown) steps in ascending round order; before the first, `slowdown`.
+  std::vector<std::pair<int, double>> slowdown_schedule;
+
+  double slowdown_at(std::int64_t round) const;
+  DeviceProfile at_round(std::int64_t round) const;  // this profile with slowdown_at(round)
 };
 
 struct DeviceSet {

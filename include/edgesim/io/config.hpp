@@ -64,6 +64,11 @@ struct AlgorithmConfig {
   double staleness_a = 0.5, staleness_b = 4;
   int buffer_size = 10;                // FedBuff K
   double server_lr = 1.0;              // FedBuff η
+  // AdaptCL (docs/ALGORITHMS.md): the pruned-rate learner and the channel-importance criterion.
+  double adaptcl_slack = 0.1, adaptcl_gain = 0.5, adaptcl_cost_exponent = 2.0, adaptcl_keep_min = 0.1;
+  double adaptcl_time_ema = 0.0, adaptcl_failure_backoff = 0.75;
+  std::string adaptcl_importance = "bn_gamma";  // bn_gamma | l2_norm
+  double adaptcl_bn_l1 = 1e-4;
 };
 
 struct ClockConfig {

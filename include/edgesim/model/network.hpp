@@ -33,6 +33,8 @@ class SpecNetImpl : public torch::nn::Module {
   // FjORD's ordered dropout: only the first `units[g]` units of each sliceable group are
   // active (the outputs of the others are zeroed, so they get no gradient). Empty = all.
   void set_active_units(const std::vector<int>& units);
+  // The scale factors γ of every BatchNorm layer (Network Slimming penalises them).
+  std::vector<torch::Tensor> batchnorm_scales() const;
 
  private:
   struct Layer {

@@ -14,6 +14,9 @@ namespace edgesim {
 struct LocalRecipe {
   int epochs = 1, batch_size = 32;
   double lr = 0.05, momentum = 0.9, weight_decay = 0.0;
+  // Network Slimming (Liu et al. 2017): the subgradient λ·sign(γ) of λ·Σ|γ| is added to every
+  // BatchNorm scale's gradient, so unimportant channels' γ shrink toward zero.
+  double bn_gamma_l1 = 0.0;
 };
 
 struct LocalResult {

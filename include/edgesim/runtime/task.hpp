@@ -8,12 +8,18 @@
 
 namespace edgesim {
 
+// Terms a policy adds to the local objective (beyond cross-entropy).
+struct LocalObjective {
+  double bn_gamma_l1 = 0;  // λ of Network Slimming's L1 penalty on BatchNorm scales (AdaptCL)
+};
+
 struct TaskOrder {
   std::int64_t device = 0, round = 0;
   torch::Tensor weights;            // flat float32 (sub)model the device starts from
   std::vector<std::int32_t> units;  // kept units per unit group; empty = the full model
   double train_scale = 1.0;         // HeteroFL's scaler (1 / rate) while training
   std::vector<double> dropout_rates;  // FjORD: widths (of the global model) to draw per step
+  LocalObjective objective;
 };
 
 struct TaskResult {
@@ -31,6 +37,7 @@ struct TaskResult {
   // Filled by the coordinator's clock:
   double start_s = 0, end_s = 0, compute_s = 0, download_s = 0, upload_s = 0;
   std::int64_t staleness = 0;
+  double rate = 1.0;  // coordinator: the nominal width of the submodel it trained
 };
 
 }  // namespace edgesim

@@ -1,0 +1,47 @@
+#include "edgesim/algo/adaptcl.hpp"
+
+namespace edgesim {
+namespace {
+
+RateLearnerOptions learner_options(const AlgorithmConfig& a) {
+  RateLearnerOptions o;
+  o.slack = a.adaptcl_slack;
+  o.gain = a.adaptcl_gain;
+  o.cost_exponent = a.adaptcl_cost_exponent;
+  o.keep_min = a.adaptcl_keep_min;
+  o.time_ema = a.adaptcl_time_ema;
+  o.failure_backoff = a.adaptcl_failure_backoff;
+  return o;
+}
+
+}  // namespace
+
+AdaptCL::AdaptCL(const Experiment& experiment)
+    : FedAvg(experiment),
+      learner_(experiment.config.devices.count, learner_options(experiment.config.algorithm)),
+      criterion_(parse_importance_criterion(experiment.config.algorithm.adaptcl_importance)) {}
+
+void AdaptCL::begin_round(const torch::Tensor& global, int) {
+  importance_ = unit_importance(experiment_.model, global, criterion_);
+}
+
+std::optional<SubmodelSpec> AdaptCL::submodel(int device, int) {
+  return importance_submodel(experiment_.model, importance_, learner_.keep(device));
+}
+
+LocalObjective AdaptCL::local_objective(int, int) {
+  LocalObjective o;
+  if (criterion_ == ImportanceCriterion::kBatchNormScale) o.bn_gamma_l1 = experiment_.config.algorithm.adaptcl_bn_l1;
+  return o;
+}
+
+double AdaptCL::close_round(double round_start, std::vector<TaskResult>& tasks) {
+  const double end = FedAvg::close_round(round_start, tasks);
+  std::vector<PrunedRateLearner::Observation> seen;
+  for (const auto& t : tasks)
+    seen.push_back({static_cast<int>(t.device), t.end_s - t.start_s, t.status != TaskStatus::kOk});
+  learner_.observe(seen);
+  return end;
+}
+
+}  // namespace edgesim
