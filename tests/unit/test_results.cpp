@@ -100,6 +100,7 @@ TaskRecord task_record(std::int64_t device, std::int64_t r, TaskStatus status) {
   t.memory_bytes = 123456789;
   t.peak_memory_bytes = 98765432 + device;
   t.staleness = 3 * device + r;
+  t.rate = 1.0 / (device + 1);
   t.samples = 32 * (device + 1);
   t.status = status;
   return t;
@@ -202,6 +203,7 @@ struct TaskRow {
   std::int64_t device, round;
   double start_s, end_s, compute_s, comm_s, download_s, upload_s;
   std::int64_t memory_bytes, peak_memory_bytes, samples, staleness;
+  double rate;
   char status[9];  // one more than the file's 8 so the longest status stays terminated
 };
 
@@ -223,6 +225,7 @@ hid_t task_mem_type() {
   H5Tinsert(t, "samples", HOFFSET(TaskRow, samples), H5T_NATIVE_INT64);
   H5Tinsert(t, "status", HOFFSET(TaskRow, status), str);
   H5Tinsert(t, "staleness", HOFFSET(TaskRow, staleness), H5T_NATIVE_INT64);
+  H5Tinsert(t, "rate", HOFFSET(TaskRow, rate), H5T_NATIVE_DOUBLE);
   H5Tclose(str);
   return t;
 }
@@ -386,7 +389,7 @@ TEST_CASE("ResultsWriter writes attributes, devices, rounds and tasks", "[result
   SECTION("tasks") {
     CHECK(column_names(f, "tasks") ==
           std::vector<std::string>{"device", "round", "start_s", "end_s", "compute_s", "comm_s",
-                                   "download_s", "upload_s", "memory_bytes", "peak_memory_bytes", "samples", "status", "staleness"});
+                                   "download_s", "upload_s", "memory_bytes", "peak_memory_bytes", "samples", "status", "staleness", "rate"});
     hid_t t = task_mem_type();
     auto rows = read_table<TaskRow>(f, "tasks", t);
     H5Tclose(t);
@@ -406,6 +409,7 @@ TEST_CASE("ResultsWriter writes attributes, devices, rounds and tasks", "[result
       CHECK(rows[i].memory_bytes == want[i].memory_bytes);
       CHECK(rows[i].peak_memory_bytes == want[i].peak_memory_bytes);
       CHECK(rows[i].staleness == want[i].staleness);
+      CHECK(rows[i].rate == want[i].rate);
       CHECK(rows[i].samples == want[i].samples);
       CHECK(std::string(rows[i].status) == to_string(want[i].status));
     }
