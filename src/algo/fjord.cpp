@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 namespace edgesim {
 
 FjORD::FjORD(const Experiment& experiment)
@@ -25,6 +24,12 @@ std::vector<double> FjORD::dropout_rates(int device, int) {
   return up_to_max;
 }
 
+LocalObjective FjORD::local_objective(int device, int round) {
+  LocalObjective o = HeteroFL::local_objective(device, round);
+  o.self_distillation = experiment_.config.algorithm.fjord_distillation;
+  return o;
+}
+
 std::vector<double> FjORD::eval_rates() const {
   const double top = *std::max_element(rates_.begin(), rates_.end());
   std::vector<double> out;
@@ -32,6 +37,5 @@ std::vector<double> FjORD::eval_rates() const {
     if (p <= top + 1e-12) out.push_back(p);
   return out;
 }
-
 
 }  // namespace edgesim

@@ -12,10 +12,15 @@ std::optional<SubmodelSpec> HeteroFL::submodel(int device, int) {
   return prefix_submodel(experiment_.model, rates_.at(device));
 }
 
+LocalObjective HeteroFL::local_objective(int, int) {
+  LocalObjective o;
+  o.mask_absent_labels = experiment_.config.algorithm.masked_ce;
+  return o;
+}
+
 std::vector<double> HeteroFL::eval_rates() const {
   std::set<double> distinct(rates_.begin(), rates_.end());
   return {distinct.begin(), distinct.end()};
 }
-
 
 }  // namespace edgesim

@@ -198,6 +198,14 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(algorithm.buffer_size, static_cast<int>(to_int(v))), at_least(1)},
       {"algorithm.server_lr", Type::kFloat, "1.0", "FedBuff: server learning rate η applied to the mean buffered delta.",
        EDGESIM_FIELD(algorithm.server_lr, to_float(v)), greater_than(0)},
+      {"algorithm.masked_ce", Type::kBool, "false",
+       "HeteroFL, FedRolex, FjORD: masked cross-entropy — during local training the logits of classes (tokens) absent "
+       "from the device's data are zeroed, as HeteroFL's code does with `label_split`.",
+       EDGESIM_FIELD(algorithm.masked_ce, v == "true"), any()},
+      {"algorithm.fjord_distillation", Type::kBool, "false",
+       "FjORD: self-distillation — each step also trains the device's full submodel (p_max) on the labels, and the "
+       "sampled width on KL(p_max output ‖ its output); both passes are charged to the clock.",
+       EDGESIM_FIELD(algorithm.fjord_distillation, v == "true"), any()},
       {"algorithm.adaptcl_slack", Type::kFloat, "0.1",
        "[choice] AdaptCL's accuracy/time knob: the target update time is (1 + slack) x the fastest worker's "
        "full-model time. Larger: bigger submodels (accuracy), longer rounds.",

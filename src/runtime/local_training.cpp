@@ -31,7 +31,7 @@ std::vector<std::int64_t> all_indices(const ImageSet& set) {
 }
 
 LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y,
-                          const LocalRecipe& r, Rng& rng, const StepHook& before_step) {
+                          const LocalRecipe& r, Rng& rng, const StepHook& before_step, const StepLoss& step_loss) {
   net->train();
   torch::optim::SGD opt(net->parameters(),
                         torch::optim::SGDOptions(r.lr).momentum(r.momentum).weight_decay(r.weight_decay));
@@ -49,7 +49,7 @@ LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Ten
       const auto xb = x.index_select(0, idx), yb = y.index_select(0, idx);
       if (before_step) before_step(idx.size(0));
       opt.zero_grad();
-      auto loss = classification_loss(net->forward(xb), yb);
+      auto loss = step_loss ? step_loss(net, xb, yb) : classification_loss(net->forward(xb), yb);
       loss.backward();
       {
         torch::NoGradGuard no_grad;
@@ -62,6 +62,12 @@ LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Ten
   }
   result.mean_loss = result.samples ? loss_sum / result.samples : 0.0;
   return result;
+}
+
+torch::Tensor distillation_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits) {
+  const auto teacher = torch::log_softmax(teacher_logits.detach(), -1);
+  const auto student = torch::log_softmax(student_logits, -1);
+  return (teacher.exp() * (teacher - student)).sum(-1).mean();
 }
 
 Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y) {

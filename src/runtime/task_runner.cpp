@@ -61,13 +61,38 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   Rng dropout_rng(experiment_.config.run.seed, Purpose::kDropout, order.device, order.round);
   double step_flops = 0;
   StepHook per_step;
+  const Width* sampled = nullptr;  // this step's width
+  const bool distill = order.objective.self_distillation && !widths.empty();
+  const double full_flops = training_flops_per_sample(arch);
   if (!widths.empty()) {
     per_step = [&](std::int64_t batch) {
-      const Width& w = widths[dropout_rng.below(widths.size())];
-      net->set_active_units(w.units);
-      step_flops += w.flops_per_sample * double(batch);
+      sampled = &widths[dropout_rng.below(widths.size())];
+      if (!distill) net->set_active_units(sampled->units);
+      const bool narrower = sampled->units != widths.back().units || !distill;
+      step_flops += ((distill ? full_flops : 0.0) + (narrower ? sampled->flops_per_sample : 0.0)) * double(batch);
     };
   }
+  // HeteroFL's masked cross-entropy: 1 for the classes (or tokens) the device holds.
+  torch::Tensor present;
+  if (order.objective.mask_absent_labels)
+    present = torch::zeros({experiment_.model.num_classes}).index_fill_(0, std::get<0>(torch::_unique(data.y.flatten())), 1.0);
+  auto logits = [&](SpecNet& n, const torch::Tensor& xb) {
+    auto z = n->forward(xb);
+    return present.defined() ? z * present : z;
+  };
+  // FjORD's self-distillation: the full submodel learns from the labels, the sampled width
+  // from the full submodel's output (two forward passes, both charged to the clock).
+  StepLoss step_loss = [&](SpecNet& n, const torch::Tensor& xb, const torch::Tensor& yb) {
+    if (!distill) return classification_loss(logits(n, xb), yb);
+    n->set_active_units({});
+    const auto teacher = logits(n, xb);
+    auto loss = classification_loss(teacher, yb);
+    if (sampled->units != widths.back().units) {
+      n->set_active_units(sampled->units);
+      loss = loss + distillation_loss(logits(n, xb), teacher);
+    }
+    return loss;
+  };
   {
     // One that fits on paper but not in practice fails when an allocation crosses the cap.
     std::optional<MemoryScope> scope;
@@ -78,7 +103,7 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
       load_weights(*net, order.weights);
       LocalRecipe recipe = recipe_;
       recipe.bn_gamma_l1 = order.objective.bn_gamma_l1;
-      local = train_locally(net, data.x, data.y, recipe, rng, per_step);
+      local = train_locally(net, data.x, data.y, recipe, rng, per_step, step_loss);
     } catch (const std::exception& e) {
       if (!is_memory_cap_error(e)) throw;
       r.status = TaskStatus::kOom;

@@ -6,7 +6,8 @@
 // coverage averaging weighted by local samples (FedAvg's rule on the parameters each device
 // holds). [choice] Ordered dropout is applied by zeroing the dropped units' outputs, so they
 // get no gradient; with momentum or weight decay their weights still move a little (the
-// paper slices the weights per step instead). Self-distillation is not implemented.
+// paper slices the weights per step instead). Self-distillation (the paper's optional KD from
+// p_max to the sampled width) is `algorithm.fjord_distillation`.
 #include "edgesim/algo/heterofl.hpp"
 
 namespace edgesim {
@@ -17,6 +18,7 @@ class FjORD : public HeteroFL {
   std::optional<SubmodelSpec> submodel(int device, int round) override;
   std::vector<double> dropout_rates(int device, int round) override;
   std::vector<double> eval_rates() const override;  // every level up to the largest p_max
+  LocalObjective local_objective(int device, int round) override;
 
  protected:
   Weighting published_weighting() const override { return Weighting::kSamples; }

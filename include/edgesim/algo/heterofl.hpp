@@ -3,7 +3,8 @@
 // submodel of its rate r_d — the first ceil(r_d·C) units of every hidden unit group — and the
 // server averages each parameter over the devices that hold it (uniformly, as the published
 // code does; `algorithm.weighting` can switch to sample weights). Static BN and the 1/r
-// scaler are `model.static_bn` and `model.scaler`.
+// scaler are `model.static_bn` and `model.scaler`; its masked cross-entropy is
+// `algorithm.masked_ce`.
 #include "edgesim/algo/fedavg.hpp"
 
 namespace edgesim {
@@ -13,6 +14,7 @@ class HeteroFL : public FedAvg {
   explicit HeteroFL(const Experiment& experiment);
   std::optional<SubmodelSpec> submodel(int device, int round) override;
   std::vector<double> eval_rates() const override;  // the distinct device rates
+  LocalObjective local_objective(int device, int round) override;  // masked CE (`algorithm.masked_ce`)
 
  protected:
   Weighting published_weighting() const override { return Weighting::kUniform; }

@@ -64,6 +64,8 @@ struct AlgorithmConfig {
   double staleness_a = 0.5, staleness_b = 4;
   int buffer_size = 10;                // FedBuff K
   double server_lr = 1.0;              // FedBuff η
+  bool masked_ce = false;              // HeteroFL family: zero absent classes' logits in local training
+  bool fjord_distillation = false;     // FjORD: self-distillation from p_max
   // AdaptCL (docs/ALGORITHMS.md): the pruned-rate learner and the channel-importance criterion.
   double adaptcl_slack = 0.1, adaptcl_gain = 0.5, adaptcl_cost_exponent = 2.0, adaptcl_keep_min = 0.1;
   double adaptcl_time_ema = 0.0, adaptcl_failure_backoff = 0.75;

@@ -34,10 +34,18 @@ std::vector<std::int64_t> all_indices(const ImageSet& set);
 // per-step width).
 using StepHook = std::function<void(std::int64_t batch)>;
 
+// The loss of one step on a batch; empty = classification_loss(net->forward(x), y).
+using StepLoss = std::function<torch::Tensor(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y)>;
+
 // Fresh SGD optimizer (momentum state starts at zero), `epochs` passes over (x, y) in an
 // order drawn from `rng`, last partial batch included.
 LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y,
-                          const LocalRecipe& recipe, Rng& rng, const StepHook& before_step = {});
+                          const LocalRecipe& recipe, Rng& rng, const StepHook& before_step = {},
+                          const StepLoss& step_loss = {});
+
+// KL(teacher ‖ student) over the last dimension (classes, or vocabulary per position),
+// averaged over the rest; the teacher's logits are not differentiated.
+torch::Tensor distillation_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits);
 
 struct Evaluation {
   double accuracy = 0, loss = 0;

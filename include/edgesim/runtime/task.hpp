@@ -10,7 +10,9 @@ namespace edgesim {
 
 // Terms a policy adds to the local objective (beyond cross-entropy).
 struct LocalObjective {
-  double bn_gamma_l1 = 0;  // λ of Network Slimming's L1 penalty on BatchNorm scales (AdaptCL)
+  double bn_gamma_l1 = 0;          // λ of Network Slimming's L1 penalty on BatchNorm scales (AdaptCL)
+  bool mask_absent_labels = false;  // HeteroFL's masked CE: zero the logits of classes the device lacks
+  bool self_distillation = false;   // FjORD: the sampled width learns from the full submodel's output
 };
 
 struct TaskOrder {
