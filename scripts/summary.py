@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Prints a short summary of an edgesim results file: rounds, accuracy, virtual time, tasks."""
+"""Prints a short summary of an edgesim results file: rounds, accuracy (and for language
+models test perplexity = exp(test_loss)), virtual time, tasks."""
 import argparse
-import math
 import sys
+import tomllib
 
 import h5py
 import numpy as np
@@ -20,13 +21,19 @@ def main():
     with f:
         rounds, tasks = f["rounds"][:], f["tasks"][:]
         status = f["status"][()].decode()
+        language_model = tomllib.loads(f.attrs["config"])["model"]["name"] == "transformer"
     acc = rounds["test_accuracy"]
     evaluated = ~np.isnan(acc)
     counts = {s: int(np.sum(tasks["status"] == s.encode())) for s in ("ok", "oom", "dropped")}
     print(f"{args.run}: {len(rounds)} rounds ({status})")
     if evaluated.any():
         last = np.flatnonzero(evaluated)[-1]
-        print(f"  final test accuracy {100 * acc[last]:.2f}% (best {100 * np.nanmax(acc):.2f}%)")
+        kind = "next-token accuracy" if language_model else "test accuracy"
+        print(f"  final {kind} {100 * acc[last]:.2f}% (best {100 * np.nanmax(acc):.2f}%)")
+        if language_model:  # test_loss is the mean cross-entropy per token, in nats
+            loss = rounds["test_loss"]
+            print(f"  final test perplexity {np.exp(loss[last]):.2f} (best {np.exp(np.nanmin(loss)):.2f}), "
+                  f"{loss[last]:.3f} nats per token")
     if len(rounds):
         print(f"  virtual time {rounds['virtual_time_s'][-1]:.1f} s, wall time {rounds['wall_time_s'][-1]:.1f} s")
         print(f"  traffic {rounds['bytes_down'].sum() / 2**20:.1f} MiB down, {rounds['bytes_up'].sum() / 2**20:.1f} MiB up")

@@ -82,6 +82,15 @@ bool all_ranks_ok(int rank, int size, F&& step) {
   return first == size;
 }
 
+// "data: fortunes, 1920 training and 200 test windows of 32 tokens, vocabulary 98": what the
+// devices train on (a language model's uniform-guess perplexity is its vocabulary size).
+std::string describe_data(const Experiment& e) {
+  const std::string counts = std::to_string(e.train.size()) + " training and " + std::to_string(e.test.size()) + " test";
+  if (!e.train.text) return counts + " images, " + std::to_string(e.train.num_classes) + " classes";
+  return counts + " windows of " + std::to_string(e.train.windows.seq_len) + " tokens, vocabulary " +
+         std::to_string(e.train.num_classes);
+}
+
 // Rank 0 after set-up: open (or resume) the results file, run the rounds, report.
 // Returns the process exit code.
 int coordinate(const Experiment& experiment, const RunArgs& args, const std::string& out, const RunMetadata& meta,
@@ -110,7 +119,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
       // fresh file that then replaces the old one.
       const ResultsTables old = read_results(out);
       const std::string tmp = out + ".resume.tmp";
-      results = std::make_unique<ResultsWriter>(tmp, true, meta, devices, experiment.train.num_classes);
+      results = std::make_unique<ResultsWriter>(tmp, true, meta, devices, experiment.label_classes());
       std::vector<TaskRecord> tasks;
       for (const auto& t : old.tasks)
         if (t.round <= resume->round) tasks.push_back(t);
@@ -125,7 +134,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
       std::printf("resuming %s after round %lld\n", out.c_str(), static_cast<long long>(resume->round));
     } else {
       results = std::make_unique<ResultsWriter>(out, args.overwrite || args.resume, meta, devices,
-                                                experiment.train.num_classes);
+                                                experiment.label_classes());
     }
   } catch (const InputError& e) {
     std::cerr << "edgesim: error: " << e.what() << std::endl;
@@ -135,6 +144,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
   std::printf("edgesim %s: %s — %d devices (%s) on %d rank(s), %s, %d rounds, clock %s -> %s\n", build::kVersion,
               cfg.run.name.c_str(), cfg.devices.count, cfg.devices.profiles.c_str(), size, cfg.algorithm.name.c_str(),
               cfg.run.rounds, cfg.clock.mode.c_str(), out.c_str());
+  std::printf("data: %s, %s\n", cfg.data.dataset.c_str(), describe_data(experiment).c_str());
   std::fflush(stdout);
 
   auto algorithm = make_algorithm(experiment);

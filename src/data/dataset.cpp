@@ -2,8 +2,41 @@
 
 #include "edgesim/data/cifar.hpp"
 #include "edgesim/data/synthetic.hpp"
+#include "edgesim/data/text.hpp"
 
 namespace edgesim {
+namespace {
+
+SampleSet image_samples(ImageSet images) {
+  SampleSet s;
+  s.num_classes = images.num_classes;
+  s.images = std::move(images);
+  return s;
+}
+
+// limit > 0 keeps the first `limit` windows and only the tokens they read.
+SampleSet token_samples(std::vector<std::int32_t> tokens, int seq_len, std::int64_t limit, int vocab) {
+  SampleSet s;
+  s.text = true;
+  s.num_classes = vocab;
+  s.windows.seq_len = seq_len;
+  s.windows.starts = lm_windows(static_cast<std::int64_t>(tokens.size()), seq_len);
+  if (limit > 0 && limit < static_cast<std::int64_t>(s.windows.starts.size())) {
+    s.windows.starts.resize(limit);
+    tokens.resize(static_cast<std::size_t>(s.windows.starts.back() + seq_len + 1));
+  }
+  s.windows.tokens = std::move(tokens);
+  return s;
+}
+
+}  // namespace
+
+Datasets load_datasets(const DataConfig& d, int seq_len) {
+  if (!d.text()) return {image_samples(load_image_dataset(d, "train")), image_samples(load_image_dataset(d, "test"))};
+  TokenCorpus corpus = d.dataset == "fortunes" ? load_fortunes_corpus(d.path) : load_wikitext(d.path);
+  return {token_samples(std::move(corpus.train), seq_len, d.train_samples, corpus.vocab_size),
+          token_samples(std::move(corpus.test), seq_len, d.test_samples, corpus.vocab_size)};
+}
 
 ImageSet load_image_dataset(const DataConfig& d, const std::string& split) {
   const std::int64_t limit = split == "train" ? d.train_samples : d.test_samples;

@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "edgesim/common/error.hpp"
+#include "edgesim/data/text.hpp"
 #include "edgesim/io/toml.hpp"
+#include "edgesim/model/zoo.hpp"
 
 namespace edgesim {
 namespace {
@@ -87,12 +89,17 @@ const std::vector<Key>& schema() {
       {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it.",
        EDGESIM_FIELD(run.out, v), any()},
       {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset: `fashion-mnist`, `cifar10`, `cifar100` (binary version; `data.path` = the folder of "
-       "`data_batch_*.bin` / `train.bin`), or `synthetic` (learnable random images, see `data.synthetic_*`).",
-       EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist", "cifar10", "cifar100", "synthetic"})},
+       "`data_batch_*.bin` / `train.bin`), or `synthetic` (learnable random images, see `data.synthetic_*`). Text, for "
+       "`model.name = \"transformer\"`: `fortunes` (characters of Debian's `fortunes` package; every 10th fortune is "
+       "the test split) or `wikitext` (words of WikiText-2/-103: `data.path` = the folder of "
+       "`wiki.{train,valid,test}.tokens`). A text sample is a window of `model.seq_len` tokens and its next tokens.",
+       EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist", "cifar10", "cifar100", "synthetic", "fortunes", "wikitext"})},
       {"data.path", Type::kString, "\"/usr/share/datasets/fashion-mnist\"",
-       "Directory holding the gzip'd IDX files (Debian package `dataset-fashion-mnist`).", EDGESIM_FIELD(data.path, v), any()},
+       "Directory holding the gzip'd IDX files (Debian package `dataset-fashion-mnist`). With `dataset = \"fortunes\"` "
+       "the default is `/usr/share/games/fortunes`.", EDGESIM_FIELD(data.path, v), any()},
       {"data.partition", Type::kString, "\"dirichlet\"",
-       "How training samples are split among devices: `iid`, `dirichlet` (label skew set by `data.alpha`) or `shards` (McMahan et al.).",
+       "How training samples are split among devices: `iid`, `dirichlet` (label skew set by `data.alpha`) or `shards` "
+       "(McMahan et al.). Text datasets have no labels: `iid` only (their default).",
        EDGESIM_FIELD(data.partition, v), one_of({"iid", "dirichlet", "shards"})},
       {"data.alpha", Type::kFloat, "0.5", "Dirichlet concentration; smaller = more label skew.",
        EDGESIM_FIELD(data.alpha, to_float(v)), greater_than(0)},
@@ -100,9 +107,9 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(data.shards_per_device, static_cast<int>(to_int(v))), at_least(1)},
       {"data.min_samples_per_device", Type::kInt, "10", "Dirichlet partitions are redrawn until every device has this many samples.",
        EDGESIM_FIELD(data.min_samples_per_device, to_int(v)), at_least(1)},
-      {"data.train_samples", Type::kInt, "0", "Use only the first N training samples (0 = all). For quick tests.",
+      {"data.train_samples", Type::kInt, "0", "Use only the first N training samples (text: windows) (0 = all). For quick tests.",
        EDGESIM_FIELD(data.train_samples, to_int(v)), at_least(0)},
-      {"data.test_samples", Type::kInt, "0", "Use only the first N test samples (0 = all).",
+      {"data.test_samples", Type::kInt, "0", "Use only the first N test samples (text: windows) (0 = all).",
        EDGESIM_FIELD(data.test_samples, to_int(v)), at_least(0)},
       {"data.synthetic_channels", Type::kInt, "3", "Synthetic images: channels.",
        EDGESIM_FIELD(data.synthetic_channels, static_cast<int>(to_int(v))), at_least(1)},
@@ -123,8 +130,9 @@ const std::vector<Key>& schema() {
        "checked (faster; peak_memory_bytes = 0).",
        EDGESIM_FIELD(devices.memory, v), one_of({"enforced", "estimated"})},
       {"model.name", Type::kString, "\"cnn\"",
-       "Model: `cnn` (two 5x5 convs, two linear layers), `vgg11`, `vgg16` (with BN), `resnet18` (CIFAR form).",
-       EDGESIM_FIELD(model.name, v), one_of({"cnn", "vgg11", "vgg16", "resnet18"})},
+       "Model: `cnn` (two 5x5 convs, two linear layers), `vgg11`, `vgg16` (with BN), `resnet18` (CIFAR form) for images; "
+       "`transformer` (decoder-only language model, see `model.preset`) for text datasets.",
+       EDGESIM_FIELD(model.name, v), one_of({"cnn", "vgg11", "vgg16", "resnet18", "transformer"})},
       {"model.width", Type::kFloat, "1.0", "Width multiplier of every hidden unit group (1.0 = the published widths, e.g. the CNN's 16/32 channels and 128 units).",
        EDGESIM_FIELD(model.width, to_float(v)), greater_than(0)},
       {"model.static_bn", Type::kBool, "false", "BatchNorm without running statistics (HeteroFL's static BN).",
@@ -132,6 +140,21 @@ const std::vector<Key>& schema() {
       {"model.scaler", Type::kBool, "false",
        "HeteroFL's scaler: in training, conv and hidden linear outputs of a width-r submodel are multiplied by 1/r.",
        EDGESIM_FIELD(model.scaler, v == "true"), any()},
+      {"model.preset", Type::kString, "\"tiny\"",
+       "Transformer size: `tiny` (2 layers, d_model 128, 4 heads, FFN 512), `small` (4, 256, 4, 1024) or "
+       "`bert-base` (12, 768, 12, 3072: ~110 M parameters with BERT's 30522-word vocabulary). The vocabulary comes "
+       "from the corpus.",
+       EDGESIM_FIELD(model.preset, v), one_of({"tiny", "small", "bert-base"})},
+      {"model.seq_len", Type::kInt, "64", "Transformer: tokens per sample (context length).",
+       EDGESIM_FIELD(model.seq_len, static_cast<int>(to_int(v))), at_least(1)},
+      {"model.layers", Type::kInt, "0", "Transformer: blocks (0 = the preset's).",
+       EDGESIM_FIELD(model.layers, static_cast<int>(to_int(v))), at_least(0)},
+      {"model.heads", Type::kInt, "0", "Transformer: attention heads; must divide d_model (0 = the preset's).",
+       EDGESIM_FIELD(model.heads, static_cast<int>(to_int(v))), at_least(0)},
+      {"model.d_model", Type::kInt, "0", "Transformer: model (embedding) width (0 = the preset's).",
+       EDGESIM_FIELD(model.d_model, static_cast<int>(to_int(v))), at_least(0)},
+      {"model.ffn", Type::kInt, "0", "Transformer: feed-forward hidden units per block (0 = the preset's).",
+       EDGESIM_FIELD(model.ffn, static_cast<int>(to_int(v))), at_least(0)},
       {"algorithm.name", Type::kString, "\"fedavg\"",
        "Algorithm: `fedavg` (McMahan et al. 2017), `heterofl` (Diao et al. 2021), `fedrolex` (Alam et al. 2022), "
        "`fjord` (Horváth et al. 2021), `fedasync` (Xie et al. 2019), `fedbuff` (Nguyen et al. 2022), `adaptcl` "
@@ -323,11 +346,44 @@ std::string unquote_default(const std::string& d) {
   return d.size() >= 2 && d.front() == '"' ? d.substr(1, d.size() - 2) : d;
 }
 
+// Keys whose default depends on the dataset: a text corpus has a folder of its own and no
+// labels to skew by. Only keys left at their default change; the resolved config shows it.
+void apply_dataset_defaults(ExperimentConfig& cfg, std::map<std::string, Setting>& settings) {
+  if (!cfg.data.text()) return;
+  auto default_to = [&](const std::string& key, std::string& field, const std::string& value) {
+    if (settings[key].origin == "default") field = settings[key].value = value;
+  };
+  if (cfg.data.dataset == "fortunes") default_to("data.path", cfg.data.path, kFortunesDir);
+  default_to("data.partition", cfg.data.partition, "iid");
+}
+
+// The model must read what the dataset holds: token windows for the Transformer, images for
+// the rest. A clash names the key the user set (model.name, unless only data.dataset was).
+void check_model_fits_data(const ExperimentConfig& cfg, std::map<std::string, Setting>& settings,
+                           const std::function<void(const std::string&, const std::string&)>& fail) {
+  const bool language_model = cfg.model.name == "transformer";
+  if (language_model != cfg.data.text()) {
+    const std::string key = settings["model.name"].origin == "default" ? "data.dataset" : "model.name";
+    fail(key, "model.name = \"" + cfg.model.name + "\" is " + (language_model ? "a language model" : "an image model") +
+                  " but data.dataset = \"" + cfg.data.dataset + "\" is " + (cfg.data.text() ? "text" : "images") +
+                  (language_model ? " (text datasets: \"fortunes\", \"wikitext\")"
+                                  : " (text needs model.name = \"transformer\")"));
+  }
+  if (cfg.data.text() && cfg.data.partition != "iid")
+    fail("data.partition", "text has no labels to skew by: only \"iid\" splits token windows among devices");
+  if (!language_model) return;
+  const TransformerShape t = transformer_shape(cfg.model, 2);  // the vocabulary plays no part here
+  if (t.d_model % t.heads != 0)
+    fail(settings["model.heads"].origin == "default" ? "model.d_model" : "model.heads",
+         std::to_string(t.heads) + " heads do not divide d_model " + std::to_string(t.d_model));
+}
+
 // Checks that need several keys or the file system.
 void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings) {
   auto fail = [&](const std::string& key, const std::string& why) {
     throw InputError(settings[key].origin + ": key '" + key + "': " + why);
   };
+  check_model_fits_data(cfg, settings, fail);
   if (cfg.algorithm.straggler == "deadline" && cfg.algorithm.deadline_s <= 0)
     fail("algorithm.deadline_s", "must be > 0 when algorithm.straggler = \"deadline\"");
   for (const char* key : {"algorithm.rates", "algorithm.rate_levels"}) {
@@ -341,17 +397,28 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
   if (cfg.devices.profiles.empty()) fail("devices.profiles", "is required: the device-set file to use");
   if (!fs::is_regular_file(cfg.devices.profiles))
     fail("devices.profiles", "no such file '" + cfg.devices.profiles + "'");
-  if (cfg.data.dataset == "synthetic") return;
-  if (cfg.data.dataset != "fashion-mnist") {
-    if (!fs::is_directory(cfg.data.path)) fail("data.path", "no such directory '" + cfg.data.path + "'");
+  const std::string& dataset = cfg.data.dataset;
+  if (dataset == "synthetic") return;
+  std::vector<const char*> files;
+  std::string advice;
+  if (dataset == "fashion-mnist") {
+    files = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+             "t10k-labels-idx1-ubyte.gz"};
+    advice = "install Debian's dataset-fashion-mnist or set data.path";
+  } else if (dataset == "wikitext") {
+    files = {"wiki.train.tokens", "wiki.valid.tokens", "wiki.test.tokens"};
+    advice = "set data.path to the folder of WikiText-2's (or -103's) wiki.train.tokens, wiki.valid.tokens and "
+             "wiki.test.tokens";
+    if (settings["data.path"].origin == "default") fail("data.path", "is required with data.dataset = \"wikitext\": " + advice);
+  } else {
+    if (!fs::is_directory(cfg.data.path))
+      fail("data.path", "no such directory '" + cfg.data.path + "'" +
+                            (dataset == "fortunes" ? " (install Debian's fortunes package or set data.path)" : ""));
     return;
   }
-  for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
+  for (const char* f : files) {
     const fs::path p = fs::path(cfg.data.path) / f;
-    if (!fs::is_regular_file(p))
-      fail("data.path", "dataset file '" + p.string() +
-                            "' not found (install Debian's dataset-fashion-mnist or set data.path)");
+    if (!fs::is_regular_file(p)) fail("data.path", "dataset file '" + p.string() + "' not found (" + advice + ")");
   }
 }
 
@@ -409,6 +476,7 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     cfg.run.name = fs::path(path).stem().string();
     settings["run.name"].value = cfg.run.name;
   }
+  apply_dataset_defaults(cfg, settings);
   check_whole(cfg, settings);
 
   std::ostringstream toml;

@@ -49,6 +49,9 @@ SpecNetImpl::SpecNetImpl(const ModelSpec& spec) : spec_(spec), layers_(spec.laye
       case LayerKind::kEmbedding:
       case LayerKind::kPositionalEmbedding:
         m.embedding = register_module(l.name, torch::nn::Embedding(l.vocab, spec.width(l.out_group)));
+        // GPT-2's N(0, 0.02), not LibTorch's N(0, 1): the tied head multiplies by this matrix,
+        // and unit-scale rows would start the logits at a spread of ~sqrt(d_model).
+        torch::nn::init::normal_(m.embedding->weight, 0.0, 0.02);
         break;
       case LayerKind::kLayerNorm:
         m.norm = register_module(

@@ -143,4 +143,13 @@ TransformerShape transformer_preset(const std::string& name, int vocab, int seq_
   return t;
 }
 
+TransformerShape transformer_shape(const ModelConfig& m, int vocab) {
+  TransformerShape t = transformer_preset(m.preset, vocab, m.seq_len);
+  if (m.layers > 0) t.layers = m.layers;
+  if (m.heads > 0) t.heads = m.heads;
+  if (m.d_model > 0) t.d_model = m.d_model;
+  if (m.ffn > 0) t.ffn = m.ffn;
+  return t;
+}
+
 }  // namespace edgesim

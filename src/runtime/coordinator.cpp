@@ -9,7 +9,6 @@
 #include <map>
 #include <optional>
 
-#include "edgesim/data/dataset.hpp"
 #include "edgesim/device/clock.hpp"
 #include "edgesim/device/cost.hpp"
 #include "edgesim/model/aggregate.hpp"
@@ -253,9 +252,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     return summary;
   };
 
-  const ImageSet& test = e.test;
-  const auto test_idx = all_indices(test);
-  const torch::Tensor test_x = images_to_tensor(test, test_idx), test_y = labels_to_tensor(test, test_idx);
+  const Examples test = to_examples(e.test);
 
   GatherCache gather_cache;  // submodel extraction and per-width evaluation share it
   // One finished round (synchronous) or aggregation (asynchronous): evaluate, append /tasks
@@ -279,13 +276,13 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     rec.test_accuracy = rec.test_loss = kNaN;
     if (round % cfg.run.eval_every == 0 || round == cfg.run.rounds) {
       load_weights(*net, global);
-      const Evaluation ev = evaluate(net, test_x, test_y);
+      const Evaluation ev = evaluate(net, test.x, test.y);
       rec.test_accuracy = ev.accuracy;
       rec.test_loss = ev.loss;
       summary.final_accuracy = ev.accuracy;
       summary.best_accuracy = std::max(summary.best_accuracy, ev.accuracy);
       results.append_width_evals(
-          evaluate_widths(e, gather_cache, algorithm.eval_rates(), global, round, test_x, test_y));
+          evaluate_widths(e, gather_cache, algorithm.eval_rates(), global, round, test.x, test.y));
     }
     rec.wall_time_s = wall_now();
     rec.aggregation_wall_s = aggregation_s;
@@ -298,8 +295,11 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     const double eta = (rec.wall_time_s - wall_before) / (round - first_round + 1) * (cfg.run.rounds - round);
     char acc[16] = "  -   ";
     if (!std::isnan(rec.test_accuracy)) std::snprintf(acc, sizeof acc, "%5.2f%%", rec.test_accuracy * 100);
-    std::printf("round %d/%d  virtual %.1f s  acc %s  updates %lld/%zu  eta %s\n", round, cfg.run.rounds, now, acc,
-                static_cast<long long>(rec.participants), tasks.size(), format_duration(eta).c_str());
+    char perplexity[32] = "";  // language models: exp(loss per token)
+    if (e.test.text && !std::isnan(rec.test_loss))
+      std::snprintf(perplexity, sizeof perplexity, "  ppl %.2f", std::exp(rec.test_loss));
+    std::printf("round %d/%d  virtual %.1f s  acc %s%s  updates %lld/%zu  eta %s\n", round, cfg.run.rounds, now, acc,
+                perplexity, static_cast<long long>(rec.participants), tasks.size(), format_duration(eta).c_str());
     std::fflush(stdout);
     summary.rounds = round;
   };

@@ -1,30 +1,56 @@
 #include "edgesim/runtime/experiment.hpp"
 
+#include <numeric>
+
 #include "edgesim/common/error.hpp"
-#include "edgesim/data/dataset.hpp"
+#include "edgesim/data/text.hpp"
 #include "edgesim/model/zoo.hpp"
 
 namespace edgesim {
+namespace {
+
+// Images by the configured partitioner; token windows iid (the config allows nothing else).
+Partition partition_samples(const SampleSet& train, const DataConfig& d, int n, Rng& rng) {
+  if (train.text) {
+    std::vector<std::int64_t> samples(static_cast<std::size_t>(train.size()));
+    std::iota(samples.begin(), samples.end(), 0);
+    Partition p;
+    p.indices = partition_windows_iid(samples, n, rng);  // deals any ids: sample numbers here
+    p.label_histogram.assign(n, {});
+    return p;
+  }
+  const auto& labels = train.images.labels;
+  const int k = train.num_classes;
+  if (d.partition == "iid") return partition_iid(labels, k, n, rng);
+  if (d.partition == "dirichlet") return partition_dirichlet(labels, k, n, d.alpha, rng, d.min_samples_per_device);
+  return partition_shards(labels, k, n, d.shards_per_device, rng);
+}
+
+}  // namespace
 
 Experiment Experiment::build(const ExperimentConfig& config) {
   Experiment e;
   e.config = config;
   e.device_set = load_device_set(config.devices.profiles);
   e.devices = expand_devices(e.device_set, config.devices.count);
-  e.train = load_image_dataset(config.data, "train");
-  e.test = load_image_dataset(config.data, "test");
-  if (e.train.count < config.devices.count)
+  Datasets data = load_datasets(config.data, config.model.seq_len);
+  e.train = std::move(data.train);
+  e.test = std::move(data.test);
+  const std::string unit = e.train.text ? " training windows of model.seq_len + 1 tokens" : " training samples";
+  if (e.train.size() < config.devices.count)
     throw InputError(config.source + ": key 'devices.count': " + std::to_string(config.devices.count) +
-                     " devices but only " + std::to_string(e.train.count) + " training samples");
-  e.model = make_model(config.model, e.train.channels, e.train.rows, e.train.num_classes);
-
+                     " devices but only " + std::to_string(e.train.size()) + unit);
+  if (e.test.size() == 0)
+    throw InputError(config.source + ": key 'model.seq_len': the test split of " + config.data.dataset +
+                     " is shorter than one window of " + std::to_string(config.model.seq_len) + " + 1 tokens");
+  if (e.train.text) {
+    e.model = make_transformer_lm(transformer_shape(config.model, e.train.num_classes), config.model.width);
+  } else {
+    const ImageSet& images = e.train.images;
+    e.model = make_model(config.model, images.channels, images.rows, e.train.num_classes);
+  }
   Rng rng(config.run.seed, Purpose::kPartition);
-  const auto& d = config.data;
-  const int n = config.devices.count, k = e.train.num_classes;
-  if (d.partition == "iid") e.partition = partition_iid(e.train.labels, k, n, rng);
-  else if (d.partition == "dirichlet")
-    e.partition = partition_dirichlet(e.train.labels, k, n, d.alpha, rng, d.min_samples_per_device);
-  else e.partition = partition_shards(e.train.labels, k, n, d.shards_per_device, rng);
+  e.partition = partition_samples(e.train, config.data, config.devices.count, rng);
   return e;
 }
 

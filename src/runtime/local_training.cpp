@@ -1,5 +1,8 @@
 #include "edgesim/runtime/local_training.hpp"
 
+#include <algorithm>
+#include <numeric>
+
 namespace edgesim {
 
 torch::Tensor images_to_tensor(const ImageSet& set, const std::vector<std::int64_t>& indices) {
@@ -24,10 +27,30 @@ torch::Tensor labels_to_tensor(const ImageSet& set, const std::vector<std::int64
   return out;
 }
 
-std::vector<std::int64_t> all_indices(const ImageSet& set) {
-  std::vector<std::int64_t> idx(set.count);
-  for (std::int64_t i = 0; i < set.count; ++i) idx[i] = i;
-  return idx;
+namespace {
+
+// Window k's inputs (offset 0) or targets (offset 1): tokens [start + offset, + seq_len).
+torch::Tensor window_tensor(const TokenWindows& w, const std::vector<std::int64_t>& indices, int offset) {
+  auto out = torch::empty({static_cast<std::int64_t>(indices.size()), w.seq_len}, torch::kInt64);
+  auto* dst = out.data_ptr<std::int64_t>();
+  for (std::int64_t k : indices) {
+    const std::int32_t* src = w.tokens.data() + w.starts.at(k) + offset;
+    dst = std::copy(src, src + w.seq_len, dst);
+  }
+  return out;
+}
+
+}  // namespace
+
+Examples to_examples(const SampleSet& set, const std::vector<std::int64_t>& indices) {
+  if (set.text) return {window_tensor(set.windows, indices, 0), window_tensor(set.windows, indices, 1)};
+  return {images_to_tensor(set.images, indices), labels_to_tensor(set.images, indices)};
+}
+
+Examples to_examples(const SampleSet& set) {
+  std::vector<std::int64_t> all(static_cast<std::size_t>(set.size()));
+  std::iota(all.begin(), all.end(), 0);
+  return to_examples(set, all);
 }
 
 LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y,
@@ -73,7 +96,11 @@ torch::Tensor distillation_loss(const torch::Tensor& student_logits, const torch
 Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y) {
   torch::NoGradGuard no_grad;
   net->eval();
-  const std::int64_t n = x.size(0), batch = 1000;
+  // At most 1000 samples, and few enough that a batch's logits stay near 64 MiB (a
+  // language model has seq_len x vocabulary of them per sample).
+  const std::int64_t n = x.size(0), positions = y.dim() > 1 ? y.size(1) : 1;
+  const std::int64_t logits_per_sample = positions * net->spec().num_classes;
+  const std::int64_t batch = std::clamp<std::int64_t>((std::int64_t(1) << 24) / logits_per_sample, 1, 1000);
   double loss_sum = 0;
   std::int64_t correct = 0;
   for (std::int64_t b = 0; b < n; b += batch) {
@@ -84,7 +111,7 @@ Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y
     correct += logits.argmax(-1).eq(yb).sum().item<std::int64_t>();
   }
   // Language models: per predicted token (accuracy = next-token accuracy, loss = log perplexity).
-  const double count = double(n) * (y.dim() > 1 ? y.size(1) : 1);
+  const double count = double(n) * double(positions);
   return {n ? correct / count : 0.0, n ? loss_sum / count : 0.0};
 }
 

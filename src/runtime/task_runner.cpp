@@ -13,8 +13,7 @@ namespace edgesim {
 
 TaskRunner::TaskRunner(const Experiment& e, const std::vector<int>& hosted_devices)
     : experiment_(e), clock_mode_(parse_clock_mode(e.config.clock.mode)), enforce_memory_(e.config.devices.memory == "enforced") {
-  for (int d : hosted_devices)
-    data_[d] = {images_to_tensor(e.train, e.partition.indices[d]), labels_to_tensor(e.train, e.partition.indices[d])};
+  for (int d : hosted_devices) data_[d] = to_examples(e.train, e.partition.indices[d]);
   const auto& a = e.config.algorithm;
   recipe_ = {a.local_epochs, a.batch_size, a.lr, a.momentum, a.weight_decay};
   if (enforce_memory_) install_counting_allocator();
@@ -22,7 +21,7 @@ TaskRunner::TaskRunner(const Experiment& e, const std::vector<int>& hosted_devic
 
 TaskResult TaskRunner::run(const TaskOrder& order) {
   const DeviceProfile& device = experiment_.devices.at(order.device);
-  const DeviceData& data = data_.at(static_cast<int>(order.device));
+  const Examples& data = data_.at(static_cast<int>(order.device));
   ModelSpec arch = experiment_.model;
   for (std::size_t g = 0; g < order.units.size(); ++g) arch.groups.at(g).units = order.units[g];
 

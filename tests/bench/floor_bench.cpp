@@ -23,8 +23,9 @@ int main(int argc, char** argv) {
   const Experiment e = Experiment::build(cfg);
   std::vector<torch::Tensor> xs, ys;
   for (const auto& idx : e.partition.indices) {
-    xs.push_back(images_to_tensor(e.train, idx));
-    ys.push_back(labels_to_tensor(e.train, idx));
+    Examples data = to_examples(e.train, idx);
+    xs.push_back(data.x);
+    ys.push_back(data.y);
   }
   auto net = build_network(e.model);
   const auto& a = cfg.algorithm;
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
         for (std::int64_t b = 0; b < n; b += a.batch_size, ++steps) {
           const auto idx = perm.narrow(0, b, std::min<std::int64_t>(a.batch_size, n - b));
           opt.zero_grad();
-          auto loss = torch::nn::functional::cross_entropy(net->forward(xs[d].index_select(0, idx)), ys[d].index_select(0, idx));
+          auto loss = classification_loss(net->forward(xs[d].index_select(0, idx)), ys[d].index_select(0, idx));
           loss.backward();
           opt.step();
         }

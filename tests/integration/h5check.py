@@ -288,6 +288,25 @@ def cmd_excluded(args):
     ok(f"participants = {args.devices - 1}, dropped = 1 every round")
 
 
+# --- language models -------------------------------------------------------------------
+
+def cmd_lm_learns(args):
+    with open_h5(args.file) as f:
+        rounds, hist, devices = f["rounds"][()], f["label_histogram"], f["devices"][()]
+        require(hist.shape == (len(devices), 0), f"/label_histogram has shape {hist.shape}, "
+                f"expected ({len(devices)}, 0): text has no labels")
+    loss = rounds["test_loss"][~np.isnan(rounds["test_loss"])]
+    require(len(loss) >= 2, f"{len(loss)} evaluated rounds, need at least 2")
+    require(loss[-1] < loss[0], f"test loss per token did not fall: {list(loss)}")
+    train = rounds["train_loss"]
+    require(train[-1] < train[0], f"train loss did not fall: {list(train)}")
+    ppl = np.exp(loss)
+    require(ppl[-1] < args.vocab, f"final perplexity {ppl[-1]:.2f} is not below the uniform "
+            f"guess's {args.vocab} (the vocabulary size)")
+    ok(f"test perplexity {ppl[0]:.2f} -> {ppl[-1]:.2f} (uniform guess: {args.vocab}), train loss "
+       f"{train[0]:.3f} -> {train[-1]:.3f}; /label_histogram is {hist.shape}")
+
+
 # --- run status ------------------------------------------------------------------------
 
 def cmd_wait_rounds(args):
@@ -384,6 +403,12 @@ def main(argv):
     s.add_argument("--devices", type=int, required=True)
     s.add_argument("--rounds", type=int, required=True)
     s.set_defaults(func=cmd_excluded)
+
+    s = sub.add_parser("lm-learns", help="a language model's loss falls and its test "
+                       "perplexity ends below the vocabulary size; no label histogram")
+    s.add_argument("file")
+    s.add_argument("--vocab", type=int, required=True)
+    s.set_defaults(func=cmd_lm_learns)
 
     s = sub.add_parser("wait-rounds", help="wait until the file has at least N rounds")
     s.add_argument("file")

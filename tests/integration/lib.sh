@@ -68,6 +68,34 @@ run_ok() {
   fi
 }
 
+# expect_error NAME NP "STDERR SUBSTRINGS..." -- EDGESIM ARGS...
+#   edgesim must exit with 2, not start training, and print one error on stderr that
+#   mentions every substring (one, not one per rank, under mpirun). NP = 0 runs the binary
+#   without mpirun, as a user would for a quick check (MPI singleton; also faster).
+expect_error() {
+  local name=$1 np=$2
+  shift 2
+  local needles=()
+  while [[ $1 != -- ]]; do needles+=("$1"); shift; done
+  shift
+  local rc=0
+  if [[ $np -eq 0 ]]; then
+    "$EDGESIM_BIN" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || rc=$?
+  else
+    run_edgesim "$np" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || rc=$?
+  fi
+  [[ $rc -eq 2 ]] || { cat "$TMP/$name.err" >&2; fail "$name: exit code $rc, expected 2"; }
+  ! grep -q '^round ' "$TMP/$name.out" || fail "$name: training started"
+  local n
+  for n in "${needles[@]}"; do
+    grep -qF -- "$n" "$TMP/$name.err" || { cat "$TMP/$name.err" >&2; fail "$name: stderr does not mention '$n'"; }
+  done
+  local errors
+  errors=$(grep -c 'edgesim: error:' "$TMP/$name.err" || true)
+  [[ $errors -eq 1 ]] || { cat "$TMP/$name.err" >&2; fail "$name: $errors error messages, expected 1"; }
+  check "$name: exit 2, stderr: $(grep -m1 'edgesim: error:' "$TMP/$name.err")"
+}
+
 # h5check SUBCOMMAND ARGS... : the Python checks (tests/integration/h5check.py).
 h5check() { "$PYTHON" "$TESTS_DIR/h5check.py" "$@"; }
 

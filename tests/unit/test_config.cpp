@@ -169,3 +169,50 @@ TEST_CASE("device sets: a slowdown schedule changes a profile's speed from a rou
   CHECK(d.at_round(30).slowdown == 12.5);
   CHECK(d.at_round(30).memory_cap_bytes == d.memory_cap_bytes);
 }
+
+TEST_CASE("text datasets: the fortunes folder and iid are their defaults", "[config][text]") {
+  const auto path = write_config("[data]\ndataset = \"fortunes\"\n[model]\nname = \"transformer\"\n");
+  const auto c = load_config(path);
+  CHECK(c.data.text());
+  CHECK(c.data.path == "/usr/share/games/fortunes");
+  CHECK(c.data.partition == "iid");
+  CHECK(c.model.preset == "tiny");
+  CHECK(c.model.seq_len == 64);
+  CHECK(c.resolved_toml.find("path = \"/usr/share/games/fortunes\"") != std::string::npos);
+  CHECK(c.resolved_toml.find("partition = \"iid\"") != std::string::npos);
+  // Given values win over the text defaults.
+  const auto given = load_config(path, {"data.path=/usr/share/games", "model.seq_len=16"});
+  CHECK(given.data.path == "/usr/share/games");
+  CHECK(given.model.seq_len == 16);
+}
+
+TEST_CASE("a model that does not fit the data is rejected, naming the key the user set", "[config][text]") {
+  const auto images = write_config("");
+  CHECK_THAT(error_of(images, {"model.name=transformer"}),
+             Catch::Contains("--set model.name=transformer: key 'model.name'") &&
+                 Catch::Contains("data.dataset = \"fashion-mnist\" is images"));
+  // Only data.dataset was given: the default CNN is blamed through it.
+  CHECK_THAT(error_of(images, {"data.dataset=fortunes"}),
+             Catch::Contains("key 'data.dataset'") && Catch::Contains("model.name = \"cnn\" is an image model") &&
+                 Catch::Contains("model.name = \"transformer\""));
+  const auto text = write_config("[data]\ndataset = \"fortunes\"\n[model]\nname = \"transformer\"\n");
+  CHECK_THAT(error_of(text, {"model.name=resnet18"}), Catch::Contains("key 'model.name'"));
+  CHECK_THAT(error_of(text, {"data.partition=shards"}), Catch::Contains("key 'data.partition'"));
+  CHECK_THAT(error_of(text, {"model.heads=5"}), Catch::Contains("key 'model.heads': 5 heads do not divide d_model 128"));
+  CHECK_THAT(error_of(text, {"model.d_model=90"}), Catch::Contains("key 'model.d_model': 4 heads do not divide d_model 90"));
+  CHECK_THAT(error_of(text, {"model.preset=huge"}), Catch::Contains("key 'model.preset': must be one of"));
+  CHECK_THAT(error_of(text, {"model.seq_len=0"}), Catch::Contains("key 'model.seq_len': must be >= 1"));
+  CHECK(error_of(text, {"model.heads=8", "model.d_model=64", "model.layers=1", "model.ffn=32"}).empty());
+}
+
+TEST_CASE("wikitext needs data.path holding its three token files", "[config][text]") {
+  const auto path = write_config("[data]\ndataset = \"wikitext\"\n[model]\nname = \"transformer\"\n");
+  CHECK_THAT(error_of(path), Catch::Contains("key 'data.path': is required") && Catch::Contains("wiki.train.tokens"));
+  const fs::path dir = fs::path(path).parent_path();
+  std::ofstream(dir / "wiki.train.tokens") << "a b\n";
+  std::ofstream(dir / "wiki.test.tokens") << "a b\n";
+  CHECK_THAT(error_of(path, {"data.path=" + dir.string()}),
+             Catch::Contains("'data.path': dataset file '" + (dir / "wiki.valid.tokens").string() + "' not found"));
+  std::ofstream(dir / "wiki.valid.tokens") << "a b\n";
+  CHECK(load_config(path, {"data.path=" + dir.string()}).data.path == dir.string());
+}

@@ -20,7 +20,7 @@ struct RunConfig {
 };
 
 struct DataConfig {
-  std::string dataset = "fashion-mnist";
+  std::string dataset = "fashion-mnist";  // images, or text (fortunes | wikitext)
   std::string path = "/usr/share/datasets/fashion-mnist";
   std::string partition = "dirichlet";  // iid | dirichlet | shards
   double alpha = 0.5;
@@ -30,6 +30,8 @@ struct DataConfig {
   std::int64_t test_samples = 0;   // 0 = all
   int synthetic_channels = 3, synthetic_size = 32, synthetic_classes = 10;
   std::uint64_t synthetic_seed = 1;
+  // Text corpora give token windows for language models instead of labelled images.
+  bool text() const { return dataset == "fortunes" || dataset == "wikitext"; }
 };
 
 struct DevicesConfig {
@@ -39,10 +41,15 @@ struct DevicesConfig {
 };
 
 struct ModelConfig {
-  std::string name = "cnn";  // cnn | vgg11 | vgg16 | resnet18
+  std::string name = "cnn";  // cnn | vgg11 | vgg16 | resnet18 | transformer
   double width = 1.0;
   bool static_bn = false;    // HeteroFL's BN without running statistics
   bool scaler = false;       // HeteroFL's 1/rate scaling of hidden outputs in training
+  // Transformer: a preset (tiny | small | bert-base); layers, heads, d_model, ffn > 0 replace
+  // the preset's. seq_len: tokens per window (the model's context).
+  std::string preset = "tiny";
+  int seq_len = 64;
+  int layers = 0, heads = 0, d_model = 0, ffn = 0;
 };
 
 struct AlgorithmConfig {

@@ -1,12 +1,12 @@
 #pragma once
-struct ModelConfig;
-
 // The model zoo. Every model is a ModelSpec, so every model can be sliced. `width` scales
 // every hidden unit group (HeteroFL's rate of the global model); the input, the classes and
 // the vocabulary never shrink.
 #include "edgesim/model/spec.hpp"
 
 namespace edgesim {
+
+struct ModelConfig;
 
 // conv5x5(16)-relu-pool2-conv5x5(32)-relu-pool2-fc(128)-relu-fc, 'same' padding; 28x28 or 32x32.
 ModelSpec make_cnn(int in_c, int in_hw, int num_classes, double width);
@@ -32,6 +32,9 @@ ModelSpec make_transformer_lm(const TransformerShape& shape, double width);
 // Presets: "tiny" (2 layers, d 128), "small" (4 layers, d 256), "bert-base" (12 layers,
 // d 768, 12 heads, FFN 3072, vocab 30522, seq 128: ~110 M parameters, Co-S²P's scale).
 TransformerShape transformer_preset(const std::string& name, int vocab, int seq_len);
+// The Transformer a config names: model.preset at model.seq_len, with model.layers, heads,
+// d_model and ffn replacing the preset's where > 0; the vocabulary comes from the corpus.
+TransformerShape transformer_shape(const ModelConfig& model, int vocab);
 
 // The image model a config names (model.name, width, static_bn) for the data's shape.
 ModelSpec make_model(const ModelConfig& model, int in_c, int in_hw, int num_classes);

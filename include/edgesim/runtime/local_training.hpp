@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "edgesim/common/rng.hpp"
-#include "edgesim/data/idx.hpp"
+#include "edgesim/data/dataset.hpp"
 #include "edgesim/model/network.hpp"
 
 namespace edgesim {
@@ -24,11 +24,17 @@ struct LocalResult {
   std::int64_t samples = 0;
 };
 
-// Images as float [n, c, h, w] normalised per channel with the set's mean and stddev;
-// labels as int64.
+// Model inputs x and targets y of some samples of a set, whatever kind they are: images as
+// float [n, c, h, w] normalised per channel with the set's mean and stddev, labels int64 [n];
+// token windows as int64 [n, seq_len] inputs and next-token targets.
+struct Examples {
+  torch::Tensor x, y;
+};
+Examples to_examples(const SampleSet& set, const std::vector<std::int64_t>& indices);
+Examples to_examples(const SampleSet& set);  // every sample, in order
+
 torch::Tensor images_to_tensor(const ImageSet& set, const std::vector<std::int64_t>& indices);
 torch::Tensor labels_to_tensor(const ImageSet& set, const std::vector<std::int64_t>& indices);
-std::vector<std::int64_t> all_indices(const ImageSet& set);
 
 // Called before every step with the step's batch size; may reconfigure the network (FjORD's
 // per-step width).

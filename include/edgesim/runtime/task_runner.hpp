@@ -20,11 +20,8 @@ class TaskRunner {
   TaskResult run(const TaskOrder& order);
 
  private:
-  struct DeviceData {
-    torch::Tensor x, y;
-  };
   const Experiment& experiment_;
-  std::map<int, DeviceData> data_;
+  std::map<int, Examples> data_;
   LocalRecipe recipe_;
   ClockMode clock_mode_;
   bool enforce_memory_;
