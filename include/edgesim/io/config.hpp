@@ -43,6 +43,7 @@ struct ModelConfig {
   double width = 1.0;
   bool static_bn = false;    // HeteroFL's BN without running statistics
   bool scaler = false;       // HeteroFL's 1/rate scaling of hidden outputs in training
+  bool early_exits = false;  // an early-exit classifier after every block but the last
 };
 
 struct AlgorithmConfig {
@@ -58,6 +59,7 @@ struct AlgorithmConfig {
   std::string rate_rule = "memory";    // memory | memory_and_speed
   std::string rate_levels = "1,0.5,0.25,0.125,0.0625";
   double rate_memory_margin = 0.8;     // a rate fits when its estimate is below this share of the cap
+  std::string slicing = "width";       // HeteroFL: what a rate shrinks: width | depth | width_and_depth
   int concurrency = 0;                 // async: devices training at once (0 = all)
   double async_alpha = 0.6;            // FedAsync mixing weight
   std::string staleness = "polynomial";  // constant | polynomial | hinge
