@@ -19,14 +19,18 @@ std::vector<double> device_rates(const Experiment& e) {
   }
   auto levels = parse_rate_list(a.rate_levels);
   std::sort(levels.begin(), levels.end(), std::greater<>());
+  const Slicing slicing = parse_slicing(a.slicing);
+  const double full_flops = forward_flops(e.model);
   for (int d = 0; d < n; ++d) {
     const DeviceProfile& p = e.devices[d];
     rates[d] = levels.back();
     for (double r : levels) {
-      const ModelSpec arch = submodel_architecture(e.model, prefix_submodel(e.model, r));
+      const ModelSpec arch = submodel_architecture(e.model, scaled_submodel(e.model, r, slicing));
       const bool fits = double(training_memory(arch, a.batch_size, a.momentum > 0).total()) <=
                         a.rate_memory_margin * double(p.memory_cap_bytes);
-      const bool fast_enough = a.rate_rule != "memory_and_speed" || r * r * p.slowdown <= 1.0 + 1e-9;
+      // Width: conv cost scales with r²; a cut in depth saves what its FLOPs say.
+      const double compute_share = slicing == Slicing::kWidth ? r * r : forward_flops(arch) / full_flops;
+      const bool fast_enough = a.rate_rule != "memory_and_speed" || compute_share * p.slowdown <= 1.0 + 1e-9;
       if (fits && fast_enough) {
         rates[d] = r;
         break;

@@ -6,10 +6,15 @@
 
 namespace edgesim {
 
-HeteroFL::HeteroFL(const Experiment& experiment) : FedAvg(experiment), rates_(device_rates(experiment)) {}
+HeteroFL::HeteroFL(const Experiment& experiment)
+    : FedAvg(experiment), rates_(device_rates(experiment)), slicing_(parse_slicing(experiment.config.algorithm.slicing)) {}
 
 std::optional<SubmodelSpec> HeteroFL::submodel(int device, int) {
-  return prefix_submodel(experiment_.model, rates_.at(device));
+  return scaled_submodel(experiment_.model, rates_.at(device), slicing_);
+}
+
+SubmodelSpec HeteroFL::eval_submodel(const ModelSpec& model, double rate) const {
+  return scaled_submodel(model, rate, slicing_);
 }
 
 LocalObjective HeteroFL::local_objective(int, int) {

@@ -24,7 +24,7 @@ double layer_forward_flops(const ModelSpec& s, const LayerSpec& l) {
 
 double forward_flops(const ModelSpec& spec) {
   double f = 0;
-  for (const auto& l : spec.layers) f += layer_forward_flops(spec, l);
+  for (int i = 0; i <= spec.output(); ++i) f += layer_forward_flops(spec, spec.layers[i]);
   return f;
 }
 
@@ -50,7 +50,7 @@ MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool mome
   const std::uint64_t params = static_cast<std::uint64_t>(spec.parameter_count());
   const std::uint64_t buffers = static_cast<std::uint64_t>(spec.state_count()) - params;
   std::uint64_t act = spec.token_input ? spec.in_h : std::uint64_t(spec.width(spec.input_group)) * spec.in_h * spec.in_w;
-  for (const auto& l : spec.layers) act += layer_activation_floats(spec, l);
+  for (int i = 0; i <= spec.output(); ++i) act += layer_activation_floats(spec, spec.layers[i]);
   MemoryFootprint m;
   m.weights = 4 * (params + buffers);
   m.gradients = 4 * params;

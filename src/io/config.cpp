@@ -155,6 +155,11 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(model.d_model, static_cast<int>(to_int(v))), at_least(0)},
       {"model.ffn", Type::kInt, "0", "Transformer: feed-forward hidden units per block (0 = the preset's).",
        EDGESIM_FIELD(model.ffn, static_cast<int>(to_int(v))), at_least(0)},
+      {"model.early_exits", Type::kBool, "false",
+       "An early-exit classifier after every block of the model but the last (blocks: the CNN's two conv stages "
+       "and hidden layer, VGG's conv stages, ResNet-18's residual blocks): global average pool + linear. Needed to "
+       "cut the model in depth (`algorithm.slicing`). The model's own forward pass does not run them.",
+       EDGESIM_FIELD(model.early_exits, v == "true"), any()},
       {"algorithm.name", Type::kString, "\"fedavg\"",
        "Algorithm: `fedavg` (McMahan et al. 2017), `heterofl` (Diao et al. 2021), `fedrolex` (Alam et al. 2022), "
        "`fjord` (Horváth et al. 2021), `fedasync` (Xie et al. 2019), `fedbuff` (Nguyen et al. 2022), `adaptcl` "
@@ -202,6 +207,12 @@ const std::vector<Key>& schema() {
        "tasks that cross it.",
        EDGESIM_FIELD(algorithm.rate_memory_margin, to_float(v)),
        [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
+      {"algorithm.slicing", Type::kString, "\"width\"",
+       "HeteroFL: what a device's rate r shrinks. `width`: the first ceil(r·C) units of every hidden group. "
+       "`depth`: the first ceil(r·B) of the model's B blocks at full width, ending with the last one's early-exit "
+       "head (as in DepthFL, Kim et al. 2023; needs `model.early_exits`). `width_and_depth`: both. /width_eval "
+       "then evaluates the global model cut the same way at each rate.",
+       EDGESIM_FIELD(algorithm.slicing, v), one_of({"width", "depth", "width_and_depth"})},
       {"algorithm.concurrency", Type::kInt, "0",
        "Asynchronous algorithms: devices training at once (0 = all). A freed slot goes to an idle device drawn "
        "uniformly.",
@@ -386,6 +397,11 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
   check_model_fits_data(cfg, settings, fail);
   if (cfg.algorithm.straggler == "deadline" && cfg.algorithm.deadline_s <= 0)
     fail("algorithm.deadline_s", "must be > 0 when algorithm.straggler = \"deadline\"");
+  if (cfg.algorithm.slicing != "width") {
+    if (cfg.algorithm.name != "heterofl") fail("algorithm.slicing", "only `heterofl` cuts models in depth");
+    if (!cfg.model.early_exits)
+      fail("algorithm.slicing", "a model cut in depth ends with an early-exit head: needs model.early_exits = true");
+  }
   for (const char* key : {"algorithm.rates", "algorithm.rate_levels"}) {
     try {
       const auto rates = parse_rate_list(settings[key].value);

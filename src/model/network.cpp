@@ -87,9 +87,22 @@ std::vector<torch::Tensor> SpecNetImpl::batchnorm_scales() const {
 }
 
 torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
-  std::vector<torch::Tensor> out(layers_.size());
+  const int output = spec_.output();
+  return run_layers(x, output + 1)[output];
+}
+
+std::vector<torch::Tensor> SpecNetImpl::forward_exits(const torch::Tensor& x) {
+  std::vector<torch::Tensor> out = run_layers(x, static_cast<int>(layers_.size())), logits;
+  for (const BlockSpec& b : spec_.blocks)
+    if (b.has_exit()) logits.push_back(out[b.exit_end - 1]);
+  logits.push_back(out[spec_.output()]);
+  return logits;
+}
+
+std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int end) {
+  std::vector<torch::Tensor> out(end);
   const bool scale = is_training() && train_scale_ != 1.0;
-  for (std::size_t i = 0; i < layers_.size(); ++i) {
+  for (int i = 0; i < end; ++i) {
     const LayerSpec& l = spec_.layers[i];
     const torch::Tensor& in = !l.inputs.empty() ? out[l.inputs[0]] : (i == 0 ? x : out[i - 1]);
     Layer& m = layers_[i];
@@ -122,7 +135,7 @@ torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
     }
     out[i] = std::move(y);
   }
-  return out.back();
+  return out;
 }
 
 SpecNet build_network(const ModelSpec& spec) { return SpecNet(spec); }

@@ -7,8 +7,8 @@
 namespace edgesim {
 namespace {
 
-void layer_parameters(const LayerSpec& l, std::vector<ParamSpec>& out) {
-  auto p = [&](const char* what, std::vector<ParamDim> dims) { out.push_back({l.name + "." + what, dims}); };
+void layer_parameters(const LayerSpec& l, int index, std::vector<ParamSpec>& out) {
+  auto p = [&](const char* what, std::vector<ParamDim> dims) { out.push_back({l.name + "." + what, dims, index}); };
   const ParamDim in{l.in_group}, outg{l.out_group};
   switch (l.kind) {
     case LayerKind::kConv2d:
@@ -48,17 +48,19 @@ void layer_parameters(const LayerSpec& l, std::vector<ParamSpec>& out) {
 
 std::vector<ParamSpec> ModelSpec::parameters() const {
   std::vector<ParamSpec> out;
-  for (const auto& l : layers) layer_parameters(l, out);
+  for (std::size_t i = 0; i < layers.size(); ++i) layer_parameters(layers[i], static_cast<int>(i), out);
   return out;
 }
 
 std::vector<ParamSpec> ModelSpec::buffers() const {
   std::vector<ParamSpec> out;
-  for (const auto& l : layers) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const LayerSpec& l = layers[i];
     if (l.kind != LayerKind::kBatchNorm2d || !l.running_stats) continue;
-    out.push_back({l.name + ".running_mean", {{l.out_group}}});
-    out.push_back({l.name + ".running_var", {{l.out_group}}});
-    out.push_back({l.name + ".num_batches_tracked", {{-1, 1}}});
+    const int at = static_cast<int>(i);
+    out.push_back({l.name + ".running_mean", {{l.out_group}}, at});
+    out.push_back({l.name + ".running_var", {{l.out_group}}, at});
+    out.push_back({l.name + ".num_batches_tracked", {{-1, 1}}, at});
   }
   return out;
 }
@@ -92,6 +94,12 @@ SpecBuilder::SpecBuilder(ModelSpec& spec, int seq_len) : spec_(spec), group_(-1)
   spec_.input_group = -1;
 }
 
+SpecBuilder::SpecBuilder(ModelSpec& spec) : spec_(spec) {
+  if (spec_.layers.empty()) throw std::invalid_argument("SpecBuilder: no layers to continue from");
+  const LayerSpec& l = spec_.layers.back();
+  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w;
+}
+
 int SpecBuilder::group(const std::string& name, int units, int unit_width, bool sliceable) {
   if (units < 1) throw std::invalid_argument("unit group '" + name + "' needs at least one unit");
   spec_.groups.push_back({name, units, unit_width, sliceable});
@@ -102,6 +110,17 @@ void SpecBuilder::from(int layer) {
   const LayerSpec& l = spec_.layers.at(layer);
   group_ = l.out_group, h_ = l.out_h, w_ = l.out_w;
   from_ = layer;
+}
+
+void SpecBuilder::begin_block() {
+  if (block_begin_ >= 0) throw std::invalid_argument("begin_block: the previous block is still open");
+  block_begin_ = last() + 1;
+}
+
+void SpecBuilder::end_block() {
+  if (block_begin_ < 0 || block_begin_ > last()) throw std::invalid_argument("end_block: no layer since begin_block");
+  spec_.blocks.push_back({block_begin_, last() + 1});
+  block_begin_ = -1;
 }
 
 int SpecBuilder::push(LayerSpec l) {
@@ -204,6 +223,41 @@ int SpecBuilder::self_attention(int heads_group) {
   LayerSpec l = same_shape(LayerKind::kSelfAttention, group_, h_, 1);
   l.inner_group = heads_group;
   return push(l);
+}
+
+// --- Early-exit heads ---------------------------------------------------------------------
+
+namespace {
+// Whether an image model's features are already flat [batch, features] after `layer`.
+bool flat_after(const ModelSpec& spec, int layer) {
+  for (int i = 0; i <= layer; ++i) {
+    const LayerKind k = spec.layers[i].kind;
+    if (k == LayerKind::kFlatten || k == LayerKind::kLinear || k == LayerKind::kGlobalAvgPool) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void add_early_exits(ModelSpec& spec) {
+  if (spec.has_exits()) throw std::invalid_argument("model " + spec.name + " already has early-exit heads");
+  const LayerSpec head = spec.layers.back();  // the model's own classifier
+  if (head.kind != LayerKind::kLinear && head.kind != LayerKind::kTiedHead)
+    throw std::invalid_argument("model " + spec.name + ": early exits need a linear or tied classifier at the end");
+  spec.output_layer = static_cast<int>(spec.layers.size()) - 1;
+  SpecBuilder b(spec);
+  for (std::size_t k = 0; k + 1 < spec.blocks.size(); ++k) {
+    const int block_out = spec.blocks[k].end - 1, begin = b.last() + 1;
+    b.from(block_out);
+    if (head.kind == LayerKind::kTiedHead) {
+      b.layernorm();
+      b.tied_head(head.tied_to);
+    } else {
+      if (!flat_after(spec, block_out)) b.global_avgpool();
+      b.linear(head.out_group);
+    }
+    spec.blocks[k].exit_begin = begin;
+    spec.blocks[k].exit_end = b.last() + 1;
+  }
 }
 
 }  // namespace edgesim

@@ -13,6 +13,8 @@ int kept_units(int units, double rate) {
 SubmodelSpec full_submodel(const ModelSpec& global) { return prefix_submodel(global, 1.0); }
 
 bool keeps_everything(const ModelSpec& global, const SubmodelSpec& sub) {
+  const bool all_layers = sub.depth == -1 || (sub.depth == static_cast<int>(global.blocks.size()) && !global.has_exits());
+  if (!all_layers) return false;
   for (std::size_t g = 0; g < global.groups.size(); ++g) {
     const auto& k = sub.kept[g];
     if (static_cast<int>(k.size()) != global.groups[g].units) return false;
@@ -44,16 +46,95 @@ SubmodelSpec rolling_submodel(const ModelSpec& global, double rate, std::int64_t
   return sub;
 }
 
+Slicing parse_slicing(const std::string& name) {
+  if (name == "width") return Slicing::kWidth;
+  if (name == "depth") return Slicing::kDepth;
+  if (name == "width_and_depth") return Slicing::kWidthAndDepth;
+  throw std::invalid_argument("unknown slicing '" + name + "' (width, depth, width_and_depth)");
+}
+
+SubmodelSpec scaled_submodel(const ModelSpec& global, double rate, Slicing slicing) {
+  SubmodelSpec sub = slicing == Slicing::kDepth ? full_submodel(global) : prefix_submodel(global, rate);
+  if (slicing == Slicing::kWidth) return sub;
+  if (global.blocks.empty()) throw std::invalid_argument("model " + global.name + " has no blocks to cut in depth");
+  sub.depth = kept_units(static_cast<int>(global.blocks.size()), rate);
+  return sub;
+}
+
+namespace {
+
+// The global layers a submodel of `depth` keeps, in the submodel's order.
+std::vector<int> kept_layers(const ModelSpec& global, int depth) {
+  std::vector<int> out;
+  auto take = [&](int begin, int end) {
+    for (int i = begin; i < end; ++i) out.push_back(i);
+  };
+  const int blocks = static_cast<int>(global.blocks.size());
+  if (depth == -1) {
+    take(0, static_cast<int>(global.layers.size()));
+    return out;
+  }
+  if (depth < 1 || depth > blocks)
+    throw std::invalid_argument("submodel depth " + std::to_string(depth) + " out of range: model " + global.name +
+                                " has " + std::to_string(blocks) + " blocks");
+  if (depth == blocks) {
+    take(0, global.output() + 1);
+    return out;
+  }
+  const BlockSpec& last = global.blocks[depth - 1];
+  if (!last.has_exit())
+    throw std::invalid_argument("a submodel of depth " + std::to_string(depth) + " of " + std::to_string(blocks) +
+                                " ends with block " + std::to_string(depth) + "'s early-exit head, and model " +
+                                global.name + " has none (set model.early_exits = true)");
+  take(0, last.end);
+  take(last.exit_begin, last.exit_end);
+  return out;
+}
+
+}  // namespace
+
+ModelSpec submodel_architecture(const ModelSpec& global, const std::vector<std::int32_t>& units, int depth) {
+  ModelSpec s = global;
+  if (!units.empty()) {
+    if (units.size() != global.groups.size()) throw std::invalid_argument("submodel shape does not match the model");
+    for (std::size_t g = 0; g < s.groups.size(); ++g) {
+      const UnitGroup& full = global.groups[g];
+      if (units[g] < 1 || units[g] > full.units)
+        throw std::invalid_argument("submodel keeps " + std::to_string(units[g]) + " units of group " + full.name +
+                                    " (of " + std::to_string(full.units) + ")");
+      if (!full.sliceable && units[g] != full.units)
+        throw std::invalid_argument("group " + full.name + " cannot be sliced");
+      s.groups[g].units = units[g];
+    }
+  }
+  if (depth == -1) return s;
+  // Keep the layers up to the cut and the classifier after it, renumbering their inputs.
+  std::vector<int> renumbered(global.layers.size(), -1);
+  s.layers.clear();
+  for (int i : kept_layers(global, depth)) {
+    LayerSpec l = global.layers[i];
+    if (l.inputs.empty() && i > 0 && renumbered[i - 1] != static_cast<int>(s.layers.size()) - 1)
+      l.inputs = {i - 1};  // its producer was the previous global layer, no longer the previous one here
+    auto renumber = [&](int& layer) {
+      layer = renumbered.at(layer);
+      if (layer < 0) throw std::logic_error("layer " + l.name + " reads a layer its submodel drops");
+    };
+    for (int& in : l.inputs) renumber(in);
+    if (l.tied_to >= 0) renumber(l.tied_to);
+    renumbered[i] = static_cast<int>(s.layers.size());
+    s.layers.push_back(std::move(l));
+  }
+  s.blocks.resize(depth);
+  for (auto& b : s.blocks) b.exit_begin = b.exit_end = -1;
+  s.output_layer = -1;
+  return s;
+}
+
 ModelSpec submodel_architecture(const ModelSpec& global, const SubmodelSpec& sub) {
   if (sub.kept.size() != global.groups.size()) throw std::invalid_argument("submodel spec does not match the model");
-  ModelSpec s = global;
-  for (std::size_t g = 0; g < s.groups.size(); ++g) {
-    if (sub.kept[g].empty()) throw std::invalid_argument("submodel keeps no unit of group " + s.groups[g].name);
-    if (!s.groups[g].sliceable && static_cast<int>(sub.kept[g].size()) != s.groups[g].units)
-      throw std::invalid_argument("group " + s.groups[g].name + " cannot be sliced");
-    s.groups[g].units = static_cast<int>(sub.kept[g].size());
-  }
-  return s;
+  std::vector<std::int32_t> units;
+  for (const auto& k : sub.kept) units.push_back(static_cast<std::int32_t>(k.size()));
+  return submodel_architecture(global, units, sub.depth);
 }
 
 namespace {
@@ -95,10 +176,13 @@ void append_tensor(const ModelSpec& global, const SubmodelSpec& sub, const Param
 std::vector<std::int64_t> gather_index(const ModelSpec& global, const SubmodelSpec& sub) {
   std::vector<std::int64_t> out;
   out.reserve(static_cast<std::size_t>(submodel_architecture(global, sub).state_count()));
+  std::vector<char> kept(global.layers.size(), 0);
+  for (int i : kept_layers(global, sub.depth)) kept[i] = 1;
+  // The submodel lists its tensors in the global order, without those of the layers it drops.
   std::int64_t base = 0;
   for (const auto& list : {global.parameters(), global.buffers()}) {
     for (const auto& p : list) {
-      append_tensor(global, sub, p, base, out);
+      if (kept[p.layer]) append_tensor(global, sub, p, base, out);
       std::int64_t size = 1;
       for (const auto& d : p.dims) size *= global.extent(d);
       base += size;

@@ -17,15 +17,20 @@ ModelSpec make_cnn(int in_c, int in_hw, int num_classes, double width) {
   SpecBuilder b(spec, in_c, in_hw, in_hw);
   const int c1 = b.group("conv1", scaled(16, width)), c2 = b.group("conv2", scaled(32, width));
   const int fc = b.group("fc1", scaled(128, width)), out = b.group("classes", num_classes, 1, false);
-  b.conv(c1, 5, 1, 2);
-  b.relu();
-  b.maxpool(2);
-  b.conv(c2, 5, 1, 2);
-  b.relu();
-  b.maxpool(2);
+  // Blocks: the two conv stages and the hidden linear layer, each feeding what follows it the
+  // way a stage of a deeper network does.
+  for (int c : {c1, c2}) {
+    b.begin_block();
+    b.conv(c, 5, 1, 2);
+    b.relu();
+    b.maxpool(2);
+    b.end_block();
+  }
+  b.begin_block();
   b.flatten();
   b.linear(fc);
   b.relu();
+  b.end_block();
   b.linear(out);
   return spec;
 }
@@ -41,9 +46,14 @@ ModelSpec make_vgg(int depth, int in_c, int in_hw, int num_classes, double width
   spec.num_classes = num_classes;
   SpecBuilder b(spec, in_c, in_hw, in_hw);
   int i = 0;
+  bool in_stage = false;  // blocks: the conv stages, each closed by its pool
   for (int c : plan) {
+    if (!in_stage) b.begin_block();
+    in_stage = true;
     if (c == 0) {
       b.maxpool(2);
+      b.end_block();
+      in_stage = false;
       continue;
     }
     b.conv(b.group("conv" + std::to_string(++i), scaled(c, width)), 3, 1, 1, false);
@@ -72,6 +82,7 @@ ModelSpec make_resnet18(int in_c, int in_hw, int num_classes, double width, bool
       const int out_stream = (s > 0 && blk == 0) ? b.group("stage" + std::to_string(s + 1), scaled(channels[s], width))
                                                  : stream;
       const int mid = b.group(name + ".mid", scaled(channels[s], width));
+      b.begin_block();  // blocks: the residual blocks, shortcut and final ReLU included
       b.from(x);
       b.conv(mid, 3, stride, 1, false);
       b.batchnorm(!static_bn);
@@ -86,6 +97,7 @@ ModelSpec make_resnet18(int in_c, int in_hw, int num_classes, double width, bool
       }
       b.add(main, shortcut);
       x = b.relu();
+      b.end_block();
       stream = out_stream;
     }
   }
@@ -108,6 +120,7 @@ ModelSpec make_transformer_lm(const TransformerShape& t, double width) {
     const std::string name = "layer" + std::to_string(i + 1);
     const int heads = b.group(name + ".heads", scaled(t.heads, width), t.d_model / t.heads);
     const int ffn = b.group(name + ".ffn", scaled(t.ffn, width));
+    b.begin_block();  // blocks: the Transformer layers
     b.from(x);
     b.layernorm();
     const int attn = b.self_attention(heads);
@@ -118,6 +131,7 @@ ModelSpec make_transformer_lm(const TransformerShape& t, double width) {
     b.gelu();
     const int mlp = b.linear(model);
     x = b.add(x, mlp);
+    b.end_block();
   }
   b.from(x);
   b.layernorm();
@@ -125,12 +139,20 @@ ModelSpec make_transformer_lm(const TransformerShape& t, double width) {
   return spec;
 }
 
-ModelSpec make_model(const ModelConfig& m, int in_c, int in_hw, int num_classes) {
+namespace {
+ModelSpec make_named_model(const ModelConfig& m, int in_c, int in_hw, int num_classes) {
   if (m.name == "cnn") return make_cnn(in_c, in_hw, num_classes, m.width);
   if (m.name == "vgg11") return make_vgg(11, in_c, in_hw, num_classes, m.width, m.static_bn);
   if (m.name == "vgg16") return make_vgg(16, in_c, in_hw, num_classes, m.width, m.static_bn);
   if (m.name == "resnet18") return make_resnet18(in_c, in_hw, num_classes, m.width, m.static_bn);
   throw std::invalid_argument("unknown model '" + m.name + "'");
+}
+}  // namespace
+
+ModelSpec make_model(const ModelConfig& m, int in_c, int in_hw, int num_classes) {
+  ModelSpec spec = make_named_model(m, in_c, in_hw, num_classes);
+  if (m.early_exits) add_early_exits(spec);
+  return spec;
 }
 
 TransformerShape transformer_preset(const std::string& name, int vocab, int seq_len) {

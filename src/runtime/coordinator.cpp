@@ -45,19 +45,21 @@ void apply_clock(const Experiment& e, double round_start, std::int64_t round, st
   }
 }
 
-// Gather indices by submodel: static specs (HeteroFL, FjORD) are computed once; rolling ones
-// (FedRolex) change every round, so the cache is bounded.
+// Gather indices by submodel (kept units and depth): static specs (HeteroFL, FjORD) are
+// computed once; rolling ones (FedRolex) change every round, so the cache is bounded.
 class GatherCache {
  public:
   const torch::Tensor& get(const ModelSpec& model, const SubmodelSpec& sub) {
-    auto it = cache_.find(sub.kept);
+    Key key{sub.kept, sub.depth};
+    auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
     if (cache_.size() >= 64) cache_.clear();
-    return cache_.emplace(sub.kept, gather_tensor(gather_index(model, sub))).first->second;
+    return cache_.emplace(std::move(key), gather_tensor(gather_index(model, sub))).first->second;
   }
 
  private:
-  std::map<std::vector<std::vector<std::int64_t>>, torch::Tensor> cache_;
+  using Key = std::pair<std::vector<std::vector<std::int64_t>>, int>;
+  std::map<Key, torch::Tensor> cache_;
 };
 
 // What device d gets in `round`: the whole model, or the submodel its policy picks (only that
@@ -75,19 +77,20 @@ TaskOrder make_order(const Experiment& e, Algorithm& algorithm, GatherCache& cac
   gather = cache.get(e.model, *sub);
   o.weights = extract_submodel(global, gather);
   for (const auto& kept : sub->kept) o.units.push_back(static_cast<std::int32_t>(kept.size()));
+  o.depth = sub->depth;
   if (e.config.model.scaler) o.train_scale = 1.0 / sub->rate;
   return o;
 }
 
-// The global model cut to each width in `rates` (a prefix submodel, as nested methods
-// deploy it), evaluated on the test set.
-std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, GatherCache& cache, const std::vector<double>& rates,
+// The global model cut to each of the policy's evaluation rates (as the policy deploys it on a
+// weak device: a prefix in width, or in depth), evaluated on the test set.
+std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, GatherCache& cache, const Algorithm& algorithm,
                                              const torch::Tensor& global, int round, const torch::Tensor& x,
                                              const torch::Tensor& y) {
   std::vector<WidthEvalRecord> out;
-  for (double r : rates) {
+  for (double r : algorithm.eval_rates()) {
     if (r >= 1.0) continue;
-    const SubmodelSpec sub = prefix_submodel(e.model, r);
+    const SubmodelSpec sub = algorithm.eval_submodel(e.model, r);
     auto net = build_network(submodel_architecture(e.model, sub));
     load_weights(*net, extract_submodel(global, cache.get(e.model, sub)));
     const Evaluation ev = evaluate(net, x, y);
@@ -282,7 +285,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
       summary.final_accuracy = ev.accuracy;
       summary.best_accuracy = std::max(summary.best_accuracy, ev.accuracy);
       results.append_width_evals(
-          evaluate_widths(e, gather_cache, algorithm.eval_rates(), global, round, test.x, test.y));
+          evaluate_widths(e, gather_cache, algorithm, global, round, test.x, test.y));
     }
     rec.wall_time_s = wall_now();
     rec.aggregation_wall_s = aggregation_s;

@@ -22,8 +22,7 @@ TaskRunner::TaskRunner(const Experiment& e, const std::vector<int>& hosted_devic
 TaskResult TaskRunner::run(const TaskOrder& order) {
   const DeviceProfile& device = experiment_.devices.at(order.device);
   const Examples& data = data_.at(static_cast<int>(order.device));
-  ModelSpec arch = experiment_.model;
-  for (std::size_t g = 0; g < order.units.size(); ++g) arch.groups.at(g).units = order.units[g];
+  const ModelSpec arch = submodel_architecture(experiment_.model, order.units, order.depth);
 
   TaskResult r;
   r.device = order.device;

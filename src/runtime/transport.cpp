@@ -16,7 +16,7 @@ namespace {
 enum Tag : int { kTaskTag = 1, kResultTag = 2, kStopTag = 3 };
 
 struct TaskHeader {
-  std::int64_t device, round, num_units, num_rates, num_floats;
+  std::int64_t device, round, num_units, num_rates, num_floats, depth;
   double train_scale;
   LocalObjective objective;
 };
@@ -28,8 +28,8 @@ struct ResultHeader {
   double train_loss, reference_compute_s;
 };
 
-// The single buffer a message carries: the header, then (tasks only) the kept units per group
-// and the dropout rates, then the weights.
+// The single buffer a message carries: the header (for tasks, with the submodel's depth), then
+// (tasks only) the kept units per group and the dropout rates, then the weights.
 template <class Header>
 std::vector<char> pack(const Header& h, const std::vector<std::int32_t>& units, const std::vector<double>& rates,
                        const torch::Tensor& weights) {
@@ -136,7 +136,8 @@ class MpiTransport : public Transport {
     for (std::size_t i = 0; i < orders.size(); ++i) {
       const auto& o = orders[i];
       const TaskHeader h{o.device, o.round, static_cast<std::int64_t>(o.units.size()),
-                         static_cast<std::int64_t>(o.dropout_rates.size()), o.weights.numel(), o.train_scale, o.objective};
+                         static_cast<std::int64_t>(o.dropout_rates.size()), o.weights.numel(), o.depth,
+                         o.train_scale, o.objective};
       buffers.push_back(pack(h, o.units, o.dropout_rates, o.weights));
       MPI_Isend(buffers.back().data(), static_cast<int>(buffers.back().size()), MPI_BYTE,
                 host_rank(static_cast<int>(o.device), world_size_), kTaskTag, MPI_COMM_WORLD, &requests[i]);
@@ -186,6 +187,7 @@ void serve_tasks(const Experiment& e, int rank, int world_size) {
                                       &order.weights);
     order.device = h.device, order.round = h.round, order.train_scale = h.train_scale;
     order.objective = h.objective;
+    order.depth = static_cast<std::int32_t>(h.depth);
     const auto out = pack_result(runner.run(order));
     MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, MPI_COMM_WORLD);
   }

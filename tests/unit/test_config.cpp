@@ -84,6 +84,11 @@ TEST_CASE("wrong types and impossible values name the key", "[config]") {
   CHECK_THAT(error_of(path, {"data.partition=random"}), Catch::Contains("'data.partition': must be one of"));
   CHECK_THAT(error_of(path, {"algorithm.straggler=deadline"}), Catch::Contains("'algorithm.deadline_s'"));
   CHECK_THAT(error_of(path, {"rounds"}), Catch::Contains("expected key=value"));
+  CHECK_THAT(error_of(path, {"algorithm.name=heterofl", "algorithm.slicing=depth"}),
+             Catch::Contains("'algorithm.slicing': a model cut in depth ends with an early-exit head: needs "
+                             "model.early_exits = true"));
+  CHECK_THAT(error_of(path, {"algorithm.name=fedrolex", "algorithm.slicing=depth", "model.early_exits=true"}),
+             Catch::Contains("'algorithm.slicing': only `heterofl` cuts models in depth"));
   const auto bad_file = write_config("[run]\nrounds = -3\n");
   CHECK_THAT(error_of(bad_file), Catch::Contains(bad_file + ": key 'run.rounds': must be >= 1"));
 }

@@ -11,8 +11,12 @@
 #include "edgesim/model/network.hpp"
 #include "edgesim/model/submodel.hpp"
 #include "edgesim/model/zoo.hpp"
+#include "model_support.hpp"
 
 using namespace edgesim;
+using test::random_submodel;
+using test::round_trip;
+using test::sample_input;
 
 namespace {
 
@@ -20,23 +24,6 @@ std::vector<ModelSpec> zoo() {
   return {make_cnn(1, 28, 10, 1.0), make_cnn(3, 32, 10, 0.5), make_vgg(11, 3, 32, 10, 0.25, false),
           make_resnet18(3, 32, 10, 0.125, false), make_resnet18(3, 32, 10, 0.125, true),
           make_transformer_lm(transformer_preset("tiny", 50, 12), 1.0)};
-}
-
-torch::Tensor sample_input(const ModelSpec& s, int batch) {
-  if (s.token_input) return torch::randint(0, s.num_classes, {batch, s.in_h}, torch::kInt64);
-  return torch::randn({batch, s.width(s.input_group), s.in_h, s.in_w});
-}
-
-// A random subset of each sliceable group, in random order.
-SubmodelSpec random_submodel(const ModelSpec& s, double rate, std::uint64_t seed) {
-  SubmodelSpec sub = prefix_submodel(s, rate);
-  torch::manual_seed(seed);
-  for (std::size_t g = 0; g < s.groups.size(); ++g) {
-    if (!s.groups[g].sliceable) continue;
-    const auto perm = torch::randperm(s.groups[g].units, torch::kInt64);
-    for (std::size_t j = 0; j < sub.kept[g].size(); ++j) sub.kept[g][j] = perm[j].item<std::int64_t>();
-  }
-  return sub;
 }
 
 }  // namespace
@@ -66,16 +53,8 @@ TEST_CASE("extract then merge back with no training is the identity", "[submodel
     const torch::Tensor global = flatten_weights(*build_network(s));
     CoverageAverage avg(global.numel());
     for (std::uint64_t seed : {1, 2}) {
-      const SubmodelSpec sub = random_submodel(s, 0.5, seed);
-      const auto gather = gather_tensor(gather_index(s, sub));
-      const ModelSpec arch = submodel_architecture(s, sub);
-      const torch::Tensor local = extract_submodel(global, gather);
-      CHECK(local.numel() == arch.state_count());
       // The extracted weights load into a dense model of the submodel's architecture and run.
-      auto net = build_network(arch);
-      load_weights(*net, local);
-      avg.add(flatten_weights(*net), gather, 1.0);
-      net->eval();  // a training-mode forward would update BN running statistics
+      auto net = round_trip(s, random_submodel(s, 0.5, seed), global, avg);
       CHECK(net->forward(sample_input(s, 2)).size(-1) == s.num_classes);
     }
     CHECK(torch::equal(avg.merged(global), global));

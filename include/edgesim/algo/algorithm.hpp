@@ -44,9 +44,10 @@ class Algorithm {
   // carries its submodel's gather index (undefined for the whole model).
   virtual void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) = 0;
 
-  // Widths (< 1) at which the global model is also evaluated, as prefix submodels (nested
-  // methods report each width level in use).
+  // Rates (< 1) at which the global model is also evaluated (nested methods report each level
+  // in use), and the submodel a rate stands for: by default the prefix of that width.
   virtual std::vector<double> eval_rates() const { return {}; }
+  virtual SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const { return prefix_submodel(model, rate); }
 
   // Asynchronous policies (FedAsync, FedBuff): the runtime keeps concurrency() devices
   // training and hands every finished task, in virtual-time order, to apply_async() with the

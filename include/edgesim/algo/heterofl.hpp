@@ -4,7 +4,9 @@
 // server averages each parameter over the devices that hold it (uniformly, as the published
 // code does; `algorithm.weighting` can switch to sample weights). Static BN and the 1/r
 // scaler are `model.static_bn` and `model.scaler`; its masked cross-entropy is
-// `algorithm.masked_ce`.
+// `algorithm.masked_ce`. `algorithm.slicing` makes the rate cut the
+// depth instead (the first ceil(r·B) blocks and the last one's early-exit head, as DepthFL,
+// Kim et al. ICLR 2023, deploys them), or both; everything else stays the same.
 #include "edgesim/algo/fedavg.hpp"
 
 namespace edgesim {
@@ -15,10 +17,12 @@ class HeteroFL : public FedAvg {
   std::optional<SubmodelSpec> submodel(int device, int round) override;
   std::vector<double> eval_rates() const override;  // the distinct device rates
   LocalObjective local_objective(int device, int round) override;  // masked CE (`algorithm.masked_ce`)
+  SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // cut as devices get it
 
  protected:
   Weighting published_weighting() const override { return Weighting::kUniform; }
   std::vector<double> rates_;  // per device
+  Slicing slicing_;
 };
 
 }  // namespace edgesim

@@ -12,6 +12,10 @@
 // buffer when momentum > 0) + activations kept for backward (the input and every layer's
 // output, per sample — attention adds its q, k, v, context and T×T scores — times the batch
 // size). BN running statistics count with the weights.
+//
+// Only the model's own forward pass (model/spec.hpp: layers up to output()) is computed and
+// keeps activations: early-exit heads the pass does not run cost no FLOPs, but their weights
+// are held (and sent). A depth submodel's spec has only the layers it runs, so it costs less.
 #include <cstdint>
 
 #include "edgesim/model/spec.hpp"

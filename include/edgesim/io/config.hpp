@@ -50,6 +50,7 @@ struct ModelConfig {
   std::string preset = "tiny";
   int seq_len = 64;
   int layers = 0, heads = 0, d_model = 0, ffn = 0;
+  bool early_exits = false;  // an early-exit classifier after every block but the last
 };
 
 struct AlgorithmConfig {
@@ -65,6 +66,7 @@ struct AlgorithmConfig {
   std::string rate_rule = "memory";    // memory | memory_and_speed
   std::string rate_levels = "1,0.5,0.25,0.125,0.0625";
   double rate_memory_margin = 0.8;     // a rate fits when its estimate is below this share of the cap
+  std::string slicing = "width";       // HeteroFL: what a rate shrinks: width | depth | width_and_depth
   int concurrency = 0;                 // async: devices training at once (0 = all)
   double async_alpha = 0.6;            // FedAsync mixing weight
   std::string staleness = "polynomial";  // constant | polynomial | hinge

@@ -25,7 +25,11 @@ class SpecNetImpl : public torch::nn::Module {
  public:
   explicit SpecNetImpl(const ModelSpec& spec);
   // Images [batch, c, h, w] -> logits [batch, classes]; tokens [batch, seq] -> [batch, seq, vocab].
+  // The model's own classifier; early-exit heads (model/spec.hpp) are not run.
   torch::Tensor forward(const torch::Tensor& x);
+  // The logits of every early-exit head, in block order, then the model's own, from one pass
+  // (what training every exit, or evaluating each, needs). Without exit heads: {forward(x)}.
+  std::vector<torch::Tensor> forward_exits(const torch::Tensor& x);
   const ModelSpec& spec() const { return spec_; }
   // HeteroFL's scaler: in training, conv and hidden linear outputs are multiplied by `s`
   // (1 / rate, so a narrow submodel's activations match the full model's scale).
@@ -45,6 +49,8 @@ class SpecNetImpl : public torch::nn::Module {
     torch::nn::LayerNorm norm{nullptr};
     SelfAttention attention{nullptr};
   };
+  // Outputs of layers [0, end).
+  std::vector<torch::Tensor> run_layers(const torch::Tensor& x, int end);
   ModelSpec spec_;
   std::vector<Layer> layers_;
   double train_scale_ = 1.0;

@@ -10,6 +10,13 @@
 // Keeping a subset of a group's units slices every tensor that the group indexes, which is
 // how a device gets a dense, smaller model. Groups that must not shrink (image channels,
 // classes, vocabulary) are not sliceable.
+//
+// A *block* is a contiguous range of layers that can be dropped as a whole, with every block
+// after it: a ResNet residual block, a VGG conv stage, a Transformer layer. A block may have an
+// *early-exit head*, a small classifier on its output (images: global average pool + linear;
+// language models: layernorm + the tied head). Exit heads are real parameters of the model,
+// stored after the model's own layers: the model's forward pass ends at `output()` and never
+// runs them; a submodel cut after a block ends with that block's exit head instead.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +60,13 @@ struct ParamDim {
 struct ParamSpec {
   std::string name;             // "<layer>.weight", ...
   std::vector<ParamDim> dims;   // row-major; the torch tensor is this shape, possibly viewed
+  int layer = -1;               // the layer that owns it
+};
+
+struct BlockSpec {
+  int begin = 0, end = 0;              // layers [begin, end); the block's output is layer end - 1
+  int exit_begin = -1, exit_end = -1;  // its early-exit head's layers, or -1: none
+  bool has_exit() const { return exit_begin >= 0; }
 };
 
 struct ModelSpec {
@@ -63,6 +77,12 @@ struct ModelSpec {
   int in_h = 28, in_w = 28;      // images; tokens: in_h = seq_len, in_w = 1
   int num_classes = 10;          // classes, or vocabulary for language models
   bool token_input = false;      // input is [batch, seq] token ids
+  std::vector<BlockSpec> blocks;  // in order; empty = the model cannot be cut in depth
+  int output_layer = -1;          // the layer whose output is the model's; -1 = the last layer
+
+  // The model's own forward pass is layers [0, output()]; exit heads come after it.
+  int output() const { return output_layer >= 0 ? output_layer : static_cast<int>(layers.size()) - 1; }
+  bool has_exits() const { return output() + 1 < static_cast<int>(layers.size()); }
 
   int width(int group) const { return groups.at(group).width(); }
   std::int64_t extent(const ParamDim& d) const { return d.group < 0 ? d.extent : width(d.group); }

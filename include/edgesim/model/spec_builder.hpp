@@ -13,6 +13,8 @@ class SpecBuilder {
   SpecBuilder(ModelSpec& spec, int channels, int h, int w);
   // Token input: sequence length; the first layer must be an embedding.
   SpecBuilder(ModelSpec& spec, int seq_len);
+  // Continues a built spec after its last layer.
+  explicit SpecBuilder(ModelSpec& spec);
 
   int group(const std::string& name, int units, int unit_width = 1, bool sliceable = true);
 
@@ -35,11 +37,21 @@ class SpecBuilder {
   // Continue from an earlier layer's output (e.g. a residual branch's start).
   void from(int layer);
 
+  // A block (model/spec.hpp) is the layers added between begin_block() and end_block().
+  void begin_block();
+  void end_block();
+
  private:
   int push(LayerSpec l);
   ModelSpec& spec_;
   int group_, h_, w_;
-  int from_ = -2;  // -2: the previous layer
+  int from_ = -2;         // -2: the previous layer
+  int block_begin_ = -1;  // first layer of the open block, -1: none open
 };
+
+// Gives every block but the last (whose classifier is the model's own head) an early-exit
+// head after the model's layers: global average pool + linear to the classes on images (no
+// pool once features are flat), layernorm + the tied head on language models.
+void add_early_exits(ModelSpec& spec);
 
 }  // namespace edgesim

@@ -1,7 +1,8 @@
 #pragma once
 // The model zoo. Every model is a ModelSpec, so every model can be sliced. `width` scales
 // every hidden unit group (HeteroFL's rate of the global model); the input, the classes and
-// the vocabulary never shrink.
+// the vocabulary never shrink. Every model declares its blocks (model/spec.hpp) so it can be
+// cut in depth; add_early_exits (model/spec_builder.hpp) gives them exit heads.
 #include "edgesim/model/spec.hpp"
 
 namespace edgesim {
@@ -9,22 +10,25 @@ namespace edgesim {
 struct ModelConfig;
 
 // conv5x5(16)-relu-pool2-conv5x5(32)-relu-pool2-fc(128)-relu-fc, 'same' padding; 28x28 or 32x32.
+// Blocks: the two conv stages and the hidden linear layer.
 ModelSpec make_cnn(int in_c, int in_hw, int num_classes, double width);
 
 // VGG-11 / VGG-16 with BatchNorm (Simonyan & Zisserman 2015; CIFAR form: 3x3 convs, five
-// 2x2 pools, one linear classifier on 512 features). depth is 11 or 16.
+// 2x2 pools, one linear classifier on 512 features). depth is 11 or 16. Blocks: the five conv
+// stages, each ending with its pool.
 ModelSpec make_vgg(int depth, int in_c, int in_hw, int num_classes, double width, bool static_bn);
 
 // ResNet-18, CIFAR form (He et al. 2016; as in HeteroFL/FedRolex): 3x3 stem, four stages of
 // two basic blocks (64, 128, 256, 512 channels), global average pool, linear. Each stage's
 // residual stream is one unit group shared by its blocks and shortcut. static_bn: HeteroFL's
 // BN without running statistics; scaler: its 1/rate output scaling (applied by the trainer).
+// Blocks: the eight residual blocks (the stem is always kept).
 ModelSpec make_resnet18(int in_c, int in_hw, int num_classes, double width, bool static_bn);
 
 // Decoder-only Transformer language model: token + learned positional embeddings, `layers`
 // pre-LN blocks (causal self-attention with `heads` heads of d_model/heads, GELU FFN), final
 // LN, logits through the token embedding (tied weights). Heads and FFN units are sliceable;
-// d_model is not.
+// d_model is not. Blocks: the Transformer layers.
 struct TransformerShape {
   int vocab = 256, seq_len = 64, d_model = 128, heads = 4, ffn = 512, layers = 2;
 };
@@ -36,7 +40,7 @@ TransformerShape transformer_preset(const std::string& name, int vocab, int seq_
 // d_model and ffn replacing the preset's where > 0; the vocabulary comes from the corpus.
 TransformerShape transformer_shape(const ModelConfig& model, int vocab);
 
-// The image model a config names (model.name, width, static_bn) for the data's shape.
+// The image model a config names (model.name, width, static_bn, early_exits) for the data's shape.
 ModelSpec make_model(const ModelConfig& model, int in_c, int in_hw, int num_classes);
 
 }  // namespace edgesim

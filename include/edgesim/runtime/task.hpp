@@ -19,6 +19,7 @@ struct TaskOrder {
   std::int64_t device = 0, round = 0;
   torch::Tensor weights;            // flat float32 (sub)model the device starts from
   std::vector<std::int32_t> units;  // kept units per unit group; empty = the full model
+  std::int32_t depth = -1;          // blocks kept (model/submodel.hpp); -1 = the whole model
   double train_scale = 1.0;         // HeteroFL's scaler (1 / rate) while training
   std::vector<double> dropout_rates;  // FjORD: widths (of the global model) to draw per step
   LocalObjective objective;
