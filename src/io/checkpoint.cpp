@@ -14,7 +14,7 @@
 namespace edgesim {
 namespace {
 
-constexpr char kMagic[8] = {'E', 'S', 'C', 'K', 'P', 'T', '0', '1'};
+constexpr char kMagic[8] = {'E', 'S', 'C', 'K', 'P', 'T', '0', '2'};
 
 class Writer {
  public:
@@ -24,6 +24,10 @@ class Writer {
   void str(const std::string& s) {
     pod<std::uint64_t>(s.size());
     bytes(s.data(), s.size());
+  }
+  void floats(const std::vector<float>& v) {
+    pod<std::uint64_t>(v.size());
+    bytes(v.data(), v.size() * sizeof(float));
   }
   std::string out;
 };
@@ -40,6 +44,13 @@ class Reader {
   std::string str(const char* what) {
     const auto n = pod<std::uint64_t>(what);
     return std::string(take(n, what), n);
+  }
+  std::vector<float> floats(const char* what) {
+    const auto n = pod<std::uint64_t>(what);
+    if (n > (1ull << 40)) throw InputError(path_ + ": corrupt checkpoint: " + what + " size " + std::to_string(n));
+    std::vector<float> v(n);
+    std::memcpy(v.data(), take(n * sizeof(float), what), n * sizeof(float));
+    return v;
   }
   const char* take(std::size_t n, const char* what) {
     if (n > data_.size() - pos_)
@@ -67,9 +78,20 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   w.pod(c.wall_time_s);
   w.pod(c.final_accuracy);
   w.pod(c.best_accuracy);
-  w.pod<std::uint64_t>(c.weights.size());
-  w.bytes(c.weights.data(), c.weights.size() * sizeof(float));
+  w.floats(c.weights);
   w.str(c.algorithm_state);
+  w.pod(c.dispatched);
+  w.pod(c.version);
+  w.pod<std::uint64_t>(c.in_flight.size());
+  for (const auto& f : c.in_flight) {
+    w.pod(f.dispatch), w.pod(f.device), w.pod(f.version), w.pod(f.start_s), w.pod(f.end_s);
+    w.pod<std::uint8_t>(f.trained);
+  }
+  w.pod<std::uint64_t>(c.start_models.size());
+  for (const auto& [version, weights] : c.start_models) {
+    w.pod(version);
+    w.floats(weights);
+  }
 
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -114,11 +136,26 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path) {
   c.wall_time_s = r.pod<double>("the wall time");
   c.final_accuracy = r.pod<double>("the accuracy");
   c.best_accuracy = r.pod<double>("the accuracy");
-  const auto n = r.pod<std::uint64_t>("the model size");
-  if (n > (1ull << 40)) throw InputError(path + ": corrupt checkpoint: model size " + std::to_string(n));
-  c.weights.resize(n);
-  std::memcpy(c.weights.data(), r.take(n * sizeof(float), "the model"), n * sizeof(float));
+  c.weights = r.floats("the model");
   c.algorithm_state = r.str("the algorithm state");
+  c.dispatched = r.pod<std::int64_t>("the dispatch count");
+  c.version = r.pod<std::int64_t>("the model version");
+  const auto tasks = r.pod<std::uint64_t>("the tasks in flight");
+  for (std::uint64_t i = 0; i < tasks; ++i) {
+    Checkpoint::InFlight f;
+    f.dispatch = r.pod<std::int64_t>("a task in flight");
+    f.device = r.pod<std::int64_t>("a task in flight");
+    f.version = r.pod<std::int64_t>("a task in flight");
+    f.start_s = r.pod<double>("a task in flight");
+    f.end_s = r.pod<double>("a task in flight");
+    f.trained = r.pod<std::uint8_t>("a task in flight") != 0;
+    c.in_flight.push_back(f);
+  }
+  const auto models = r.pod<std::uint64_t>("the start models");
+  for (std::uint64_t i = 0; i < models; ++i) {
+    const auto version = r.pod<std::int64_t>("a start model");
+    c.start_models.emplace_back(version, r.floats("a start model"));
+  }
   if (!r.at_end()) throw InputError(path + ": trailing bytes after the checkpoint at byte " + std::to_string(r.pos()));
   return c;
 }

@@ -117,15 +117,26 @@ double predicted_duration(const Experiment& e, const TaskOrder& o, std::int64_t 
   return time_task(device, reference_s, bytes, bytes).total_s();
 }
 
+// The state of an asynchronous run right after an aggregation (no update buffered): what a
+// checkpoint saves. Tensors are shared, not copied; they are never modified in place.
+struct AsyncSnapshot {
+  int round = 0;  // the last finished aggregation
+  double now = 0;
+  std::int64_t dispatched = 0, version = 0;
+  std::vector<Checkpoint::InFlight> in_flight;
+  std::map<std::int64_t, torch::Tensor> start_models;  // by version
+};
+
 // The asynchronous loop (FedAsync, FedBuff): `concurrency` devices always training; finished
 // tasks are handed to the policy in virtual-time order (end time, then device), whatever order
 // the executors finish in. Every task still in flight has a fixed starting model, so whenever
 // the earliest one is untrained, all untrained ones train at once, in parallel on the
-// executors. Returns false when a stop signal interrupted it (asynchronous runs keep no
-// checkpoint: their state includes tasks in flight).
-template <class RecordRound>
+// executors. `snapshot` receives the state after every aggregation; a resumed run starts from
+// `resume` and retrains the tasks that had been trained. Returns false when a stop signal
+// interrupted it.
+template <class RecordRound, class Snapshot>
 bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, torch::Tensor& global, double& now,
-               RecordRound&& record_round) {
+               const Checkpoint* resume, RecordRound&& record_round, Snapshot&& snapshot) {
   const auto& cfg = e.config;
   struct InFlight {
     TaskOrder order;
@@ -150,11 +161,57 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
     f.end_s = now + predicted_duration(e, f.order, version + 1);
     flying.emplace(dispatched++, std::move(f));
   };
-  for (int i = 0; i < algorithm.concurrency(); ++i) dispatch();
+  // Trains `ids` at once and charges each its virtual times.
+  auto train = [&](const std::vector<std::int64_t>& ids) {
+    std::vector<TaskOrder> orders;
+    for (auto id : ids) orders.push_back(flying.at(id).order);
+    for (auto& r : transport.run_tasks(orders)) {
+      InFlight& f = flying.at(r.round);
+      std::vector<TaskResult> one{std::move(r)};
+      apply_clock(e, f.start_s, f.version + 1, one);
+      f.end_s = one[0].end_s;
+      f.result = std::move(one[0]);
+    }
+  };
+  auto take_snapshot = [&](int round) {
+    AsyncSnapshot a{round, now, dispatched, version, {}, {}};
+    for (const auto& [id, f] : flying) {
+      a.in_flight.push_back({id, f.order.device, f.version, f.start_s, f.end_s, f.result.has_value()});
+      a.start_models[f.version] = f.start;
+    }
+    snapshot(std::move(a));
+  };
+
+  int round = 1;
+  if (resume) {
+    round = static_cast<int>(resume->round) + 1;
+    dispatched = resume->dispatched, version = resume->version;
+    std::map<std::int64_t, torch::Tensor> models;  // by version
+    for (const auto& [v, w] : resume->start_models)
+      models[v] = torch::from_blob(const_cast<float*>(w.data()), {static_cast<std::int64_t>(w.size())}, torch::kFloat32)
+                      .clone();
+    std::vector<std::int64_t> retrain;
+    for (const auto& c : resume->in_flight) {
+      InFlight f;
+      f.order.device = c.device, f.order.round = c.dispatch, f.order.weights = models.at(c.version);
+      f.start = f.order.weights, f.version = c.version, f.start_s = c.start_s, f.end_s = c.end_s;
+      busy[c.device] = 1;
+      flying.emplace(c.dispatch, std::move(f));
+      if (c.trained) retrain.push_back(c.dispatch);
+    }
+    try {
+      if (!retrain.empty()) train(retrain);
+    } catch (const StopRequested&) {
+      return false;
+    }
+  } else {
+    for (int i = 0; i < algorithm.concurrency(); ++i) dispatch();
+    take_snapshot(0);
+  }
 
   std::vector<TaskResult> since_last;  // finished since the last aggregation, in finish order
   std::int64_t applied = 0;
-  for (int round = 1; round <= cfg.run.rounds;) {
+  while (round <= cfg.run.rounds) {
     if (stop_requested()) return false;
     auto earliest = std::min_element(flying.begin(), flying.end(), [](const auto& a, const auto& b) {
       const auto& x = a.second;
@@ -162,21 +219,13 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
       return x.end_s != y.end_s ? x.end_s < y.end_s : x.order.device < y.order.device;
     });
     if (!earliest->second.result) {
-      std::vector<TaskOrder> orders;
+      std::vector<std::int64_t> untrained;
       for (const auto& [id, f] : flying)
-        if (!f.result) orders.push_back(f.order);
-      std::vector<TaskResult> trained;
+        if (!f.result) untrained.push_back(id);
       try {
-        trained = transport.run_tasks(orders);
+        train(untrained);
       } catch (const StopRequested&) {
         return false;
-      }
-      for (auto& r : trained) {
-        InFlight& f = flying.at(r.round);
-        std::vector<TaskResult> one{std::move(r)};
-        apply_clock(e, f.start_s, f.version + 1, one);
-        f.end_s = one[0].end_s;
-        f.result = std::move(one[0]);
       }
       continue;
     }
@@ -199,9 +248,9 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
       record_round(round, since_last, applied, 0.0);
       since_last.clear();
       applied = 0;
-      ++round;
     }
-    dispatch();
+    dispatch();  // from the new global model, if it changed
+    if (changed) take_snapshot(round++);
   }
   return true;
 }
@@ -235,13 +284,23 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     summary.best_accuracy = c->best_accuracy;
     algorithm.load_state(c->algorithm_state);
   }
-  // The state after the last finished round: what a resumed run starts from.
+  // The state after the last finished round (asynchronous: after the last aggregation, with
+  // the tasks then in flight): what a resumed run starts from.
+  std::optional<AsyncSnapshot> last_async;
+  auto floats = [](const torch::Tensor& t) {
+    const auto c = t.contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
   auto checkpoint = [&] {
-    // Asynchronous runs keep none: their state includes tasks in flight and their models.
-    if (options.checkpoint_path.empty() || algorithm.asynchronous()) return;
-    Checkpoint c{cfg.resolved_toml, summary.rounds, now, wall_now(), summary.final_accuracy, summary.best_accuracy,
-                 std::vector<float>(global.data_ptr<float>(), global.data_ptr<float>() + global.numel()),
-                 algorithm.save_state()};
+    if (options.checkpoint_path.empty()) return;
+    Checkpoint c{cfg.resolved_toml, summary.rounds, now,          wall_now(), summary.final_accuracy,
+                 summary.best_accuracy, floats(global), algorithm.save_state()};
+    if (last_async) {  // the global model has not changed since that aggregation
+      c.virtual_time_s = last_async->now;
+      c.dispatched = last_async->dispatched, c.version = last_async->version;
+      c.in_flight = last_async->in_flight;
+      for (const auto& [v, model] : last_async->start_models) c.start_models.emplace_back(v, floats(model));
+    }
     save_checkpoint(options.checkpoint_path, c);
   };
   auto stop = [&] {
@@ -308,7 +367,13 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   };
 
   if (algorithm.asynchronous()) {
-    if (!run_async(e, algorithm, transport, global, now, record_round)) return stop();
+    auto snapshot = [&](AsyncSnapshot a) {
+      last_async = std::move(a);
+      const int r = last_async->round;
+      if (options.checkpoint_every > 0 && r > 0 && r % options.checkpoint_every == 0 && r < cfg.run.rounds)
+        checkpoint();
+    };
+    if (!run_async(e, algorithm, transport, global, now, options.resume, record_round, snapshot)) return stop();
   } else {
     for (int round = first_round; round <= cfg.run.rounds; ++round) {
       if (stop_requested()) return stop();

@@ -5,7 +5,9 @@
 #      checkpoints the last finished round and exits; resumed on a different rank count;
 #  (b) killed by SIGKILL between periodic checkpoints: the rows written after the last
 #      checkpoint are discarded and recomputed;
-# and: resuming a complete run does nothing; resuming with a changed config is refused.
+# and: resuming a complete run does nothing; resuming with a changed config is refused;
+#  (e) asynchronous runs (FedAsync, FedBuff) too: their checkpoints hold the tasks in flight
+#      and the models they started from.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 write_device_set "$TMP/devs.toml" "agx 1.0 4GiB 200 5" "nano 6.0 2GiB 40 10" '"agx", "nano", "agx"'
@@ -15,10 +17,12 @@ common=(--set data.train_samples=3000 --set data.test_samples=300 --set run.chec
 
 run_ok reference 3 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/reference.h5"
 
-# interrupt SIGNAL NAME: start a run, wait for 6 rounds, send SIGNAL to the whole job.
+# interrupt SIGNAL NAME [ARGS...]: start a run (common args, then ARGS), wait for 6 rounds,
+# send SIGNAL to the whole job.
 interrupt() {
   local sig=$1 name=$2
-  setsid mpirun --oversubscribe --bind-to none -np 3 "$EDGESIM_BIN" run "$TMP/exp.toml" "${common[@]}" \
+  shift 2
+  setsid mpirun --oversubscribe --bind-to none -np 3 "$EDGESIM_BIN" run "$TMP/exp.toml" "${common[@]}" "$@" \
     --out "$TMP/$name.h5" >"$TMP/$name.log" 2>&1 &
   local job=$!
   h5check wait-rounds "$TMP/$name.h5" 6 --timeout 120 || { cat "$TMP/$name.log" >&2; fail "no rounds written"; }
@@ -76,3 +80,15 @@ run_edgesim 2 run "$TMP/exp.toml" "${common[@]}" --set algorithm.lr=0.01 --out "
 [[ $rc -eq 2 ]] || { cat "$TMP/changed-resume.log" >&2; fail "expected exit 2, got $rc"; }
 grep -q "different config" "$TMP/changed-resume.log" || fail "no 'different config' message"
 check "resume with a changed config: exit 2, message names the checkpoint"
+
+echo "(e) asynchronous runs: SIGTERM (FedAsync) and SIGKILL (FedBuff), resumed on other rank counts"
+for alg in fedasync fedbuff; do
+  async=(--set algorithm.name=$alg --set algorithm.concurrency=4 --set algorithm.buffer_size=3
+         --set run.checkpoint_every=5)
+  run_ok "$alg-reference" 3 run "$TMP/exp.toml" "${common[@]}" "${async[@]}" --out "$TMP/$alg-reference.h5"
+  if [[ $alg == fedasync ]]; then interrupt TERM "$alg" "${async[@]}"; else interrupt KILL "$alg" "${async[@]}"; fi
+  [[ -f $TMP/$alg.h5.ckpt ]] || { cat "$TMP/$alg.log" >&2; fail "$alg: no checkpoint"; }
+  run_ok "$alg-resume" 2 run "$TMP/exp.toml" "${common[@]}" "${async[@]}" --out "$TMP/$alg.h5" --resume
+  grep -q "resuming .* after round" "$TMP/$alg-resume.log" || fail "$alg: the resumed run did not resume"
+  h5check identical "$TMP/$alg-reference.h5" "$TMP/$alg.h5"
+done

@@ -24,6 +24,10 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   c.wall_time_s = 41.5;
   c.weights = {1.5f, -2.0f, 3.25f};
   c.algorithm_state = std::string("\0state", 6);
+  c.dispatched = 42;
+  c.version = 9;
+  c.in_flight = {{40, 3, 8, 10.5, 12.25, true}, {41, 0, 9, 11.0, 11.5, false}};
+  c.start_models = {{8, {0.5f, 1.0f, 2.0f}}, {9, {0.25f, 1.5f, -1.0f}}};
   save_checkpoint(path, c);
   CHECK_FALSE(fs::exists(path + ".tmp"));
   const auto back = load_checkpoint(path);
@@ -36,6 +40,17 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   CHECK(back->wall_time_s == 41.5);
   CHECK(back->weights == c.weights);
   CHECK(back->algorithm_state == c.algorithm_state);
+  CHECK(back->dispatched == 42);
+  CHECK(back->version == 9);
+  REQUIRE(back->in_flight.size() == 2);
+  CHECK(back->in_flight[0].dispatch == 40);
+  CHECK(back->in_flight[0].device == 3);
+  CHECK(back->in_flight[0].version == 8);
+  CHECK(back->in_flight[0].start_s == 10.5);
+  CHECK(back->in_flight[0].end_s == 12.25);
+  CHECK(back->in_flight[0].trained);
+  CHECK_FALSE(back->in_flight[1].trained);
+  CHECK(back->start_models == c.start_models);
 
   fs::resize_file(path, fs::file_size(path) - 5);
   CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains(path) && Catch::Contains("truncated at byte"));

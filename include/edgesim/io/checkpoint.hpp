@@ -2,7 +2,9 @@
 // The coordinator's state after a finished round, enough to continue the run as if it had
 // never stopped: the round, the virtual clock, the global model, the algorithm's own state
 // and the resolved config (a resume with a different config is refused). Random streams
-// need no saving: every draw is keyed by (seed, purpose, device, round).
+// need no saving: every draw is keyed by (seed, purpose, device, round). Asynchronous runs
+// also save the tasks in flight and the global models they started from (taken right
+// after an aggregation, when no update is buffered), so a resumed run retrains exactly them.
 //
 // Written atomically — to PATH.tmp, fsync'd, then renamed over PATH — so a kill at any
 // moment leaves either the previous checkpoint or the new one, never a torn file.
@@ -20,6 +22,16 @@ struct Checkpoint {
   double final_accuracy = 0, best_accuracy = 0;
   std::vector<float> weights;
   std::string algorithm_state;  // opaque bytes owned by the policy
+
+  // Asynchronous runs only.
+  struct InFlight {
+    std::int64_t dispatch = 0, device = 0, version = 0;  // version: the global model it started from
+    double start_s = 0, end_s = 0;                       // end_s: predicted, or charged once trained
+    bool trained = false;                                // its result was in (retrain it on resume)
+  };
+  std::int64_t dispatched = 0, version = 0;
+  std::vector<InFlight> in_flight;
+  std::vector<std::pair<std::int64_t, std::vector<float>>> start_models;  // (version, weights)
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
