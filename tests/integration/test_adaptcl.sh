@@ -91,3 +91,18 @@ with h5py.File(f"{tmp}/same.h5", "r", swmr=True) as f:
 assert (s["rate"] == 1.0).all(), s["rate"]
 print("  ok: a homogeneous set stays at full width in every round")
 PY
+
+# The analysis behind `scripts/reproduce.sh adaptcl`: table and figures from the runs.
+mkdir -p "$TMP/runs"
+run_ok fedavg 2 run "$TMP/exp.toml" "${common[@]}" --set algorithm.name=fedavg --out "$TMP/runs/fmnist-cnn-low-fedavg.h5"
+cp "$TMP/np1.h5" "$TMP/runs/fmnist-cnn-low-adaptcl.h5"
+"$PYTHON" "$EDGESIM_SOURCE_DIR/scripts/adaptcl.py" "$TMP/runs" -o "$TMP/out" >"$TMP/analysis.log"
+grep -q "| Fashion-MNIST, CNN | low heterogeneity | AdaptCL |" "$TMP/out/table.md" || fail "no AdaptCL row in table.md"
+for png in accuracy_vs_time rates_and_update_times; do
+  [[ -s $TMP/out/$png.png ]] || fail "no $png.png"
+done
+check "adaptcl.py: table.md and both figures from the runs"
+rc=0
+"$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" bogus 2>/dev/null || rc=$?
+[[ $rc -eq 2 ]] || fail "reproduce.sh with an unknown experiment: expected exit 2, got $rc"
+check "reproduce.sh: unknown experiment -> exit 2"
