@@ -127,7 +127,11 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path) {
   if (!in) return std::nullopt;
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Reader r(std::move(data), path);
-  if (std::memcmp(r.take(sizeof kMagic, "the magic number"), kMagic, sizeof kMagic) != 0)
+  const char* magic = r.take(sizeof kMagic, "the magic number");
+  if (std::memcmp(magic, kMagic, 6) == 0 && std::memcmp(magic, kMagic, sizeof kMagic) != 0)
+    throw InputError(path + ": checkpoint format " + std::string(magic + 6, 2) + " is not this edgesim's (" +
+                     std::string(kMagic + 6, 2) + "); rerun with --overwrite instead of --resume");
+  if (std::memcmp(magic, kMagic, sizeof kMagic) != 0)
     throw InputError(path + ": not an edgesim checkpoint (bad magic number at byte 0)");
   Checkpoint c;
   c.config_toml = r.str("the config");
