@@ -26,7 +26,8 @@ std::vector<double> device_rates(const Experiment& e) {
     rates[d] = levels.back();
     for (double r : levels) {
       const ModelSpec arch = submodel_architecture(e.model, scaled_submodel(e.model, r, slicing));
-      const bool fits = double(training_memory(arch, a.batch_size, a.momentum > 0).total()) <=
+      const int passes = a.name == "fjord" && a.fjord_distillation ? 2 : 1;
+      const bool fits = double(training_memory(arch, a.batch_size, a.momentum > 0, passes).total()) <=
                         a.rate_memory_margin * double(p.memory_cap_bytes);
       // Width: conv cost scales with r²; a cut in depth saves what its FLOPs say.
       const double compute_share = slicing == Slicing::kWidth ? r * r : forward_flops(arch) / full_flops;

@@ -14,14 +14,17 @@ PrunedRateLearner::PrunedRateLearner(int workers, const RateLearnerOptions& opti
 
 void PrunedRateLearner::observe(const std::vector<Observation>& round) {
   const double p = options_.cost_exponent, beta = options_.time_ema;
-  double fastest = std::numeric_limits<double>::infinity();
   for (const Observation& o : round) {
     if (o.failed || !(o.update_s > 0)) continue;
     const double estimate = o.update_s / std::pow(keep_.at(o.worker), p);
     double& f = full_time_s_.at(o.worker);
     f = f > 0 ? beta * f + (1 - beta) * estimate : estimate;
-    fastest = std::min(fastest, f);
   }
+  // Over every worker seen so far, not just this round's: with partial participation the
+  // target must not jump whenever the fastest worker sits a round out.
+  double fastest = std::numeric_limits<double>::infinity();
+  for (double f : full_time_s_)
+    if (f > 0) fastest = std::min(fastest, f);
   if (std::isfinite(fastest)) target_s_ = (1 + options_.slack) * fastest;
   for (const Observation& o : round) {
     double& k = keep_.at(o.worker);

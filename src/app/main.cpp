@@ -91,6 +91,21 @@ std::string describe_data(const Experiment& e) {
          std::to_string(e.train.num_classes);
 }
 
+// An asynchronous run's checkpoint must hold tasks in flight, on this run's devices, each
+// with the model it started from; anything else is a damaged file.
+void check_in_flight(const Checkpoint& c, int devices, bool asynchronous, const std::string& path) {
+  if (asynchronous && c.in_flight.empty())
+    throw InputError(path + ": corrupt checkpoint: an asynchronous run with no tasks in flight");
+  for (const auto& f : c.in_flight) {
+    bool has_model = false;
+    for (const auto& m : c.start_models) has_model |= m.first == f.version;
+    if (f.device < 0 || f.device >= devices || !has_model)
+      throw InputError(path + ": corrupt checkpoint: task in flight " + std::to_string(f.dispatch) + " names device " +
+                       std::to_string(f.device) + " or model version " + std::to_string(f.version) +
+                       " that this run does not have");
+  }
+}
+
 // Rank 0 after set-up: open (or resume) the results file, run the rounds, report.
 // Returns the process exit code.
 int coordinate(const Experiment& experiment, const RunArgs& args, const std::string& out, const RunMetadata& meta,
@@ -100,7 +115,11 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
   std::optional<Checkpoint> resume;
   std::unique_ptr<ResultsWriter> results;
   auto transport = make_transport(experiment, size);
+  std::unique_ptr<Algorithm> algorithm;
   try {
+    // The policy derives its settings (rates, cuts) from the config: a bad combination is an
+    // input error, reported before the results file is touched.
+    algorithm = make_algorithm(experiment);
     if (args.resume) {
       if (results_status(out) == "complete") {
         std::printf("%s is already complete; nothing to resume\n", out.c_str());
@@ -111,6 +130,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
       if (resume && resume->config_toml != cfg.resolved_toml)
         throw InputError("checkpoint " + ckpt_path + " was written with a different config; resume with the "
                          "same config and --set values, or start afresh with --overwrite");
+      if (resume) check_in_flight(*resume, cfg.devices.count, algorithm->asynchronous(), ckpt_path);
       if (!resume && std::filesystem::exists(out))
         std::printf("no checkpoint %s: starting %s afresh\n", ckpt_path.c_str(), out.c_str());
     }
@@ -136,7 +156,8 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
       results = std::make_unique<ResultsWriter>(out, args.overwrite || args.resume, meta, devices,
                                                 experiment.label_classes());
     }
-  } catch (const InputError& e) {
+  } catch (const std::exception& e) {
+    if (!dynamic_cast<const InputError*>(&e) && !dynamic_cast<const std::invalid_argument*>(&e)) throw;
     std::cerr << "edgesim: error: " << e.what() << std::endl;
     transport->shutdown();
     return 2;
@@ -147,7 +168,6 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
   std::printf("data: %s, %s\n", cfg.data.dataset.c_str(), describe_data(experiment).c_str());
   std::fflush(stdout);
 
-  auto algorithm = make_algorithm(experiment);
   const CoordinatorOptions options{ckpt_path, cfg.run.checkpoint_every, resume ? &*resume : nullptr};
   RunSummary s;
   try {

@@ -46,7 +46,7 @@ std::uint64_t layer_activation_floats(const ModelSpec& s, const LayerSpec& l) {
   }
 }
 
-MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum) {
+MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum, int forward_passes) {
   const std::uint64_t params = static_cast<std::uint64_t>(spec.parameter_count());
   const std::uint64_t buffers = static_cast<std::uint64_t>(spec.state_count()) - params;
   std::uint64_t act = spec.token_input ? spec.in_h : std::uint64_t(spec.width(spec.input_group)) * spec.in_h * spec.in_w;
@@ -55,7 +55,7 @@ MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool mome
   m.weights = 4 * (params + buffers);
   m.gradients = 4 * params;
   m.optimizer = momentum ? 4 * params : 0;
-  m.activations = 4 * act * static_cast<std::uint64_t>(batch_size);
+  m.activations = 4 * act * static_cast<std::uint64_t>(batch_size) * static_cast<std::uint64_t>(forward_passes);
   return m;
 }
 

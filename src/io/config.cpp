@@ -402,6 +402,11 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
     if (!cfg.model.early_exits)
       fail("algorithm.slicing", "a model cut in depth ends with an early-exit head: needs model.early_exits = true");
   }
+  const std::string& name = cfg.algorithm.name;
+  if (cfg.algorithm.masked_ce && name != "heterofl" && name != "fedrolex" && name != "fjord")
+    fail("algorithm.masked_ce", "only `heterofl`, `fedrolex` and `fjord` mask absent classes, not `" + name + "`");
+  if (cfg.algorithm.fjord_distillation && name != "fjord")
+    fail("algorithm.fjord_distillation", "is FjORD's option; algorithm.name is `" + name + "`");
   for (const char* key : {"algorithm.rates", "algorithm.rate_levels"}) {
     try {
       const auto rates = parse_rate_list(settings[key].value);

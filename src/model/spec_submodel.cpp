@@ -55,6 +55,7 @@ Slicing parse_slicing(const std::string& name) {
 
 SubmodelSpec scaled_submodel(const ModelSpec& global, double rate, Slicing slicing) {
   SubmodelSpec sub = slicing == Slicing::kDepth ? full_submodel(global) : prefix_submodel(global, rate);
+  sub.rate = rate;  // what /tasks.rate reports, for any slicing
   if (slicing == Slicing::kWidth) return sub;
   if (global.blocks.empty()) throw std::invalid_argument("model " + global.name + " has no blocks to cut in depth");
   sub.depth = kept_units(static_cast<int>(global.blocks.size()), rate);

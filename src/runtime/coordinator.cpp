@@ -78,7 +78,11 @@ TaskOrder make_order(const Experiment& e, Algorithm& algorithm, GatherCache& cac
   o.weights = extract_submodel(global, gather);
   for (const auto& kept : sub->kept) o.units.push_back(static_cast<std::int32_t>(kept.size()));
   o.depth = sub->depth;
-  if (e.config.model.scaler) o.train_scale = 1.0 / sub->rate;
+  // HeteroFL's scaler compensates for missing width; a submodel cut only in depth has none.
+  bool narrower = false;
+  for (std::size_t g = 0; g < sub->kept.size(); ++g)
+    narrower |= static_cast<int>(sub->kept[g].size()) < e.model.groups[g].units;
+  if (e.config.model.scaler && narrower) o.train_scale = 1.0 / sub->rate;
   return o;
 }
 
@@ -204,11 +208,13 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
     } catch (const StopRequested&) {
       return false;
     }
+    // Keep the times as first charged: a measured clock would charge a retrained task anew.
+    for (const auto& c : resume->in_flight)
+      if (c.trained) flying.at(c.dispatch).end_s = flying.at(c.dispatch).result->end_s = c.end_s;
   } else {
     for (int i = 0; i < algorithm.concurrency(); ++i) dispatch();
-    take_snapshot(0);
   }
-
+  take_snapshot(round - 1);  // a stop before the next aggregation checkpoints this state
   std::vector<TaskResult> since_last;  // finished since the last aggregation, in finish order
   std::int64_t applied = 0;
   while (round <= cfg.run.rounds) {
@@ -293,8 +299,13 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   };
   auto checkpoint = [&] {
     if (options.checkpoint_path.empty()) return;
-    Checkpoint c{cfg.resolved_toml, summary.rounds, now,          wall_now(), summary.final_accuracy,
-                 summary.best_accuracy, floats(global), algorithm.save_state()};
+    Checkpoint c;
+    c.config_toml = cfg.resolved_toml;
+    c.round = summary.rounds;
+    c.virtual_time_s = now, c.wall_time_s = wall_now();
+    c.final_accuracy = summary.final_accuracy, c.best_accuracy = summary.best_accuracy;
+    c.weights = floats(global);
+    c.algorithm_state = algorithm.save_state();
     if (last_async) {  // the global model has not changed since that aggregation
       c.virtual_time_s = last_async->now;
       c.dispatched = last_async->dispatched, c.version = last_async->version;
@@ -370,7 +381,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     auto snapshot = [&](AsyncSnapshot a) {
       last_async = std::move(a);
       const int r = last_async->round;
-      if (options.checkpoint_every > 0 && r > 0 && r % options.checkpoint_every == 0 && r < cfg.run.rounds)
+      if (options.checkpoint_every > 0 && r >= first_round && r % options.checkpoint_every == 0 && r < cfg.run.rounds)
         checkpoint();
     };
     if (!run_async(e, algorithm, transport, global, now, options.resume, record_round, snapshot)) return stop();

@@ -4,6 +4,7 @@
 
 #include "edgesim/common/error.hpp"
 #include "edgesim/data/text.hpp"
+#include "edgesim/model/spec_builder.hpp"
 #include "edgesim/model/zoo.hpp"
 
 namespace edgesim {
@@ -45,6 +46,7 @@ Experiment Experiment::build(const ExperimentConfig& config) {
                      " is shorter than one window of " + std::to_string(config.model.seq_len) + " + 1 tokens");
   if (e.train.text) {
     e.model = make_transformer_lm(transformer_shape(config.model, e.train.num_classes), config.model.width);
+    if (config.model.early_exits) add_early_exits(e.model);
   } else {
     const ImageSet& images = e.train.images;
     e.model = make_model(config.model, images.channels, images.rows, e.train.num_classes);

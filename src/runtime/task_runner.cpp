@@ -28,7 +28,14 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   r.device = order.device;
   r.round = order.round;
   r.local_samples = data.x.size(0);
-  r.memory_bytes = static_cast<std::int64_t>(training_memory(arch, recipe_.batch_size, recipe_.momentum > 0).total());
+  {
+    // Self-distillation keeps a teacher and a student graph; a masked loss one more logits copy.
+    const int passes = order.objective.self_distillation && !order.dropout_rates.empty() ? 2 : 1;
+    std::uint64_t bytes = training_memory(arch, recipe_.batch_size, recipe_.momentum > 0, passes).total();
+    if (order.objective.mask_absent_labels)
+      bytes += 4ull * recipe_.batch_size * arch.num_classes * (arch.token_input ? arch.in_h : 1);
+    r.memory_bytes = static_cast<std::int64_t>(bytes);
+  }
   r.bytes_down = static_cast<std::uint64_t>(order.weights.numel()) * 4;
   // A task whose estimated footprint does not fit is refused before it starts.
   if (static_cast<std::uint64_t>(r.memory_bytes) > device.memory_cap_bytes) {

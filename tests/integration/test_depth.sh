@@ -37,6 +37,8 @@ for name, cost in costs.items():
     by_rate = {r: cost[rate == r] for r in (1, 0.5, 0.25)}
     assert by_rate[0.5].max() < by_rate[1].min() and by_rate[0.25].max() < by_rate[0.5].min(), (name, by_rate)
 print("  ok: depth 1 < depth 2 < all 3 blocks in memory, compute per sample and download, every task")
+assert (tasks["rate"] == rate).all(), ("/tasks.rate must be each device's rate", tasks["rate"])
+print("  ok: /tasks.rate records each device's depth rate")
 assert sorted(set(widths["rate"].tolist())) == [0.25, 0.5] and len(widths) == 2 * len(rounds), widths
 assert ((widths["test_accuracy"] >= 0) & (widths["test_accuracy"] <= 1)).all()
 print(f"  ok: /width_eval has depth rates 0.25 and 0.5 every round (last: "
@@ -51,3 +53,10 @@ assert (both["download_s"][full] == tasks["download_s"][full]).all(), "rate 1 is
 assert (both["download_s"][~full] < tasks["download_s"][~full]).all(), "narrower and shallower sends less"
 print("  ok: width_and_depth: rate-1 devices as in depth mode, the others download less")
 PY
+
+# The Transformer gets exit heads too (layernorm + the tied head after each layer).
+run_ok text 2 run "$EDGESIM_SOURCE_DIR/experiments/text/fortunes-transformer.toml" --set run.rounds=1 \
+  --set devices.count=3 --set algorithm.name=heterofl --set model.early_exits=true --set algorithm.rates=1,0.5 \
+  --set algorithm.slicing=depth --set model.layers=2 --out "$TMP/text.h5"
+h5check complete "$TMP/text.h5" --rounds 1
+check "the Transformer LM cut in depth trains through its exit heads"

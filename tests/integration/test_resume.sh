@@ -7,7 +7,7 @@
 #      checkpoint are discarded and recomputed;
 # and: resuming a complete run does nothing; resuming with a changed config is refused;
 #  (e) asynchronous runs (FedAsync, FedBuff) too: their checkpoints hold the tasks in flight
-#      and the models they started from.
+#      and the models they started from; (f) also when stopped again right after a resume.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 write_device_set "$TMP/devs.toml" "agx 1.0 4GiB 200 5" "nano 6.0 2GiB 40 10" '"agx", "nano", "agx"'
@@ -92,3 +92,18 @@ for alg in fedasync fedbuff; do
   grep -q "resuming .* after round" "$TMP/$alg-resume.log" || fail "$alg: the resumed run did not resume"
   h5check identical "$TMP/$alg-reference.h5" "$TMP/$alg.h5"
 done
+
+echo "(f) FedBuff stopped again right after resuming, before its next aggregation, then resumed"
+async=(--set algorithm.name=fedbuff --set algorithm.concurrency=4 --set algorithm.buffer_size=3
+       --set run.checkpoint_every=5)
+interrupt TERM twice "${async[@]}"
+setsid mpirun --oversubscribe --bind-to none -np 2 "$EDGESIM_BIN" run "$TMP/exp.toml" "${common[@]}" "${async[@]}" \
+  --out "$TMP/twice.h5" --resume >"$TMP/twice-resume1.log" 2>&1 &
+job=$!
+for _ in $(seq 600); do grep -q "resuming" "$TMP/twice-resume1.log" && break; sleep 0.1; done
+kill -TERM "$job"
+wait "$job" 2>/dev/null || true
+grep -q "stopped by signal" "$TMP/twice-resume1.log" || { cat "$TMP/twice-resume1.log" >&2; fail "second stop: no checkpoint"; }
+check "stopped again: $(grep -o 'stopped by signal after round [0-9]*' "$TMP/twice-resume1.log")"
+run_ok twice-resume2 3 run "$TMP/exp.toml" "${common[@]}" "${async[@]}" --out "$TMP/twice.h5" --resume
+h5check identical "$TMP/fedbuff-reference.h5" "$TMP/twice.h5"

@@ -89,6 +89,13 @@ TEST_CASE("wrong types and impossible values name the key", "[config]") {
                              "model.early_exits = true"));
   CHECK_THAT(error_of(path, {"algorithm.name=fedrolex", "algorithm.slicing=depth", "model.early_exits=true"}),
              Catch::Contains("'algorithm.slicing': only `heterofl` cuts models in depth"));
+  CHECK_THAT(error_of(path, {"algorithm.masked_ce=true"}),
+             Catch::Contains("'algorithm.masked_ce': only `heterofl`, `fedrolex` and `fjord`"));
+  CHECK(error_of(path, {"algorithm.name=fedrolex", "algorithm.masked_ce=true"}).empty());
+  CHECK_THAT(error_of(path, {"algorithm.name=heterofl", "algorithm.fjord_distillation=true"}),
+             Catch::Contains("'algorithm.fjord_distillation': is FjORD's option"));
+  CHECK_THAT(error_of(path, {"algorithm.adaptcl_keep_min=0"}),
+             Catch::Contains("'algorithm.adaptcl_keep_min': must be in (0, 1]"));
   const auto bad_file = write_config("[run]\nrounds = -3\n");
   CHECK_THAT(error_of(bad_file), Catch::Contains(bad_file + ": key 'run.rounds': must be >= 1"));
 }

@@ -60,6 +60,10 @@ TEST_CASE("masked cross-entropy: a device leaves the classifier rows of its abse
     return changed;
   };
   CHECK(changed_rows(true) == present);
+  order.objective.mask_absent_labels = true;
+  const auto masked_bytes = runner.run(order).memory_bytes;
+  order.objective.mask_absent_labels = false;
+  CHECK(masked_bytes == runner.run(order).memory_bytes + 4 * 32 * 10);  // one more [batch, classes] logits copy
   CHECK(changed_rows(false).size() == 10);  // plain CE pushes every absent class down
 }
 
@@ -84,6 +88,7 @@ TEST_CASE("self-distillation: the sampled width learns from the full submodel, c
   CHECK(distilled.reference_compute_s > full.reference_compute_s);
   CHECK(distilled.reference_compute_s < 2.0 * full.reference_compute_s);
   CHECK(std::isfinite(distilled.train_loss));
+  CHECK(distilled.memory_bytes > plain.memory_bytes);  // a teacher and a student graph per step
   CHECK(!torch::equal(distilled.weights, plain.weights));
 }
 

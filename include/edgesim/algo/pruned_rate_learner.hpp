@@ -8,7 +8,9 @@
 //   F_i  = T_i / keep_i^p           the worker's full-model time, estimated (cost ∝ keep^p;
 //                                    optionally smoothed: F_i ← β·F_i + (1−β)·estimate)
 //   T*   = (1 + slack) · min_i F_i  the target: the fastest worker at full width, plus slack
-//   keep_i ← clip(keep_i · (T* / (F_i·keep_i^p))^gain, keep_min, 1)
+//                                    (min over every worker seen so far, its latest F_i)
+//   keep_i ← clip(keep_i · (T* / (F_i·keep_i^p))^gain, keep_min, 1)   (F_i·keep_i^p = T_i
+//                                    when not smoothed)
 // `slack` trades accuracy (larger submodels) for time. A worker whose task failed (out of
 // memory, or cancelled at a deadline) has no time to learn from: its keep rate is multiplied
 // by `failure_backoff`. Workers start at full width: the learner knows nothing of them.

@@ -31,7 +31,9 @@ struct MemoryFootprint {
   std::uint64_t weights = 0, gradients = 0, optimizer = 0, activations = 0;
   std::uint64_t total() const { return weights + gradients + optimizer + activations; }
 };
-MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum);
+// `forward_passes` > 1: a step keeps that many autograd graphs alive (FjORD's
+// self-distillation runs a teacher and a student pass before one backward).
+MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum, int forward_passes = 1);
 
 // Bytes of one copy of the model on the wire (float32 parameters and buffers).
 std::uint64_t model_bytes(const ModelSpec& spec);
