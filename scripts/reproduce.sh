@@ -2,17 +2,18 @@
 # Reproduces a paper's headline experiments at laptop scale (or --full scale on a cluster)
 # and regenerates their figures and tables.
 #
-#   scripts/reproduce.sh adaptcl [--full] [--np N] [--overwrite]
+#   scripts/reproduce.sh adaptcl [--full] [--np N] [--overwrite] [--dry-run]
 #
 # adaptcl: AdaptCL against synchronous FedAvg (wait for all), FedAvg with a deadline and
 # FedAsync, in a low- and a high-heterogeneity device set (experiments/adaptcl/devices), on
 # Fashion-MNIST with the CNN and on a CIFAR-shaped workload (VGG-11). Runs go to
-# results/adaptcl/runs/ (finished runs are kept and skipped unless --overwrite); the table
+# results/adaptcl/runs/ (finished runs kept, interrupted ones resumed, unless --overwrite); the table
 # and figures to results/adaptcl/ (scripts/adaptcl.py).
 # The deadline is not tuned by hand: it is the median worker's update time in round 1 of the
 # wait-for-all run of the same setting (every worker trains the full model in round 1).
 # --full: all 60,000 Fashion-MNIST samples, VGG-11 at full width on 50,000 CIFAR-shaped
 # images (real CIFAR-10 if EDGESIM_CIFAR10 names its directory), 100 / 200 rounds.
+# --dry-run: print the runs' commands instead of running them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,12 +21,13 @@ usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 what=$1; shift
 [[ $what == adaptcl ]] || usage
-full=0 np=3 overwrite=0
+full=0 np=3 overwrite=0 dry=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --full) full=1 ;;
     --np) np=$2; shift ;;
     --overwrite) overwrite=1 ;;
+    --dry-run) dry=1 ;;
     *) usage ;;
   esac
   shift
@@ -33,10 +35,10 @@ done
 
 # EDGESIM_BIN: a prebuilt binary (e.g. a copy, so that rebuilding meanwhile is safe).
 bin=${EDGESIM_BIN:-build/edgesim}
-[[ -n ${EDGESIM_BIN:-} ]] || scripts/build.sh edgesim >/dev/null
+[[ -n ${EDGESIM_BIN:-} || $dry == 1 ]] || scripts/build.sh edgesim >/dev/null
 out=results/adaptcl
 runs=$out/runs
-mkdir -p "$runs"
+[[ $dry == 1 ]] || mkdir -p "$runs"
 devices=$PWD/experiments/adaptcl/devices
 
 # run NAME CONFIG ARGS... : one run. Without --overwrite a finished run is kept and an
@@ -46,6 +48,10 @@ run() {
   shift 2
   local mode=--resume
   [[ $overwrite == 1 ]] && mode=--overwrite
+  if [[ $dry == 1 ]]; then
+    echo scripts/mpirun.sh "$np" "$bin" run "$config" "$@" --out "$runs/$name.h5" $mode
+    return
+  fi
   echo "run  $name"
   scripts/mpirun.sh "$np" "$bin" run "$config" "$@" --out "$runs/$name.h5" $mode >"$runs/$name.log" 2>&1 ||
     { tail -20 "$runs/$name.log" >&2; exit 1; }
@@ -83,7 +89,8 @@ for workload in fmnist-cnn cifar-vgg11; do
     base=("${scale[@]}" --set "devices.profiles=$devices/${setting}16.toml")
     tag=$workload-$setting
     run "$tag-fedavg" "$config" "${base[@]}" --set algorithm.name=fedavg
-    deadline=$(median_round1 "$runs/$tag-fedavg.h5")
+    deadline=MEDIAN_ROUND1_TIME
+    [[ $dry == 1 ]] || deadline=$(median_round1 "$runs/$tag-fedavg.h5")
     run "$tag-fedavg-deadline" "$config" "${base[@]}" --set algorithm.name=fedavg \
       --set algorithm.straggler=deadline --set "algorithm.deadline_s=$deadline"
     # FedAsync: one aggregation per update, so 16 x the rounds for the same amount of local
@@ -93,4 +100,4 @@ for workload in fmnist-cnn cifar-vgg11; do
     run "$tag-adaptcl" "$config" "${base[@]}" --set algorithm.name=adaptcl
   done
 done
-/usr/bin/python3 scripts/adaptcl.py "$runs" -o "$out"
+[[ $dry == 1 ]] || /usr/bin/python3 scripts/adaptcl.py "$runs" -o "$out"

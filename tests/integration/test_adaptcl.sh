@@ -106,3 +106,7 @@ rc=0
 "$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" bogus 2>/dev/null || rc=$?
 [[ $rc -eq 2 ]] || fail "reproduce.sh with an unknown experiment: expected exit 2, got $rc"
 check "reproduce.sh: unknown experiment -> exit 2"
+full=$("$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" adaptcl --full --dry-run)
+[[ $(grep -c 'edgesim run' <<<"$full") -eq 16 ]] || fail "reproduce.sh --full --dry-run: expected 16 runs"
+grep -q 'model.width=1.0' <<<"$full" || fail "--full must run VGG-11 at full width"
+check "reproduce.sh adaptcl --full --dry-run: 16 runs at cluster scale"
