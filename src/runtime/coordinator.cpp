@@ -161,8 +161,9 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
     busy[d] = 1;
     InFlight f;
     f.order.device = d, f.order.round = dispatched, f.order.weights = global;  // round: the shuffle stream
+    f.order.clock_round = version + 1;
     f.start = global, f.version = version, f.start_s = now;
-    f.end_s = now + predicted_duration(e, f.order, version + 1);
+    f.end_s = now + predicted_duration(e, f.order, f.order.clock_round);
     flying.emplace(dispatched++, std::move(f));
   };
   // Trains `ids` at once and charges each its virtual times.
@@ -172,7 +173,7 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
     for (auto& r : transport.run_tasks(orders)) {
       InFlight& f = flying.at(r.round);
       std::vector<TaskResult> one{std::move(r)};
-      apply_clock(e, f.start_s, f.version + 1, one);
+      apply_clock(e, f.start_s, f.order.clock_round, one);
       f.end_s = one[0].end_s;
       f.result = std::move(one[0]);
     }
@@ -198,6 +199,7 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
     for (const auto& c : resume->in_flight) {
       InFlight f;
       f.order.device = c.device, f.order.round = c.dispatch, f.order.weights = models.at(c.version);
+      f.order.clock_round = c.version + 1;
       f.start = f.order.weights, f.version = c.version, f.start_s = c.start_s, f.end_s = c.end_s;
       busy[c.device] = 1;
       flying.emplace(c.dispatch, std::move(f));

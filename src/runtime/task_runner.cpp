@@ -131,7 +131,7 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   }
   if (clock_mode_ == ClockMode::kRealtime) {
     // Make wall-clock time match the emulated device: the slower compute plus both transfers.
-    const TaskTiming t = time_task(device.at_round(order.round), measured_s, r.bytes_down, r.bytes_up);
+    const TaskTiming t = time_task(device.at_round(order.schedule_round()), measured_s, r.bytes_down, r.bytes_up);
     std::this_thread::sleep_for(std::chrono::duration<double>(t.total_s() - measured_s));
   }
   return r;

@@ -16,7 +16,7 @@ namespace {
 enum Tag : int { kTaskTag = 1, kResultTag = 2, kStopTag = 3 };
 
 struct TaskHeader {
-  std::int64_t device, round, num_units, num_rates, num_floats, depth;
+  std::int64_t device, round, num_units, num_rates, num_floats, depth, clock_round;
   double train_scale;
   LocalObjective objective;
 };
@@ -136,7 +136,7 @@ class MpiTransport : public Transport {
     for (std::size_t i = 0; i < orders.size(); ++i) {
       const auto& o = orders[i];
       const TaskHeader h{o.device, o.round, static_cast<std::int64_t>(o.units.size()),
-                         static_cast<std::int64_t>(o.dropout_rates.size()), o.weights.numel(), o.depth,
+                         static_cast<std::int64_t>(o.dropout_rates.size()), o.weights.numel(), o.depth, o.clock_round,
                          o.train_scale, o.objective};
       buffers.push_back(pack(h, o.units, o.dropout_rates, o.weights));
       MPI_Isend(buffers.back().data(), static_cast<int>(buffers.back().size()), MPI_BYTE,
@@ -188,6 +188,7 @@ void serve_tasks(const Experiment& e, int rank, int world_size) {
     order.device = h.device, order.round = h.round, order.train_scale = h.train_scale;
     order.objective = h.objective;
     order.depth = static_cast<std::int32_t>(h.depth);
+    order.clock_round = h.clock_round;
     const auto out = pack_result(runner.run(order));
     MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, MPI_COMM_WORLD);
   }

@@ -20,6 +20,10 @@ struct TaskOrder {
   torch::Tensor weights;            // flat float32 (sub)model the device starts from
   std::vector<std::int32_t> units;  // kept units per unit group; empty = the full model
   std::int32_t depth = -1;          // blocks kept (model/submodel.hpp); -1 = the whole model
+  // The round whose slowdown the device has (slowdown_schedule); 0 = `round`. Asynchronous
+  // runs use `round` as the task's random stream and set this to the aggregation it starts in.
+  std::int64_t clock_round = 0;
+  std::int64_t schedule_round() const { return clock_round > 0 ? clock_round : round; }
   double train_scale = 1.0;         // HeteroFL's scaler (1 / rate) while training
   std::vector<double> dropout_rates;  // FjORD: widths (of the global model) to draw per step
   LocalObjective objective;
