@@ -156,8 +156,10 @@ def plot_accuracy(ax_time, ax_round, runs):
     ax_time.set_title("(a) test accuracy vs virtual time")
     ax_round.set_xlabel("round")
     ax_round.set_title("(b) test accuracy vs round")
+    # Language-model runs report next-token accuracy (docs/RESULTS.md).
+    lm = any(re.search(r'^\s*name\s*=\s*"transformer"', r.config, re.M) for r in runs)
     for ax in (ax_time, ax_round):
-        ax.set_ylabel("test accuracy")
+        ax.set_ylabel("test accuracy (next-token for language models)" if lm else "test accuracy")
         ax.grid(True, alpha=0.3)
     ax_time.legend(fontsize="small", loc="lower right")
 
