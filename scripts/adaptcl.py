@@ -5,7 +5,8 @@ table and figures in OUT (default results/adaptcl).
     /usr/bin/python3 scripts/adaptcl.py RUNS_DIR [-o OUT] [--target-share 0.95 0.99]
 
 RUNS_DIR holds <workload>-<setting>-<algorithm>.h5 for workloads fmnist-cnn and cifar-vgg11,
-settings low and high, algorithms fedavg, fedavg-deadline, fedasync, adaptcl.
+settings low, high and high-skew (Dirichlet 0.5 labels), algorithms fedavg, fedavg-deadline,
+fedasync, adaptcl; missing ones are skipped.
 Reported, as the paper does:
   - virtual time to a target accuracy, and AdaptCL's saving against synchronous FedAvg
     (1 - t_adaptcl / t_fedavg) and speedup (t_fedavg / t_adaptcl). The target is
@@ -27,7 +28,8 @@ import h5py
 import numpy as np
 
 WORKLOADS = {"fmnist-cnn": "Fashion-MNIST, CNN", "cifar-vgg11": "CIFAR-shaped, VGG-11"}
-SETTINGS = {"low": "low heterogeneity", "high": "high heterogeneity"}
+SETTINGS = {"low": "low heterogeneity", "high": "high heterogeneity",
+            "high-skew": "high heterogeneity, label skew"}
 ALGORITHMS = {"fedavg": "FedAvg (wait for all)", "fedavg-deadline": "FedAvg (deadline)",
               "fedasync": "FedAsync", "adaptcl": "AdaptCL"}
 

@@ -6,7 +6,8 @@
 #
 # adaptcl: AdaptCL against synchronous FedAvg (wait for all), FedAvg with a deadline and
 # FedAsync, in a low- and a high-heterogeneity device set (experiments/adaptcl/devices), on
-# Fashion-MNIST with the CNN and on a CIFAR-shaped workload (VGG-11). Runs go to
+# Fashion-MNIST with the CNN (also with label skew in the high setting) and on a CIFAR-shaped
+# workload (VGG-11). Runs go to
 # results/adaptcl/runs/ (finished runs kept, interrupted ones resumed, unless --overwrite); the table
 # and figures to results/adaptcl/ (scripts/adaptcl.py).
 # The deadline is not tuned by hand: it is the median worker's update time in round 1 of the
@@ -17,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 what=$1; shift
 [[ $what == adaptcl ]] || usage
@@ -85,8 +86,12 @@ for workload in fmnist-cnn cifar-vgg11; do
       fi
     fi
   fi
-  for setting in low high; do
-    base=("${scale[@]}" --set "devices.profiles=$devices/${setting}16.toml")
+  # high-skew: the high setting with Dirichlet(0.5) label skew (Fashion-MNIST only).
+  settings=(low high)
+  [[ $workload == fmnist-cnn ]] && settings+=(high-skew)
+  for setting in "${settings[@]}"; do
+    base=("${scale[@]}" --set "devices.profiles=$devices/${setting%-skew}16.toml")
+    [[ $setting == *-skew ]] && base+=(--set data.partition=dirichlet --set data.alpha=0.5)
     tag=$workload-$setting
     run "$tag-fedavg" "$config" "${base[@]}" --set algorithm.name=fedavg
     deadline=MEDIAN_ROUND1_TIME

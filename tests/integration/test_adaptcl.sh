@@ -107,6 +107,6 @@ rc=0
 [[ $rc -eq 2 ]] || fail "reproduce.sh with an unknown experiment: expected exit 2, got $rc"
 check "reproduce.sh: unknown experiment -> exit 2"
 full=$("$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" adaptcl --full --dry-run)
-[[ $(grep -c 'edgesim run' <<<"$full") -eq 16 ]] || fail "reproduce.sh --full --dry-run: expected 16 runs"
+[[ $(grep -c 'edgesim run' <<<"$full") -eq 20 ]] || fail "reproduce.sh --full --dry-run: expected 20 runs"
 grep -q 'model.width=1.0' <<<"$full" || fail "--full must run VGG-11 at full width"
-check "reproduce.sh adaptcl --full --dry-run: 16 runs at cluster scale"
+check "reproduce.sh adaptcl --full --dry-run: 20 runs at cluster scale"
