@@ -155,6 +155,11 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(model.d_model, static_cast<int>(to_int(v))), at_least(0)},
       {"model.ffn", Type::kInt, "0", "Transformer: feed-forward hidden units per block (0 = the preset's).",
        EDGESIM_FIELD(model.ffn, static_cast<int>(to_int(v))), at_least(0)},
+      {"model.attention_slicing", Type::kString, "\"heads\"",
+       "Transformer: what a narrower submodel keeps of each attention layer: whole `heads` (ceil(rate·heads) of "
+       "them), or every head with ceil(rate·head_dim) of its dimensions (`head_dims`, as HeteroFL's Transformer "
+       "scales its width).",
+       EDGESIM_FIELD(model.attention_slicing, v), one_of({"heads", "head_dims"})},
       {"model.early_exits", Type::kBool, "false",
        "An early-exit classifier after every block of the model but the last (blocks: the CNN's two conv stages "
        "and hidden layer, VGG's conv stages, ResNet-18's residual blocks): global average pool + linear. Needed to "

@@ -59,7 +59,7 @@ SpecNetImpl::SpecNetImpl(const ModelSpec& spec) : spec_(spec), layers_(spec.laye
         break;
       case LayerKind::kSelfAttention: {
         const UnitGroup& heads = spec.groups.at(l.inner_group);
-        m.attention = register_module(l.name, SelfAttention(spec.width(l.in_group), heads.units, heads.unit_width));
+        m.attention = register_module(l.name, SelfAttention(spec.width(l.in_group), heads.units, spec.unit_width(l.inner_group)));
         break;
       }
       default:
@@ -73,8 +73,8 @@ void SpecNetImpl::set_active_units(const std::vector<int>& units) {
   for (std::size_t g = 0; g < units.size() && g < spec_.groups.size(); ++g) {
     const UnitGroup& group = spec_.groups[g];
     if (!group.sliceable || units[g] >= group.units) continue;
-    auto mask = torch::zeros({group.width()});
-    mask.narrow(0, 0, std::int64_t(units[g]) * group.unit_width).fill_(1.0f);
+    auto mask = torch::zeros({spec_.width(static_cast<int>(g))});
+    mask.narrow(0, 0, std::int64_t(units[g]) * spec_.unit_width(static_cast<int>(g))).fill_(1.0f);
     masks_[g] = mask;
   }
 }

@@ -147,9 +147,15 @@ std::vector<std::int64_t> dim_positions(const ModelSpec& global, const SubmodelS
     for (std::int64_t i = 0; i < d.extent; ++i) pos.push_back(i);
     return pos;
   }
-  const int w = global.groups[d.group].unit_width;
-  for (std::int64_t u : sub.kept[d.group])
-    for (int i = 0; i < w; ++i) pos.push_back(u * w + i);
+  const int w = global.unit_width(d.group);
+  const int inner = global.groups[d.group].inner;
+  for (std::int64_t u : sub.kept[d.group]) {
+    if (inner >= 0) {
+      for (std::int64_t i : sub.kept[inner]) pos.push_back(u * w + i);  // the same dimensions in every head
+    } else {
+      for (int i = 0; i < w; ++i) pos.push_back(u * w + i);
+    }
+  }
   return pos;
 }
 

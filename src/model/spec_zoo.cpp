@@ -118,7 +118,14 @@ ModelSpec make_transformer_lm(const TransformerShape& t, double width) {
   int x = b.add(tok, pos);
   for (int i = 0; i < t.layers; ++i) {
     const std::string name = "layer" + std::to_string(i + 1);
-    const int heads = b.group(name + ".heads", scaled(t.heads, width), t.d_model / t.heads);
+    int heads;
+    if (t.slice_head_dims) {
+      const int dims = b.group(name + ".head_dims", scaled(t.d_model / t.heads, width));
+      heads = b.group(name + ".heads", t.heads, 1, false);
+      spec.groups[heads].inner = dims;
+    } else {
+      heads = b.group(name + ".heads", scaled(t.heads, width), t.d_model / t.heads);
+    }
     const int ffn = b.group(name + ".ffn", scaled(t.ffn, width));
     b.begin_block();  // blocks: the Transformer layers
     b.from(x);
@@ -171,6 +178,7 @@ TransformerShape transformer_shape(const ModelConfig& m, int vocab) {
   if (m.heads > 0) t.heads = m.heads;
   if (m.d_model > 0) t.d_model = m.d_model;
   if (m.ffn > 0) t.ffn = m.ffn;
+  t.slice_head_dims = m.attention_slicing == "head_dims";
   return t;
 }
 

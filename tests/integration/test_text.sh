@@ -48,3 +48,10 @@ expect_error wikitext-no-path 0 "key 'data.path'" "wiki.train.tokens" -- \
   run "$cfg" --set data.dataset=wikitext --out "$TMP/x.h5"
 expect_error seq-too-long 0 "key 'model.seq_len'" -- \
   run "$cfg" --set data.dataset=wikitext --set data.path="$TMP/wiki" --set model.seq_len=320 --out "$TMP/x.h5"
+
+# HeteroFL's way of narrowing a Transformer: every head, a share of each head's dimensions.
+run_ok head-dims 2 run "$EDGESIM_SOURCE_DIR/experiments/text/fortunes-transformer.toml" --set run.rounds=1 \
+  --set algorithm.name=heterofl --set algorithm.rates=1,0.5 --set model.attention_slicing=head_dims \
+  --out "$TMP/head-dims.h5"
+h5check complete "$TMP/head-dims.h5" --rounds 1
+check "HeteroFL with attention sliced per head dimension trains"

@@ -20,10 +20,16 @@ using test::sample_input;
 
 namespace {
 
+TransformerShape head_dims_shape() {
+  TransformerShape t = transformer_preset("tiny", 50, 12);
+  t.slice_head_dims = true;
+  return t;
+}
+
 std::vector<ModelSpec> zoo() {
   return {make_cnn(1, 28, 10, 1.0), make_cnn(3, 32, 10, 0.5), make_vgg(11, 3, 32, 10, 0.25, false),
           make_resnet18(3, 32, 10, 0.125, false), make_resnet18(3, 32, 10, 0.125, true),
-          make_transformer_lm(transformer_preset("tiny", 50, 12), 1.0)};
+          make_transformer_lm(transformer_preset("tiny", 50, 12), 1.0), make_transformer_lm(head_dims_shape(), 1.0)};
 }
 
 }  // namespace
@@ -75,6 +81,29 @@ TEST_CASE("a prefix submodel holds exactly the leading channels", "[submodel]") 
   CHECK(torch::equal(sw["l7.weight"], fw["l7.weight"].narrow(0, 0, 64).view({64, 32, 49}).narrow(1, 0, 16).reshape({64, 784})));
   CHECK(torch::equal(sw["l9.weight"], fw["l9.weight"].narrow(1, 0, 64)));
   CHECK(torch::equal(sw["l9.bias"], fw["l9.bias"]));  // the classes never shrink
+}
+
+TEST_CASE("attention sliced per head dimension keeps every head and the same dimensions in each", "[submodel]") {
+  const ModelSpec s = make_transformer_lm(head_dims_shape(), 1.0);  // 4 heads of 32 dimensions
+  torch::manual_seed(5);
+  auto full = build_network(s);
+  const SubmodelSpec half = prefix_submodel(s, 0.5);
+  const ModelSpec arch = submodel_architecture(s, half);
+  auto small = build_network(arch);
+  load_weights(*small, extract_submodel(flatten_weights(*full), gather_tensor(gather_index(s, half))));
+  const auto fw = full->named_parameters(), sw = small->named_parameters();
+  // q/k/v rows: dimensions 0..15 of each of the 4 heads; o columns likewise.
+  const auto rows = torch::arange(4).unsqueeze(1) * 32 + torch::arange(16).unsqueeze(0);
+  for (const char* p : {"q", "k", "v"}) {
+    INFO(p);
+    const std::string name = "l4." + std::string(p) + ".weight";
+    REQUIRE(sw.contains(name));
+    CHECK(torch::equal(sw[name], fw[name].index_select(0, rows.flatten())));
+  }
+  CHECK(torch::equal(sw["l4.o.weight"], fw["l4.o.weight"].index_select(1, rows.flatten())));
+  const auto y = small->forward(sample_input(s, 2));
+  CHECK(y.sizes() == std::vector<std::int64_t>{2, 12, 50});
+  CHECK(arch.parameter_count() < s.parameter_count());
 }
 
 TEST_CASE("a spec that keeps everything is plain FedAvg, bit for bit", "[submodel]") {

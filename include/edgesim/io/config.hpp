@@ -50,6 +50,7 @@ struct ModelConfig {
   std::string preset = "tiny";
   int seq_len = 64;
   int layers = 0, heads = 0, d_model = 0, ffn = 0;
+  std::string attention_slicing = "heads";  // heads | head_dims: what a narrower submodel keeps
   bool early_exits = false;  // an early-exit classifier after every block but the last
 };
 

@@ -28,7 +28,9 @@ struct UnitGroup {
   int units = 0;         // units in this (possibly sliced) model
   int unit_width = 1;    // tensor entries per unit (an attention head spans head_dim entries)
   bool sliceable = true;
-  int width() const { return units * unit_width; }
+  // Attention sliced per head dimension (HeteroFL's Transformer): every unit of this group
+  // (a head) spans the units of `inner` (its dimensions), which are kept alike in every head.
+  int inner = -1;
 };
 
 enum class LayerKind {
@@ -84,7 +86,12 @@ struct ModelSpec {
   int output() const { return output_layer >= 0 ? output_layer : static_cast<int>(layers.size()) - 1; }
   bool has_exits() const { return output() + 1 < static_cast<int>(layers.size()); }
 
-  int width(int group) const { return groups.at(group).width(); }
+  // Tensor entries per unit of `group`, and in the whole group.
+  int unit_width(int group) const {
+    const UnitGroup& g = groups.at(group);
+    return g.inner >= 0 ? groups.at(g.inner).units : g.unit_width;
+  }
+  int width(int group) const { return groups.at(group).units * unit_width(group); }
   std::int64_t extent(const ParamDim& d) const { return d.group < 0 ? d.extent : width(d.group); }
   // Trainable parameters, then buffers (BN running statistics), in the order the LibTorch
   // module registers them: the layout of the flat weight buffer.

@@ -31,6 +31,9 @@ ModelSpec make_resnet18(int in_c, int in_hw, int num_classes, double width, bool
 // d_model is not. Blocks: the Transformer layers.
 struct TransformerShape {
   int vocab = 256, seq_len = 64, d_model = 128, heads = 4, ffn = 512, layers = 2;
+  // false: a submodel keeps whole heads; true: it keeps every head and the same share of
+  // each head's dimensions (HeteroFL's Transformer, whose width scales the embedding per head).
+  bool slice_head_dims = false;
 };
 ModelSpec make_transformer_lm(const TransformerShape& shape, double width);
 // Presets: "tiny" (2 layers, d 128), "small" (4 layers, d 256), "bert-base" (12 layers,
