@@ -21,12 +21,12 @@ std::vector<double> device_rates(const Experiment& e) {
   std::sort(levels.begin(), levels.end(), std::greater<>());
   const Slicing slicing = parse_slicing(a.slicing);
   const double full_flops = forward_flops(e.model);
+  const int passes = a.name == "fjord" && a.fjord_distillation ? 2 : 1;  // teacher and student graphs
   for (int d = 0; d < n; ++d) {
     const DeviceProfile& p = e.devices[d];
     rates[d] = levels.back();
     for (double r : levels) {
       const ModelSpec arch = submodel_architecture(e.model, scaled_submodel(e.model, r, slicing));
-      const int passes = a.name == "fjord" && a.fjord_distillation ? 2 : 1;
       const bool fits = double(training_memory(arch, a.batch_size, a.momentum > 0, passes).total()) <=
                         a.rate_memory_margin * double(p.memory_cap_bytes);
       // Width: conv cost scales with r²; a cut in depth saves what its FLOPs say.

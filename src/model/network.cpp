@@ -161,6 +161,16 @@ void load_weights(torch::nn::Module& module, const torch::Tensor& flat) {
   if (offset != flat.numel()) throw std::runtime_error("weight buffer longer than the model");
 }
 
+std::vector<float> to_floats(const torch::Tensor& flat) {
+  const auto c = flat.contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+torch::Tensor from_floats(const std::vector<float>& floats) {
+  return torch::from_blob(const_cast<float*>(floats.data()), {static_cast<std::int64_t>(floats.size())}, torch::kFloat32)
+      .clone();
+}
+
 torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tensor& targets,
                                   torch::Reduction::Reduction reduction) {
   namespace F = torch::nn::functional;

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "edgesim/common/rng.hpp"
+#include "edgesim/model/network.hpp"
 #include "edgesim/runtime/stop_signal.hpp"
 #include "edgesim/runtime/task_clock.hpp"
 
@@ -63,8 +64,7 @@ bool run_async(const Experiment& e, Algorithm& algorithm, Transport& transport, 
     dispatched = resume->dispatched, version = resume->version;
     std::map<std::int64_t, torch::Tensor> models;  // by version
     for (const auto& [v, w] : resume->start_models)
-      models[v] = torch::from_blob(const_cast<float*>(w.data()), {static_cast<std::int64_t>(w.size())}, torch::kFloat32)
-                      .clone();
+      models[v] = from_floats(w);
     std::vector<std::int64_t> retrain;
     for (const auto& c : resume->in_flight) {
       InFlight f;

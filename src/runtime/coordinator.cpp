@@ -112,9 +112,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   double now = 0;
   int first_round = 1;
   if (const Checkpoint* c = options.resume) {
-    global = torch::from_blob(const_cast<float*>(c->weights.data()), {static_cast<std::int64_t>(c->weights.size())},
-                              torch::kFloat32)
-                 .clone();
+    global = from_floats(c->weights);
     now = c->virtual_time_s;
     first_round = static_cast<int>(c->round) + 1;
     summary.rounds = static_cast<int>(c->round);
@@ -125,10 +123,6 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   // The state after the last finished round (asynchronous: after the last aggregation, with
   // the tasks then in flight): what a resumed run starts from.
   std::optional<AsyncSnapshot> last_async;
-  auto floats = [](const torch::Tensor& t) {
-    const auto c = t.contiguous();
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  };
   auto checkpoint = [&] {
     if (options.checkpoint_path.empty()) return;
     Checkpoint c;
@@ -136,13 +130,13 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     c.round = summary.rounds;
     c.virtual_time_s = now, c.wall_time_s = wall_now();
     c.final_accuracy = summary.final_accuracy, c.best_accuracy = summary.best_accuracy;
-    c.weights = floats(global);
+    c.weights = to_floats(global);
     c.algorithm_state = algorithm.save_state();
     if (last_async) {  // the global model has not changed since that aggregation
       c.virtual_time_s = last_async->now;
       c.dispatched = last_async->dispatched, c.version = last_async->version;
       c.in_flight = last_async->in_flight;
-      for (const auto& [v, model] : last_async->start_models) c.start_models.emplace_back(v, floats(model));
+      for (const auto& [v, model] : last_async->start_models) c.start_models.emplace_back(v, to_floats(model));
     }
     save_checkpoint(options.checkpoint_path, c);
   };

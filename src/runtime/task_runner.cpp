@@ -28,9 +28,11 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   r.device = order.device;
   r.round = order.round;
   r.local_samples = data.x.size(0);
+  // FjORD's self-distillation (only with ordered dropout): a teacher and a student pass per step.
+  const bool distill = order.objective.self_distillation && !order.dropout_rates.empty();
   {
-    // Self-distillation keeps a teacher and a student graph; a masked loss one more logits copy.
-    const int passes = order.objective.self_distillation && !order.dropout_rates.empty() ? 2 : 1;
+    // Two passes keep two autograd graphs; a masked loss one more logits copy.
+    const int passes = distill ? 2 : 1;
     std::uint64_t bytes = training_memory(arch, recipe_.batch_size, recipe_.momentum > 0, passes).total();
     if (order.objective.mask_absent_labels)
       bytes += 4ull * recipe_.batch_size * arch.num_classes * (arch.token_input ? arch.in_h : 1);
@@ -67,14 +69,15 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   double step_flops = 0;
   StepHook per_step;
   const Width* sampled = nullptr;  // this step's width
-  const bool distill = order.objective.self_distillation && !widths.empty();
-  const double full_flops = training_flops_per_sample(arch);
+  const Width* p_max = widths.empty() ? nullptr : &widths.back();  // the device's whole submodel
   if (!widths.empty()) {
     per_step = [&](std::int64_t batch) {
       sampled = &widths[dropout_rng.below(widths.size())];
       if (!distill) net->set_active_units(sampled->units);
-      const bool narrower = sampled->units != widths.back().units || !distill;
-      step_flops += ((distill ? full_flops : 0.0) + (narrower ? sampled->flops_per_sample : 0.0)) * double(batch);
+      // Distilling: the teacher pass at p_max, then the student pass unless it drew p_max.
+      const double teacher = distill ? p_max->flops_per_sample : 0.0;
+      const double student = distill && sampled == p_max ? 0.0 : sampled->flops_per_sample;
+      step_flops += (teacher + student) * double(batch);
     };
   }
   // HeteroFL's masked cross-entropy: 1 for the classes (or tokens) the device holds.
@@ -92,7 +95,7 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
     n->set_active_units({});
     const auto teacher = logits(n, xb);
     auto loss = classification_loss(teacher, yb);
-    if (sampled->units != widths.back().units) {
+    if (sampled != p_max) {
       n->set_active_units(sampled->units);
       loss = loss + distillation_loss(logits(n, xb), teacher);
     }

@@ -37,15 +37,21 @@ torch::Tensor classifier(const ModelSpec& spec, const torch::Tensor& flat) {
   return last;
 }
 
+// A task for `device` in `round`, starting from a freshly initialised model.
+TaskOrder fresh_order(const Experiment& e, int device, int round, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  TaskOrder order;
+  order.device = device, order.round = round;
+  order.weights = flatten_weights(*build_network(e.model));
+  return order;
+}
+
 }  // namespace
 
 TEST_CASE("masked cross-entropy: a device leaves the classifier rows of its absent classes untouched", "[objective]") {
   const Experiment e = shard_experiment();
   TaskRunner runner(e, {0});
-  torch::manual_seed(1);
-  TaskOrder order;
-  order.device = 0, order.round = 1;
-  order.weights = flatten_weights(*build_network(e.model));
+  TaskOrder order = fresh_order(e, 0, 1, 1);
   std::set<int> present;
   for (auto i : e.partition.indices[0]) present.insert(e.train.images.labels[i]);
   REQUIRE(present.size() < 10);
@@ -70,10 +76,7 @@ TEST_CASE("masked cross-entropy: a device leaves the classifier rows of its abse
 TEST_CASE("self-distillation: the sampled width learns from the full submodel, charged as two passes", "[objective]") {
   const Experiment e = shard_experiment();
   TaskRunner runner(e, {1});
-  torch::manual_seed(2);
-  TaskOrder order;
-  order.device = 1, order.round = 3;
-  order.weights = flatten_weights(*build_network(e.model));
+  TaskOrder order = fresh_order(e, 1, 3, 2);
   order.dropout_rates = {0.25, 0.5, 1.0};
   const TaskResult plain = runner.run(order);
   order.objective.self_distillation = true;

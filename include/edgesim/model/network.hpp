@@ -64,6 +64,10 @@ SpecNet build_network(const ModelSpec& spec);
 torch::Tensor flatten_weights(const torch::nn::Module& module);
 void load_weights(torch::nn::Module& module, const torch::Tensor& flat);
 
+// A flat float32 buffer to and from plain floats (how checkpoints store models).
+std::vector<float> to_floats(const torch::Tensor& flat);
+torch::Tensor from_floats(const std::vector<float>& floats);
+
 // Cross-entropy over classes, or over every position's next token for language models.
 torch::Tensor classification_loss(const torch::Tensor& logits, const torch::Tensor& targets,
                                   torch::Reduction::Reduction reduction = torch::Reduction::Mean);
