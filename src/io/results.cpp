@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "edgesim/common/error.hpp"
+#include "edgesim/device/transfer.hpp"
 
 namespace fs = std::filesystem;
 
@@ -24,18 +25,32 @@ const char* to_string(TaskStatus s) {
   return "unknown";
 }
 
+const char* to_string(TransferKind k) {
+  switch (k) {
+    case TransferKind::kDownload: return "download";
+    case TransferKind::kUpload: return "upload";
+    case TransferKind::kAssembly: return "assembly";
+  }
+  return "unknown";
+}
+
+static_assert(kServer == -1, "/transfers writes the server as -1 (docs/RESULTS.md)");
+
 namespace {
 
 // Widths of the fixed-length string columns. Fixed length (not variable length) so that
 // appends stay plain chunk writes under SWMR and numpy sees an ordinary 'S' field.
 constexpr std::size_t kStatusBytes = 16;     // /status: "running" / "complete"
 constexpr std::size_t kTaskStatusBytes = 8;  // /tasks status: "ok" / "oom" / "dropped"
+constexpr std::size_t kTransferKindBytes = 16;  // /transfers kind: "download", ...; room for more
 constexpr std::size_t kMinProfileBytes = 32;
 
 // Rows per chunk: a round row is 80 bytes, a task row 72, so both chunks stay well under
 // HDF5's 1 MiB chunk cache while a flush per round rewrites at most one partial chunk.
+// A transfer row is 64 bytes and there are a few per task: the task chunk size fits it too.
 constexpr hsize_t kRoundChunkRows = 512;
 constexpr hsize_t kTaskChunkRows = 4096;
+constexpr hsize_t kTransferChunkRows = 4096;
 
 // The innermost message on HDF5's error stack ("unable to lock file", "file exists", ...)
 // is usually the one that explains the failure; we print nothing ourselves, so keep it.
@@ -106,10 +121,18 @@ struct TaskRow {
   char status[kTaskStatusBytes];
 };
 
+// TransferRecord with the kind as text, for the same reason.
+struct TransferRow {
+  std::int64_t round, source, destination, bytes;
+  double start_s, end_s;
+  char kind[kTransferKindBytes];
+};
+
 // The in-memory row types double as the file types, so any padding would land in the file
-// (and in every reader's numpy dtype). Both are packed today; keep it that way.
+// (and in every reader's numpy dtype). All are packed today; keep it that way.
 static_assert(sizeof(RoundRecord) == 11 * 8, "RoundRecord gained padding or fields");
 static_assert(sizeof(TaskRow) == 13 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
+static_assert(sizeof(TransferRow) == 6 * 8 + kTransferKindBytes, "TransferRow gained padding or fields");
 
 
 Handle string_type(std::size_t bytes, const std::string& path) {
@@ -130,9 +153,9 @@ Handle string_type(std::size_t bytes, const std::string& path) {
   return t;
 }
 
-// The compound types of /rounds and /tasks, shared by the writer and the reader.
+// The compound types of the growing tables, shared by the writer and the reader.
 struct TableTypes {
-  Handle round_type, task_type, width_type;
+  Handle round_type, task_type, width_type, transfer_type;
 };
 
 TableTypes table_types(const std::string& path) {
@@ -192,6 +215,20 @@ TableTypes table_types(const std::string& path) {
   for (const auto& c : width_cols)
     ok(H5Tinsert(types.width_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/width_eval");
 
+  Handle kind_str = string_type(kTransferKindBytes, path);
+  const Col transfer_cols[] = {
+      {"round", HOFFSET(TransferRow, round), H5T_NATIVE_INT64},
+      {"source", HOFFSET(TransferRow, source), H5T_NATIVE_INT64},
+      {"destination", HOFFSET(TransferRow, destination), H5T_NATIVE_INT64},
+      {"bytes", HOFFSET(TransferRow, bytes), H5T_NATIVE_INT64},
+      {"start_s", HOFFSET(TransferRow, start_s), H5T_NATIVE_DOUBLE},
+      {"end_s", HOFFSET(TransferRow, end_s), H5T_NATIVE_DOUBLE},
+      {"kind", HOFFSET(TransferRow, kind), kind_str.get()}};
+  types.transfer_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(TransferRow)), "H5Tcreate", "/transfers"),
+                               H5Tclose);
+  for (const auto& c : transfer_cols)
+    ok(H5Tinsert(types.transfer_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/transfers");
+
   return types;
 }
 
@@ -206,9 +243,9 @@ struct ResultsWriter::Impl {
   // types close before the file does.
   Handle file;
   Handle status_type, round_type, task_type;
-  Handle width_type;
-  Handle status_ds, rounds_ds, tasks_ds, width_ds;
-  hsize_t num_rounds = 0, num_tasks = 0, num_width_evals = 0;
+  Handle width_type, transfer_type;
+  Handle status_ds, rounds_ds, tasks_ds, width_ds, transfers_ds;
+  hsize_t num_rounds = 0, num_tasks = 0, num_width_evals = 0, num_transfers = 0;
 
   hid_t id(hid_t h, const char* call, const std::string& what) const {
     return check_id(h, call, path, what);
@@ -397,6 +434,9 @@ void ResultsWriter::Impl::create_tables() {
   tasks_ds = create_table("tasks", task_type.get(), kTaskChunkRows);
   width_type = std::move(types.width_type);
   width_ds = create_table("width_eval", width_type.get(), kRoundChunkRows);
+  // Created last: the tables before it keep their creation order and contents.
+  transfer_type = std::move(types.transfer_type);
+  transfers_ds = create_table("transfers", transfer_type.get(), kTransferChunkRows);
 }
 
 void ResultsWriter::Impl::write_status(const char* text) {
@@ -488,6 +528,18 @@ void ResultsWriter::append_width_evals(const std::vector<WidthEvalRecord>& evals
                 "/width_eval");
 }
 
+void ResultsWriter::append_transfers(const std::vector<TransferRecord>& transfers) {
+  if (transfers.empty()) return;
+  std::vector<TransferRow> rows(transfers.size());
+  for (std::size_t i = 0; i < transfers.size(); ++i) {
+    const TransferRecord& t = transfers[i];
+    rows[i] = TransferRow{t.round, t.source, t.destination, t.bytes, t.start_s, t.end_s, {}};
+    std::strncpy(rows[i].kind, to_string(t.kind), sizeof rows[i].kind);
+  }
+  impl_->append(impl_->transfers_ds.get(), impl_->transfer_type.get(), impl_->num_transfers,
+                rows.data(), rows.size(), "/transfers");
+}
+
 void ResultsWriter::append_round(const RoundRecord& round) {
   impl_->append(impl_->rounds_ds.get(), impl_->round_type.get(), impl_->num_rounds, &round, 1,
                 "/rounds");
@@ -540,6 +592,12 @@ TaskStatus status_from_text(const std::string& text) {
   throw std::runtime_error("unknown task status '" + text + "'");
 }
 
+TransferKind kind_from_text(const std::string& text) {
+  for (TransferKind k : {TransferKind::kDownload, TransferKind::kUpload, TransferKind::kAssembly})
+    if (text == to_string(k)) return k;
+  throw std::runtime_error("unknown transfer kind '" + text + "'");
+}
+
 }  // namespace
 
 ResultsTables read_results(const std::string& path) {
@@ -558,6 +616,12 @@ ResultsTables read_results(const std::string& path) {
   // Files written before /width_eval existed have none.
   if (H5Lexists(file.get(), "width_eval", H5P_DEFAULT) > 0)
     t.width_evals = read_table<WidthEvalRecord>(file.get(), "width_eval", types.width_type.get(), path);
+  // Nor before /transfers existed.
+  if (H5Lexists(file.get(), "transfers", H5P_DEFAULT) > 0)
+    for (const TransferRow& r : read_table<TransferRow>(file.get(), "transfers", types.transfer_type.get(), path)) {
+      const std::string kind(r.kind, strnlen(r.kind, sizeof r.kind));
+      t.transfers.push_back({r.round, r.source, r.destination, r.bytes, r.start_s, r.end_s, kind_from_text(kind)});
+    }
   return t;
 }
 

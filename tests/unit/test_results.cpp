@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -104,6 +105,41 @@ TaskRecord task_record(std::int64_t device, std::int64_t r, TaskStatus status) {
   t.samples = 32 * (device + 1);
   t.status = status;
   return t;
+}
+
+// Round r's traffic: a download and an upload with device 0, a peer-to-peer transfer and
+// an assembly to the server, with times that differ per row.
+std::vector<TransferRecord> transfer_records(std::int64_t r) {
+  auto rec = [r](std::int64_t src, std::int64_t dst, std::int64_t bytes, double start, double end,
+                 TransferKind kind) {
+    TransferRecord t;
+    t.round = r;
+    t.source = src;
+    t.destination = dst;
+    t.bytes = bytes;
+    t.start_s = start;
+    t.end_s = end;
+    t.kind = kind;
+    return t;
+  };
+  const double t0 = 10.0 * r;
+  return {rec(-1, 0, 4812345 + r, t0, t0 + 0.125, TransferKind::kDownload),
+          rec(0, -1, 1234567, t0 + 3.5, t0 + 3.75, TransferKind::kUpload),
+          rec(1, 0, 777, t0 + 1.0 / 3.0, t0 + 0.5, TransferKind::kAssembly),
+          rec(0, -1, 0, t0 + 4.0, t0 + 4.0, TransferKind::kAssembly)};
+}
+
+void check_same(const std::vector<TransferRecord>& got, const std::vector<TransferRecord>& want) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CHECK(got[i].round == want[i].round);
+    CHECK(got[i].source == want[i].source);
+    CHECK(got[i].destination == want[i].destination);
+    CHECK(got[i].bytes == want[i].bytes);
+    CHECK(got[i].start_s == want[i].start_s);
+    CHECK(got[i].end_s == want[i].end_s);
+    CHECK(got[i].kind == want[i].kind);
+  }
 }
 
 // --- Reading back with the C API ------------------------------------------------------
@@ -230,6 +266,28 @@ hid_t task_mem_type() {
   return t;
 }
 
+struct TransferRow {
+  std::int64_t round, source, destination, bytes;
+  double start_s, end_s;
+  char kind[17];  // one more than the file's 16
+};
+
+hid_t transfer_mem_type() {
+  hid_t str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(str, sizeof(TransferRow::kind));
+  H5Tset_cset(str, H5T_CSET_UTF8);
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(TransferRow));
+  H5Tinsert(t, "round", HOFFSET(TransferRow, round), H5T_NATIVE_INT64);
+  H5Tinsert(t, "source", HOFFSET(TransferRow, source), H5T_NATIVE_INT64);
+  H5Tinsert(t, "destination", HOFFSET(TransferRow, destination), H5T_NATIVE_INT64);
+  H5Tinsert(t, "bytes", HOFFSET(TransferRow, bytes), H5T_NATIVE_INT64);
+  H5Tinsert(t, "start_s", HOFFSET(TransferRow, start_s), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "end_s", HOFFSET(TransferRow, end_s), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "kind", HOFFSET(TransferRow, kind), str);
+  H5Tclose(str);
+  return t;
+}
+
 struct DeviceRow {
   std::int64_t device;
   char profile[65];
@@ -274,6 +332,12 @@ TEST_CASE("TaskStatus names", "[results]") {
   CHECK(std::string(to_string(TaskStatus::kOk)) == "ok");
   CHECK(std::string(to_string(TaskStatus::kOom)) == "oom");
   CHECK(std::string(to_string(TaskStatus::kDropped)) == "dropped");
+}
+
+TEST_CASE("TransferKind names", "[results]") {
+  CHECK(std::string(to_string(TransferKind::kDownload)) == "download");
+  CHECK(std::string(to_string(TransferKind::kUpload)) == "upload");
+  CHECK(std::string(to_string(TransferKind::kAssembly)) == "assembly");
 }
 
 TEST_CASE("ResultsWriter writes attributes, devices, rounds and tasks", "[results]") {
@@ -428,7 +492,51 @@ TEST_CASE("ResultsWriter leaves status 'running' without mark_complete", "[resul
   CHECK(num_rows(f, "devices") == 0);
   CHECK(num_rows(f, "rounds") == 0);
   CHECK(num_rows(f, "tasks") == 0);
+  CHECK(num_rows(f, "transfers") == 0);  // created with the file, like /tasks
   H5Fclose(f);
+  CHECK(read_results(path.string()).transfers.empty());
+}
+
+TEST_CASE("ResultsWriter writes /transfers and read_results reads them back", "[results]") {
+  TempDir tmp;
+  const fs::path path = tmp.path / "run.h5";
+  std::vector<TransferRecord> want;
+  {
+    ResultsWriter w(path.string(), false, metadata(), devices(), 3);
+    for (std::int64_t r = 1; r <= 2; ++r) {
+      w.append_tasks({task_record(0, r, TaskStatus::kOk)});
+      w.append_transfers(transfer_records(r));
+      w.append_transfers({});  // nothing to add
+      w.append_round(round_record(r));
+      for (const auto& t : transfer_records(r)) want.push_back(t);
+    }
+    w.mark_complete();
+  }
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  CHECK(column_names(f, "transfers") ==
+        std::vector<std::string>{"round", "source", "destination", "bytes", "start_s", "end_s", "kind"});
+  // What h5py sees: the kind as text, the server as -1.
+  hid_t t = transfer_mem_type();
+  const auto rows = read_table<TransferRow>(f, "transfers", t);
+  H5Tclose(t);
+  REQUIRE(rows.size() == want.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    CHECK(rows[i].round == want[i].round);
+    CHECK(rows[i].source == want[i].source);
+    CHECK(rows[i].destination == want[i].destination);
+    CHECK(rows[i].bytes == want[i].bytes);
+    CHECK(rows[i].start_s == want[i].start_s);
+    CHECK(rows[i].end_s == want[i].end_s);
+    CHECK(std::string(rows[i].kind) == to_string(want[i].kind));
+  }
+  H5Fclose(f);
+
+  const ResultsTables back = read_results(path.string());
+  CHECK(back.status == "complete");
+  CHECK(back.rounds.size() == 2);
+  CHECK(back.tasks.size() == 2);
+  check_same(back.transfers, want);
 }
 
 TEST_CASE("ResultsWriter refuses an existing file unless told to overwrite", "[results]") {
@@ -502,11 +610,13 @@ TEST_CASE("A killed run leaves a readable file up to its last round", "[results]
       ResultsWriter w(path.string(), false, metadata(), devices(), 3);
       for (int r = 0; r < kRounds; ++r) {
         w.append_tasks({task_record(0, r, TaskStatus::kOk), task_record(1, r, TaskStatus::kOk)});
+        w.append_transfers(transfer_records(r));
         w.append_round(round_record(r));
       }
-      // Tasks of a round that never finished: not flushed yet, so they may or may not
-      // survive, but they must not corrupt anything.
+      // Tasks and transfers of a round that never finished: not flushed yet, so they may or
+      // may not survive, but they must not corrupt anything.
       w.append_tasks({task_record(0, kRounds, TaskStatus::kOk)});
+      w.append_transfers(transfer_records(kRounds));
       const char go = 'x';
       if (write(ready[1], &go, 1) != 1) _exit(3);
       for (;;) pause();  // the parent kills us mid-run
@@ -545,4 +655,51 @@ TEST_CASE("A killed run leaves a readable file up to its last round", "[results]
   CHECK(string_dataset(f, "status", 16) == "running");
   CHECK(string_attr(f, "config") == metadata().config_toml);
   H5Fclose(f);
+
+  // read_results opens it too, with every flushed round's transfers.
+  const ResultsTables back = read_results(path.string());
+  CHECK(back.status == "running");
+  CHECK(back.rounds.size() == kRounds);
+  std::vector<TransferRecord> flushed, got;
+  for (int r = 0; r < kRounds; ++r)
+    for (const auto& t : transfer_records(r)) flushed.push_back(t);
+  for (const auto& t : back.transfers)
+    if (t.round < kRounds) got.push_back(t);
+  check_same(got, flushed);
+}
+
+TEST_CASE("A run killed before its first round still has a readable /transfers", "[results]") {
+  TempDir tmp;
+  const fs::path path = tmp.path / "run.h5";
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    close(ready[0]);
+    try {
+      ResultsWriter w(path.string(), false, metadata(), devices(), 3);
+      w.append_transfers(transfer_records(1));  // never followed by append_round
+      const char go = 'x';
+      if (write(ready[1], &go, 1) != 1) _exit(3);
+      for (;;) pause();
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  close(ready[1]);
+  char go = 0;
+  const bool child_ready = read(ready[0], &go, 1) == 1;
+  close(ready[0]);
+  kill(child, SIGKILL);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(child_ready);
+  REQUIRE(WIFSIGNALED(status));
+
+  const ResultsTables back = read_results(path.string());
+  CHECK(back.status == "running");
+  CHECK(back.rounds.empty());
+  // The unflushed rows may or may not be there; what is there is whole.
+  if (!back.transfers.empty()) check_same(back.transfers, transfer_records(1));
 }

@@ -1,8 +1,8 @@
 #pragma once
 // One HDF5 file per run (schema: docs/RESULTS.md). The writer creates the file, its root
-// attributes and the /devices table up front, then switches to SWMR mode: /rounds and
-// /tasks grow by appending rows, and every append_round() flushes, so a run killed at any
-// moment leaves a file that h5py can read up to the last finished round.
+// attributes and the /devices table up front, then switches to SWMR mode: /rounds, /tasks,
+// /width_eval and /transfers grow by appending rows, and every append_round() flushes, so a
+// run killed at any moment leaves a file that h5py can read up to the last finished round.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -57,12 +57,27 @@ struct WidthEvalRecord {
   double test_accuracy = 0, test_loss = 0;
 };
 
+// What a transfer carried. Task traffic is the model going to a device and its update
+// coming back; assembly is traffic outside tasks (e.g. gathering a model for evaluation).
+enum class TransferKind : std::int8_t { kDownload = 0, kUpload = 1, kAssembly = 2 };
+const char* to_string(TransferKind k);  // "download", "upload", "assembly"
+
+// One transfer (a row of /transfers); times as device/transfer.hpp computes them.
+struct TransferRecord {
+  std::int64_t round = 0;
+  std::int64_t source = -1, destination = -1;  // device id, or -1 = the server (kServer)
+  std::int64_t bytes = 0;
+  double start_s = 0, end_s = 0;
+  TransferKind kind = TransferKind::kDownload;
+};
+
 // What a results file holds so far; readable while its writer runs or after it was killed.
 struct ResultsTables {
   std::string status;  // "running" or "complete"
   std::vector<RoundRecord> rounds;
   std::vector<TaskRecord> tasks;
   std::vector<WidthEvalRecord> width_evals;
+  std::vector<TransferRecord> transfers;  // empty for files written before /transfers existed
 };
 // Throws InputError naming the file when it is missing or not an edgesim results file.
 ResultsTables read_results(const std::string& path);
@@ -80,6 +95,7 @@ class ResultsWriter {
 
   void append_tasks(const std::vector<TaskRecord>& tasks);
   void append_width_evals(const std::vector<WidthEvalRecord>& evals);  // before its round's append_round
+  void append_transfers(const std::vector<TransferRecord>& transfers);  // before its round's append_round
   void append_round(const RoundRecord& round);  // appends, then flushes the file
   void mark_complete();                         // sets /status to "complete" and flushes
 
