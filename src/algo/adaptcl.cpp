@@ -29,19 +29,16 @@ std::optional<SubmodelSpec> AdaptCL::submodel(int device, int) {
   return importance_submodel(experiment_.model, importance_, learner_.keep(device));
 }
 
-LocalObjective AdaptCL::local_objective(int, int) {
-  LocalObjective o;
-  if (criterion_ == ImportanceCriterion::kBatchNormScale) o.bn_gamma_l1 = experiment_.config.algorithm.adaptcl_bn_l1;
-  return o;
+void AdaptCL::configure(int, int, TaskPlan& plan) {
+  if (criterion_ == ImportanceCriterion::kBatchNormScale)
+    plan.options.set("bn_l1", experiment_.config.algorithm.adaptcl_bn_l1);
 }
 
-double AdaptCL::close_round(double round_start, std::vector<TaskResult>& tasks) {
-  const double end = FedAvg::close_round(round_start, tasks);
+void AdaptCL::observe_round(const std::vector<TaskResult>& tasks) {
   std::vector<PrunedRateLearner::Observation> seen;
   for (const auto& t : tasks)
     seen.push_back({static_cast<int>(t.device), t.end_s - t.start_s, t.status != TaskStatus::kOk});
   learner_.observe(seen);
-  return end;
 }
 
 }  // namespace edgesim

@@ -21,7 +21,7 @@ std::vector<double> device_rates(const Experiment& e) {
   std::sort(levels.begin(), levels.end(), std::greater<>());
   const Slicing slicing = parse_slicing(a.slicing);
   const double full_flops = forward_flops(e.model);
-  const int passes = a.name == "fjord" && a.fjord_distillation ? 2 : 1;  // teacher and student graphs
+  const int passes = a.fjord_distillation ? 2 : 1;  // FjORD's teacher and student graphs (only it accepts the key)
   for (int d = 0; d < n; ++d) {
     const DeviceProfile& p = e.devices[d];
     rates[d] = levels.back();

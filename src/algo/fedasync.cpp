@@ -1,6 +1,7 @@
 #include "edgesim/algo/fedasync.hpp"
 
 #include <algorithm>
+#include <numeric>
 
 namespace edgesim {
 
@@ -9,28 +10,30 @@ AsyncAggregation::AsyncAggregation(const Experiment& experiment) : experiment_(e
   staleness_ = {a.staleness, a.staleness_a, a.staleness_b};
 }
 
-int AsyncAggregation::concurrency() const {
-  const int n = experiment_.config.devices.count, c = experiment_.config.algorithm.concurrency;
-  return c > 0 ? std::min(c, n) : n;
+std::vector<int> AsyncAggregation::select(int) {
+  std::vector<int> all(static_cast<std::size_t>(experiment_.config.devices.count));
+  for (std::size_t d = 0; d < all.size(); ++d) all[d] = static_cast<int>(d);
+  return all;
 }
 
-bool FedAsync::apply_async(torch::Tensor& global, const TaskResult& task, const torch::Tensor&,
-                           std::int64_t staleness) {
-  const double alpha = experiment_.config.algorithm.async_alpha * staleness_(staleness);
-  global = ((1.0 - alpha) * global.to(torch::kFloat64) + alpha * task.weights.to(torch::kFloat64)).to(torch::kFloat32);
-  return true;
+void FedAsync::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
+  for (const TaskResult* task : accepted) {
+    const double alpha = experiment_.config.algorithm.async_alpha * staleness_(task->staleness);
+    global =
+        ((1.0 - alpha) * global.to(torch::kFloat64) + alpha * task->weights.to(torch::kFloat64)).to(torch::kFloat32);
+  }
 }
 
-bool FedBuff::apply_async(torch::Tensor& global, const TaskResult& task, const torch::Tensor& start,
-                          std::int64_t staleness) {
-  const auto delta = (task.weights.to(torch::kFloat64) - start.to(torch::kFloat64)) * staleness_(staleness);
-  buffer_ = buffer_.defined() ? buffer_ + delta : delta;
-  if (++buffered_ < experiment_.config.algorithm.buffer_size) return false;
-  global = (global.to(torch::kFloat64) + experiment_.config.algorithm.server_lr * buffer_ / buffered_)
-               .to(torch::kFloat32);
-  buffer_ = torch::Tensor();
-  buffered_ = 0;
-  return true;
+void FedBuff::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
+  if (accepted.empty()) return;
+  torch::Tensor buffer;
+  for (const TaskResult* task : accepted) {
+    const auto delta =
+        (task->weights.to(torch::kFloat64) - task->start_model.to(torch::kFloat64)) * staleness_(task->staleness);
+    buffer = buffer.defined() ? buffer + delta : delta;
+  }
+  const int buffered = static_cast<int>(accepted.size());
+  global = (global.to(torch::kFloat64) + experiment_.config.algorithm.server_lr * buffer / buffered).to(torch::kFloat32);
 }
 
 }  // namespace edgesim

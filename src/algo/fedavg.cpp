@@ -11,10 +11,18 @@ std::vector<int> FedAvg::select(int round) {
   return select_fraction(c.devices.count, c.algorithm.fraction, c.run.seed, round);
 }
 
-double FedAvg::close_round(double round_start, std::vector<TaskResult>& tasks) {
-  const auto& a = experiment_.config.algorithm;
-  if (a.straggler == "deadline") return close_with_deadline(round_start, a.deadline_s, tasks);
-  return close_wait_all(round_start, tasks);
+TaskPlan FedAvg::plan(int device, int round) {
+  TaskPlan p;
+  p.submodel = submodel(device, round);
+  if (p.submodel && !keeps_everything(experiment_.model, *p.submodel)) {
+    // HeteroFL's scaler compensates for missing width; a submodel cut only in depth has none.
+    bool narrower = false;
+    for (std::size_t g = 0; g < p.submodel->kept.size(); ++g)
+      narrower |= static_cast<int>(p.submodel->kept[g].size()) < experiment_.model.groups[g].units;
+    if (experiment_.config.model.scaler && narrower) p.options.set("scale", 1.0 / p.submodel->rate);
+  }
+  configure(device, round, p);
+  return p;
 }
 
 void FedAvg::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {

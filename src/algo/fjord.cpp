@@ -13,7 +13,14 @@ std::optional<SubmodelSpec> FjORD::submodel(int device, int round) {
   return prefix_submodel(experiment_.model, rates_.at(device));
 }
 
-std::vector<double> FjORD::dropout_rates(int device, int) {
+void FjORD::configure(int device, int round, TaskPlan& plan) {
+  HeteroFL::configure(device, round, plan);
+  plan.trainer = "ordered_dropout";
+  plan.options.set("widths", widths(device));
+  if (experiment_.config.algorithm.fjord_distillation) plan.options.set("distill", 1.0);
+}
+
+std::vector<double> FjORD::widths(int device) const {
   // The levels below p_max, and p_max itself even when it is not a level (a rate given per
   // device): every unit the device holds must get trained.
   const double p_max = rates_.at(device);
@@ -22,12 +29,6 @@ std::vector<double> FjORD::dropout_rates(int device, int) {
     if (p < p_max - 1e-12) up_to_max.push_back(p);
   up_to_max.push_back(p_max);
   return up_to_max;
-}
-
-LocalObjective FjORD::local_objective(int device, int round) {
-  LocalObjective o = HeteroFL::local_objective(device, round);
-  o.self_distillation = experiment_.config.algorithm.fjord_distillation;
-  return o;
 }
 
 std::vector<double> FjORD::eval_rates() const {

@@ -17,10 +17,8 @@ SubmodelSpec HeteroFL::eval_submodel(const ModelSpec& model, double rate) const 
   return scaled_submodel(model, rate, slicing_);
 }
 
-LocalObjective HeteroFL::local_objective(int, int) {
-  LocalObjective o;
-  o.mask_absent_labels = experiment_.config.algorithm.masked_ce;
-  return o;
+void HeteroFL::configure(int, int, TaskPlan& plan) {
+  if (experiment_.config.algorithm.masked_ce) plan.options.set("masked_ce", 1.0);
 }
 
 std::vector<double> HeteroFL::eval_rates() const {

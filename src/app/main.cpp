@@ -93,11 +93,16 @@ std::string describe_data(const Experiment& e) {
 
 // An asynchronous run's checkpoint must hold tasks in flight, on this run's devices, each
 // with the model it started from; anything else is a damaged file.
-void check_in_flight(const Checkpoint& c, int devices, bool asynchronous, const std::string& path) {
-  if (asynchronous && c.in_flight.empty())
-    throw InputError(path + ": corrupt checkpoint: an asynchronous run with no tasks in flight");
+void check_in_flight(const Checkpoint& c, int devices, int rounds, const std::string& path) {
+  // Right after an aggregation the schedule has always started the next tasks.
+  if (c.in_flight.empty() && c.round < rounds)
+    throw InputError(path + ": corrupt checkpoint: no tasks in flight");
+  for (const auto& t : c.device_state)
+    if (t.device < 0 || t.device >= devices)
+      throw InputError(path + ": corrupt checkpoint: state of device " + std::to_string(t.device) +
+                       " that this run does not have");
   for (const auto& f : c.in_flight) {
-    bool has_model = false;
+    bool has_model = f.version == c.version;  // the checkpoint's own global model
     for (const auto& m : c.start_models) has_model |= m.first == f.version;
     if (f.device < 0 || f.device >= devices || !has_model)
       throw InputError(path + ": corrupt checkpoint: task in flight " + std::to_string(f.dispatch) + " names device " +
@@ -130,7 +135,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
       if (resume && resume->config_toml != cfg.resolved_toml)
         throw InputError("checkpoint " + ckpt_path + " was written with a different config; resume with the "
                          "same config and --set values, or start afresh with --overwrite");
-      if (resume) check_in_flight(*resume, cfg.devices.count, algorithm->asynchronous(), ckpt_path);
+      if (resume) check_in_flight(*resume, cfg.devices.count, cfg.run.rounds, ckpt_path);
       if (!resume && std::filesystem::exists(out))
         std::printf("no checkpoint %s: starting %s afresh\n", ckpt_path.c_str(), out.c_str());
     }
@@ -148,6 +153,10 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
       for (const auto& w : old.width_evals)
         if (w.round <= resume->round) widths.push_back(w);
       results->append_width_evals(widths);
+      std::vector<TransferRecord> transfers;
+      for (const auto& t : old.transfers)
+        if (t.round <= resume->round) transfers.push_back(t);
+      results->append_transfers(transfers);
       for (const auto& r : old.rounds)
         if (r.round <= resume->round) results->append_round(r);
       std::filesystem::rename(tmp, out);

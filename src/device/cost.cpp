@@ -1,5 +1,7 @@
 #include "edgesim/device/cost.hpp"
 
+#include <algorithm>
+
 namespace edgesim {
 
 double layer_forward_flops(const ModelSpec& s, const LayerSpec& l) {
@@ -56,6 +58,43 @@ MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool mome
   m.gradients = 4 * params;
   m.optimizer = momentum ? 4 * params : 0;
   m.activations = 4 * act * static_cast<std::uint64_t>(batch_size) * static_cast<std::uint64_t>(forward_passes);
+  return m;
+}
+
+double training_flops_per_sample(const ModelSpec& spec, const TrainingShape& shape) {
+  if (shape.frozen_layers == 0 && shape.no_grad_passes == 0) return training_flops_per_sample(spec);
+  double frozen = 0, trainable = 0;
+  for (int i = 0; i <= spec.output(); ++i)
+    (i < shape.frozen_layers ? frozen : trainable) += layer_forward_flops(spec, spec.layers[i]);
+  return frozen + 3.0 * trainable + shape.no_grad_passes * forward_flops(spec);
+}
+
+MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum, const TrainingShape& shape) {
+  if (shape.frozen_layers == 0 && shape.no_grad_passes == 0)
+    return training_memory(spec, batch_size, momentum, shape.forward_passes);
+  MemoryFootprint m = training_memory(spec, batch_size, momentum, shape.forward_passes);
+  std::int64_t frozen_params = 0;
+  for (const ParamSpec& p : spec.parameters()) {
+    if (p.layer >= shape.frozen_layers) continue;
+    std::int64_t n = 1;
+    for (const ParamDim& d : p.dims) n *= spec.extent(d);
+    frozen_params += n;
+  }
+  m.gradients -= 4 * static_cast<std::uint64_t>(frozen_params);
+  if (momentum) m.optimizer -= 4 * static_cast<std::uint64_t>(frozen_params);
+  if (shape.frozen_layers > 0) {
+    // Not saved: the input and the outputs of frozen layers but the last one.
+    std::uint64_t dropped = spec.token_input ? spec.in_h : std::uint64_t(spec.width(spec.input_group)) * spec.in_h * spec.in_w;
+    for (int i = 0; i + 1 < shape.frozen_layers && i <= spec.output(); ++i)
+      dropped += layer_activation_floats(spec, spec.layers[i]);
+    m.activations -= 4 * dropped * static_cast<std::uint64_t>(batch_size) * static_cast<std::uint64_t>(shape.forward_passes);
+  }
+  if (shape.no_grad_passes > 0) {
+    std::uint64_t largest = 0;
+    for (int i = 0; i <= spec.output(); ++i) largest = std::max(largest, layer_activation_floats(spec, spec.layers[i]));
+    m.weights += static_cast<std::uint64_t>(shape.no_grad_passes) * 4 * static_cast<std::uint64_t>(spec.state_count());
+    m.activations += 4 * largest * static_cast<std::uint64_t>(batch_size);
+  }
   return m;
 }
 

@@ -9,68 +9,17 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "edgesim/common/error.hpp"
+#include "edgesim/common/byte_buffer.hpp"
 
 namespace edgesim {
 namespace {
 
-constexpr char kMagic[8] = {'E', 'S', 'C', 'K', 'P', 'T', '0', '2'};
-
-class Writer {
- public:
-  template <class T>
-  void pod(const T& v) { bytes(&v, sizeof v); }
-  void bytes(const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); }
-  void str(const std::string& s) {
-    pod<std::uint64_t>(s.size());
-    bytes(s.data(), s.size());
-  }
-  void floats(const std::vector<float>& v) {
-    pod<std::uint64_t>(v.size());
-    bytes(v.data(), v.size() * sizeof(float));
-  }
-  std::string out;
-};
-
-class Reader {
- public:
-  Reader(std::string data, std::string path) : data_(std::move(data)), path_(std::move(path)) {}
-  template <class T>
-  T pod(const char* what) {
-    T v;
-    std::memcpy(&v, take(sizeof v, what), sizeof v);
-    return v;
-  }
-  std::string str(const char* what) {
-    const auto n = pod<std::uint64_t>(what);
-    return std::string(take(n, what), n);
-  }
-  std::vector<float> floats(const char* what) {
-    const auto n = pod<std::uint64_t>(what);
-    if (n > (1ull << 40)) throw InputError(path_ + ": corrupt checkpoint: " + what + " size " + std::to_string(n));
-    std::vector<float> v(n);
-    std::memcpy(v.data(), take(n * sizeof(float), what), n * sizeof(float));
-    return v;
-  }
-  const char* take(std::size_t n, const char* what) {
-    if (n > data_.size() - pos_)
-      throw InputError(path_ + ": checkpoint truncated at byte " + std::to_string(pos_) + " while reading " + what);
-    const char* p = data_.data() + pos_;
-    pos_ += n;
-    return p;
-  }
-  bool at_end() const { return pos_ == data_.size(); }
-  std::size_t pos() const { return pos_; }
-
- private:
-  std::string data_, path_;
-  std::size_t pos_ = 0;
-};
+constexpr char kMagic[8] = {'E', 'S', 'C', 'K', 'P', 'T', '0', '3'};
 
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
-  Writer w;
+  ByteWriter w;
   w.bytes(kMagic, sizeof kMagic);
   w.str(c.config_toml);
   w.pod(c.round);
@@ -84,13 +33,23 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   w.pod(c.version);
   w.pod<std::uint64_t>(c.in_flight.size());
   for (const auto& f : c.in_flight) {
-    w.pod(f.dispatch), w.pod(f.device), w.pod(f.version), w.pod(f.start_s), w.pod(f.end_s);
+    w.pod(f.dispatch), w.pod(f.device), w.pod(f.version), w.pod(f.stream), w.pod(f.clock_round);
+    w.pod(f.start_s), w.pod(f.end_s);
     w.pod<std::uint8_t>(f.trained);
+    w.str(f.plan);
   }
   w.pod<std::uint64_t>(c.start_models.size());
   for (const auto& [version, weights] : c.start_models) {
     w.pod(version);
     w.floats(weights);
+  }
+  w.str(c.schedule_state);
+  w.pod(c.timer_s);
+  w.pod<std::uint64_t>(c.device_state.size());
+  for (const auto& t : c.device_state) {
+    w.pod(t.device);
+    w.str(t.name);
+    w.floats(t.values);
   }
 
   const std::string tmp = path + ".tmp";
@@ -126,7 +85,7 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Reader r(std::move(data), path);
+  ByteReader r(data.data(), data.size(), path + ": checkpoint");
   const char* magic = r.take(sizeof kMagic, "the magic number");
   if (std::memcmp(magic, kMagic, 6) == 0 && std::memcmp(magic, kMagic, sizeof kMagic) != 0)
     throw InputError(path + ": checkpoint format " + std::string(magic + 6, 2) + " is not this edgesim's (" +
@@ -150,15 +109,28 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path) {
     f.dispatch = r.pod<std::int64_t>("a task in flight");
     f.device = r.pod<std::int64_t>("a task in flight");
     f.version = r.pod<std::int64_t>("a task in flight");
+    f.stream = r.pod<std::int64_t>("a task in flight");
+    f.clock_round = r.pod<std::int64_t>("a task in flight");
     f.start_s = r.pod<double>("a task in flight");
     f.end_s = r.pod<double>("a task in flight");
     f.trained = r.pod<std::uint8_t>("a task in flight") != 0;
+    f.plan = r.str("a task in flight");
     c.in_flight.push_back(f);
   }
   const auto models = r.pod<std::uint64_t>("the start models");
   for (std::uint64_t i = 0; i < models; ++i) {
     const auto version = r.pod<std::int64_t>("a start model");
     c.start_models.emplace_back(version, r.floats("a start model"));
+  }
+  c.schedule_state = r.str("the schedule state");
+  c.timer_s = r.pod<double>("the timer");
+  const auto tensors = r.pod<std::uint64_t>("the device state");
+  for (std::uint64_t i = 0; i < tensors; ++i) {
+    Checkpoint::DeviceTensor t;
+    t.device = r.pod<std::int64_t>("the device state");
+    t.name = r.str("the device state");
+    t.values = r.floats("the device state");
+    c.device_state.push_back(std::move(t));
   }
   if (!r.at_end()) throw InputError(path + ": trailing bytes after the checkpoint at byte " + std::to_string(r.pos()));
   return c;

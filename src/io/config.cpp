@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "edgesim/algo/catalog.hpp"
 #include "edgesim/common/error.hpp"
 #include "edgesim/data/text.hpp"
 #include "edgesim/io/toml.hpp"
@@ -166,11 +167,22 @@ const std::vector<Key>& schema() {
        "cut the model in depth (`algorithm.slicing`). The model's own forward pass does not run them.",
        EDGESIM_FIELD(model.early_exits, v == "true"), any()},
       {"algorithm.name", Type::kString, "\"fedavg\"",
-       "Algorithm: `fedavg` (McMahan et al. 2017), `heterofl` (Diao et al. 2021), `fedrolex` (Alam et al. 2022), "
-       "`fjord` (Horváth et al. 2021), `fedasync` (Xie et al. 2019), `fedbuff` (Nguyen et al. 2022), `adaptcl` "
-       "(Zhou et al. 2021, reconstructed). See docs/ALGORITHMS.md.",
-       EDGESIM_FIELD(algorithm.name, v),
-       one_of({"fedavg", "heterofl", "fedrolex", "fjord", "fedasync", "fedbuff", "adaptcl"})},
+       "Algorithm: one of `edgesim algorithms` (docs/ALGORITHMS.md describes each, with what is reconstructed).",
+       EDGESIM_FIELD(algorithm.name, v), any()},
+      {"algorithm.schedule", Type::kString, "\"auto\"",
+       "When devices start and updates merge: `sync` (rounds), `async` (`concurrency` devices always training, "
+       "every update applied as it arrives or buffered), `semi_async` (aggregate as soon as "
+       "ceil(`semi_async_fraction` x participants) updates have arrived; the others keep training and arrive "
+       "stale), or `auto` = the algorithm's own. Any algorithm runs under any schedule.",
+       EDGESIM_FIELD(algorithm.schedule, v), one_of({"auto", "sync", "async", "semi_async"})},
+      {"algorithm.semi_async_fraction", Type::kFloat, "0.5",
+       "[choice] `semi_async`: the share ρ of the participants whose updates trigger an aggregation (K = ceil(ρ·N)).",
+       EDGESIM_FIELD(algorithm.semi_async_fraction, to_float(v)),
+       [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
+      {"algorithm.moon_mu", Type::kFloat, "1.0", "MOON: weight μ of the model-contrastive term (MOON's default 1).",
+       EDGESIM_FIELD(algorithm.moon_mu, to_float(v)), at_least(0)},
+      {"algorithm.moon_tau", Type::kFloat, "0.5", "MOON: temperature τ of the cosine similarities (MOON's 0.5).",
+       EDGESIM_FIELD(algorithm.moon_tau, to_float(v)), greater_than(0)},
       {"algorithm.fraction", Type::kFloat, "1.0", "Share of devices selected each round (at least one).",
        EDGESIM_FIELD(algorithm.fraction, to_float(v)),
        [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},
@@ -394,6 +406,46 @@ void check_model_fits_data(const ExperimentConfig& cfg, std::map<std::string, Se
          std::to_string(t.heads) + " heads do not divide d_model " + std::to_string(t.d_model));
 }
 
+// The algorithm must exist, and every algorithm.* key set to something else than its default
+// must be read by the algorithm or its schedule (algo/catalog.hpp keeps the rules).
+void check_algorithm_keys(const ExperimentConfig& cfg, std::map<std::string, Setting>& settings,
+                          const std::function<void(const std::string&, const std::string&)>& fail) {
+  const AlgorithmInfo* info = find_algorithm(cfg.algorithm.name);
+  if (!info) {
+    std::string known, best;
+    std::size_t best_d = 4;
+    for (const auto& a : algorithm_catalog()) {
+      known += (known.empty() ? "" : ", ") + a.name;
+      const std::size_t d = edit_distance(cfg.algorithm.name, a.name);
+      if (d < best_d) best_d = d, best = a.name;
+    }
+    fail("algorithm.name", "unknown algorithm '" + cfg.algorithm.name + "'" +
+                               (best.empty() ? "" : " (did you mean '" + best + "'?)") + "; known: " + known);
+  }
+  const std::string schedule = cfg.algorithm.schedule == "auto" ? info->schedule : cfg.algorithm.schedule;
+  std::vector<std::string> used = recipe_keys();
+  for (const auto& k : info->keys) used.push_back(k);
+  for (const auto& k : schedule_keys(schedule)) used.push_back(k);
+  for (const auto& k : schema()) {
+    if (k.name.rfind("algorithm.", 0) != 0 || std::find(used.begin(), used.end(), k.name) != used.end()) continue;
+    if (settings[k.name].value == unquote_default(k.default_value)) continue;
+    std::string users;
+    for (const auto& a : algorithm_catalog())
+      if (std::find(a.keys.begin(), a.keys.end(), k.name) != a.keys.end()) users += (users.empty() ? "" : ", ") + a.name;
+    for (const char* s : {"sync", "async", "semi_async"}) {
+      const auto sk = schedule_keys(s);
+      if (std::find(sk.begin(), sk.end(), k.name) != sk.end()) users += (users.empty() ? "the " : ", the ") + std::string(s) + " schedule";
+    }
+    fail(k.name, "is not used by algorithm '" + info->name + "' under the " + schedule + " schedule (used by: " +
+                     users + "); remove it or change algorithm.name / algorithm.schedule");
+  }
+  if (cfg.algorithm.slicing != "width") {
+    if (!info->cuts_depth) fail("algorithm.slicing", "algorithm '" + info->name + "' does not cut models in depth");
+    if (!cfg.model.early_exits)
+      fail("algorithm.slicing", "a model cut in depth ends with an early-exit head: needs model.early_exits = true");
+  }
+}
+
 // Checks that need several keys or the file system.
 void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings) {
   auto fail = [&](const std::string& key, const std::string& why) {
@@ -402,16 +454,7 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
   check_model_fits_data(cfg, settings, fail);
   if (cfg.algorithm.straggler == "deadline" && cfg.algorithm.deadline_s <= 0)
     fail("algorithm.deadline_s", "must be > 0 when algorithm.straggler = \"deadline\"");
-  if (cfg.algorithm.slicing != "width") {
-    if (cfg.algorithm.name != "heterofl") fail("algorithm.slicing", "only `heterofl` cuts models in depth");
-    if (!cfg.model.early_exits)
-      fail("algorithm.slicing", "a model cut in depth ends with an early-exit head: needs model.early_exits = true");
-  }
-  const std::string& name = cfg.algorithm.name;
-  if (cfg.algorithm.masked_ce && name != "heterofl" && name != "fedrolex" && name != "fjord")
-    fail("algorithm.masked_ce", "only `heterofl`, `fedrolex` and `fjord` mask absent classes, not `" + name + "`");
-  if (cfg.algorithm.fjord_distillation && name != "fjord")
-    fail("algorithm.fjord_distillation", "is FjORD's option; algorithm.name is `" + name + "`");
+  check_algorithm_keys(cfg, settings, fail);
   for (const char* key : {"algorithm.rates", "algorithm.rate_levels"}) {
     try {
       const auto rates = parse_rate_list(settings[key].value);

@@ -79,6 +79,19 @@ void SpecNetImpl::set_active_units(const std::vector<int>& units) {
   }
 }
 
+void SpecNetImpl::freeze_layers(int n) {
+  for (int i = 0; i < n && i < static_cast<int>(layers_.size()); ++i) {
+    Layer& m = layers_[i];
+    std::vector<torch::nn::Module*> parts;
+    auto add = [&](auto& holder) {
+      if (!holder.is_empty()) parts.push_back(holder.get());
+    };
+    add(m.conv), add(m.bn), add(m.linear), add(m.embedding), add(m.norm), add(m.attention);
+    for (torch::nn::Module* part : parts)
+      for (auto& p : part->parameters()) p.requires_grad_(false);
+  }
+}
+
 std::vector<torch::Tensor> SpecNetImpl::batchnorm_scales() const {
   std::vector<torch::Tensor> out;
   for (const Layer& m : layers_)
@@ -89,6 +102,15 @@ std::vector<torch::Tensor> SpecNetImpl::batchnorm_scales() const {
 torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
   const int output = spec_.output();
   return run_layers(x, output + 1)[output];
+}
+
+std::pair<torch::Tensor, torch::Tensor> SpecNetImpl::forward_with_features(const torch::Tensor& x) {
+  const int output = spec_.output();
+  std::vector<torch::Tensor> out = run_layers(x, output + 1);
+  const LayerSpec& head = spec_.layers[output];
+  torch::Tensor z = !head.inputs.empty() ? out[head.inputs[0]] : (output == 0 ? x : out[output - 1]);
+  z = z.dim() == 3 ? z.mean(1) : z.flatten(1);
+  return {out[output], z};
 }
 
 std::vector<torch::Tensor> SpecNetImpl::forward_exits(const torch::Tensor& x) {

@@ -12,11 +12,10 @@
 #include "edgesim/model/aggregate.hpp"
 #include "edgesim/model/submodel.hpp"
 #include "edgesim/model/network.hpp"
-#include "edgesim/runtime/async_loop.hpp"
-#include "edgesim/runtime/event_queue.hpp"
+#include "edgesim/model/gather_cache.hpp"
+#include "edgesim/runtime/event_loop.hpp"
 #include "edgesim/runtime/local_training.hpp"
 #include "edgesim/runtime/stop_signal.hpp"
-#include "edgesim/runtime/task_clock.hpp"
 
 namespace edgesim {
 namespace {
@@ -28,47 +27,6 @@ std::string format_duration(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
   return buf;
-}
-
-// Gather indices by submodel (kept units and depth): static specs (HeteroFL, FjORD) are
-// computed once; rolling ones (FedRolex) change every round, so the cache is bounded.
-class GatherCache {
- public:
-  const torch::Tensor& get(const ModelSpec& model, const SubmodelSpec& sub) {
-    Key key{sub.kept, sub.depth};
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
-    if (cache_.size() >= 64) cache_.clear();
-    return cache_.emplace(std::move(key), gather_tensor(gather_index(model, sub))).first->second;
-  }
-
- private:
-  using Key = std::pair<std::vector<std::vector<std::int64_t>>, int>;
-  std::map<Key, torch::Tensor> cache_;
-};
-
-// What device d gets in `round`: the whole model, or the submodel its policy picks (only that
-// part travels, and the executor builds a dense model of its shape).
-// `gather` and `rate` are what the coordinator keeps to merge and record the result.
-TaskOrder make_order(const Experiment& e, Algorithm& algorithm, GatherCache& cache, const torch::Tensor& global, int d,
-                     int round, torch::Tensor& gather, double& rate) {
-  TaskOrder o;
-  o.device = d, o.round = round, o.weights = global;
-  o.dropout_rates = algorithm.dropout_rates(d, round);
-  o.objective = algorithm.local_objective(d, round);
-  const std::optional<SubmodelSpec> sub = algorithm.submodel(d, round);
-  rate = sub ? sub->rate : 1.0;
-  if (!sub || keeps_everything(e.model, *sub)) return o;
-  gather = cache.get(e.model, *sub);
-  o.weights = extract_submodel(global, gather);
-  for (const auto& kept : sub->kept) o.units.push_back(static_cast<std::int32_t>(kept.size()));
-  o.depth = sub->depth;
-  // HeteroFL's scaler compensates for missing width; a submodel cut only in depth has none.
-  bool narrower = false;
-  for (std::size_t g = 0; g < sub->kept.size(); ++g)
-    narrower |= static_cast<int>(sub->kept[g].size()) < e.model.groups[g].units;
-  if (e.config.model.scaler && narrower) o.train_scale = 1.0 / sub->rate;
-  return o;
 }
 
 // The global model cut to each of the policy's evaluation rates (as the policy deploys it on a
@@ -120,24 +78,21 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     summary.best_accuracy = c->best_accuracy;
     algorithm.load_state(c->algorithm_state);
   }
-  // The state after the last finished round (asynchronous: after the last aggregation, with
-  // the tasks then in flight): what a resumed run starts from.
-  std::optional<AsyncSnapshot> last_async;
+  // The loop's state after the last aggregation, with the tasks then in flight: what a resumed
+  // run starts from.
+  std::optional<LoopSnapshot> last;
   auto checkpoint = [&] {
-    if (options.checkpoint_path.empty()) return;
-    Checkpoint c;
+    if (options.checkpoint_path.empty() || !last) return;
+    Checkpoint c = last->loop;  // the global model has not changed since that aggregation
     c.config_toml = cfg.resolved_toml;
-    c.round = summary.rounds;
-    c.virtual_time_s = now, c.wall_time_s = wall_now();
+    c.round = last->round;
+    c.virtual_time_s = last->now, c.wall_time_s = wall_now();
     c.final_accuracy = summary.final_accuracy, c.best_accuracy = summary.best_accuracy;
     c.weights = to_floats(global);
     c.algorithm_state = algorithm.save_state();
-    if (last_async) {  // the global model has not changed since that aggregation
-      c.virtual_time_s = last_async->now;
-      c.dispatched = last_async->dispatched, c.version = last_async->version;
-      c.in_flight = last_async->in_flight;
-      for (const auto& [v, model] : last_async->start_models) c.start_models.emplace_back(v, to_floats(model));
-    }
+    for (const auto& [v, model] : last->start_models) c.start_models.emplace_back(v, to_floats(model));
+    for (const auto& [d, tensors] : last->device_state)
+      for (const auto& [name, t] : tensors) c.device_state.push_back({d, name, to_floats(t)});
     save_checkpoint(options.checkpoint_path, c);
   };
   auto stop = [&] {
@@ -187,8 +142,15 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     rec.aggregation_wall_s = aggregation_s;
 
     std::vector<TaskRecord> task_records;
-    for (const auto& t : tasks) task_records.push_back(to_record(t));
+    std::vector<TransferRecord> transfers;
+    for (const auto& t : tasks) {
+      task_records.push_back(to_record(t));
+      // A transfer a cancellation cut short never completed: not recorded.
+      for (TransferRecord tr : t.transfers)
+        if (tr.end_s <= t.end_s) tr.round = round, transfers.push_back(tr);
+    }
     results.append_tasks(task_records);
+    results.append_transfers(transfers);
     results.append_round(rec);
 
     const double eta = (rec.wall_time_s - wall_before) / (round - first_round + 1) * (cfg.run.rounds - round);
@@ -203,54 +165,15 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     summary.rounds = round;
   };
 
-  if (algorithm.asynchronous()) {
-    auto snapshot = [&](AsyncSnapshot a) {
-      last_async = std::move(a);
-      const int r = last_async->round;
-      if (options.checkpoint_every > 0 && r >= first_round && r % options.checkpoint_every == 0 && r < cfg.run.rounds)
-        checkpoint();
-    };
-    if (!run_async(e, algorithm, transport, global, now, options.resume, record_round, snapshot)) return stop();
-  } else {
-    for (int round = first_round; round <= cfg.run.rounds; ++round) {
-      if (stop_requested()) return stop();
-      std::vector<TaskOrder> orders;
-      std::map<std::int64_t, torch::Tensor> gathers;  // per device: its submodel's gather index
-      std::map<std::int64_t, double> rates;           // per device: its submodel's nominal width
-      const double extract_start = wall_now();
-      algorithm.begin_round(global, round);
-      for (int d : algorithm.select(round))
-        orders.push_back(make_order(e, algorithm, gather_cache, global, d, round, gathers[d], rates[d]));
-      double aggregation_s = wall_now() - extract_start;
-      std::vector<TaskResult> arrived;
-      try {
-        arrived = transport.run_tasks(orders);
-      } catch (const StopRequested&) {
-        return stop();
-      }
-      apply_clock(e, now, round, arrived);
-
-      // The policy sees tasks in virtual completion order, whatever order MPI delivered them in.
-      EventQueue events;
-      for (std::size_t i = 0; i < arrived.size(); ++i) events.push({arrived[i].end_s, arrived[i].device, i});
-      std::vector<TaskResult> tasks;
-      while (!events.empty()) tasks.push_back(std::move(arrived[events.pop().task]));
-      for (auto& t : tasks) t.gather = gathers[t.device], t.rate = rates[t.device];
-      const double round_end = algorithm.close_round(now, tasks);
-      // Merging and recording go in device order.
-      std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
-      std::vector<const TaskResult*> accepted;
-      for (const auto& t : tasks)
-        if (t.status == TaskStatus::kOk) accepted.push_back(&t);
-      const double merge_start = wall_now();
-      algorithm.merge(global, accepted);
-      aggregation_s += wall_now() - merge_start;
-      now = round_end;
-      record_round(round, tasks, static_cast<std::int64_t>(accepted.size()), aggregation_s);
-      if (options.checkpoint_every > 0 && round % options.checkpoint_every == 0 && round < cfg.run.rounds)
-        checkpoint();
-    }
-  }
+  auto snapshot = [&](LoopSnapshot a) {
+    last = std::move(a);
+    const int r = last->round;
+    if (options.checkpoint_every > 0 && r >= first_round && r % options.checkpoint_every == 0 && r < cfg.run.rounds)
+      checkpoint();
+  };
+  const std::unique_ptr<Schedule> schedule = make_schedule(e, algorithm);
+  if (!run_event_loop(e, algorithm, *schedule, transport, global, now, options.resume, record_round, snapshot))
+    return stop();
   transport.shutdown();
   results.mark_complete();
   if (!options.checkpoint_path.empty()) std::filesystem::remove(options.checkpoint_path);

@@ -76,7 +76,8 @@ LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Ten
       loss.backward();
       {
         torch::NoGradGuard no_grad;
-        for (const auto& g : bn_scales) g.mutable_grad().add_(g.sign(), r.bn_gamma_l1);
+        for (const auto& g : bn_scales)
+          if (g.grad().defined()) g.mutable_grad().add_(g.sign(), r.bn_gamma_l1);  // frozen: none
       }
       opt.step();
       loss_sum += loss.item<double>() * idx.size(0);
@@ -91,6 +92,12 @@ torch::Tensor distillation_loss(const torch::Tensor& student_logits, const torch
   const auto teacher = torch::log_softmax(teacher_logits.detach(), -1);
   const auto student = torch::log_softmax(student_logits, -1);
   return (teacher.exp() * (teacher - student)).sum(-1).mean();
+}
+
+torch::Tensor contrastive_loss(const torch::Tensor& z, const torch::Tensor& positive, const torch::Tensor& negative,
+                               double tau) {
+  const auto pos = torch::cosine_similarity(z, positive, 1) / tau, neg = torch::cosine_similarity(z, negative, 1) / tau;
+  return -(pos - torch::logsumexp(torch::stack({pos, neg}, 1), 1)).mean();
 }
 
 Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y) {

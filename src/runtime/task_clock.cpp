@@ -1,32 +1,56 @@
 #include "edgesim/runtime/task_clock.hpp"
 
+#include <algorithm>
+
 #include "edgesim/device/clock.hpp"
-#include "edgesim/device/cost.hpp"
 
 namespace edgesim {
+namespace {
 
-void apply_clock(const Experiment& e, double round_start, std::int64_t round, std::vector<TaskResult>& tasks) {
-  for (auto& t : tasks) {
-    const DeviceProfile d = e.devices[t.device].at_round(round);
-    TaskTiming timing = time_task(d, t.reference_compute_s, t.bytes_down, t.bytes_up);
-    if (t.status == TaskStatus::kOom) timing.compute_s = timing.upload_s = 0;  // fails on arrival
-    t.start_s = round_start;
-    t.download_s = timing.download_s;
-    t.compute_s = timing.compute_s;
-    t.upload_s = timing.upload_s;
-    t.end_s = round_start + timing.total_s();
+// The phase's transfers, all starting at `start_s`; returns the phase's length.
+double time_phase(const std::vector<Transfer>& transfers, const std::vector<LinkProfile>& links, double start_s,
+                  TransferKind kind, std::vector<TransferRecord>* records) {
+  double longest = 0;
+  const auto timings = time_transfers(transfers, links, start_s);
+  for (std::size_t i = 0; i < transfers.size(); ++i) {
+    longest = std::max(longest, timings[i].duration_s);
+    if (records)
+      records->push_back({0, transfers[i].source, transfers[i].destination, static_cast<std::int64_t>(transfers[i].bytes),
+                          timings[i].start_s, timings[i].end_s, kind});
   }
+  return longest;
 }
 
-double predicted_duration(const Experiment& e, const TaskOrder& o, std::int64_t round) {
-  const auto& a = e.config.algorithm;
-  const DeviceProfile device = e.devices.at(o.device).at_round(round);
-  const std::uint64_t bytes = static_cast<std::uint64_t>(o.weights.numel()) * 4;
-  if (training_memory(e.model, a.batch_size, a.momentum > 0).total() > device.memory_cap_bytes)
-    return transfer_seconds(bytes, device.downlink_mbps, device.latency_s);  // refused on arrival
-  const double samples = double(a.local_epochs) * double(e.partition.indices.at(o.device).size());
-  const double reference_s = training_flops_per_sample(e.model) * samples / e.device_set.reference_flops_per_s;
-  return time_task(device, reference_s, bytes, bytes).total_s();
+}  // namespace
+
+std::vector<Transfer> task_downloads(const TaskPlan& plan, int device, std::uint64_t bytes_down) {
+  if (!plan.downloads.empty()) return plan.downloads;
+  return {Transfer{kServer, device, bytes_down}};
+}
+
+std::vector<Transfer> task_uploads(const TaskPlan& plan, int device, std::uint64_t bytes_up) {
+  if (!plan.uploads.empty()) return plan.uploads;
+  return {Transfer{device, kServer, bytes_up}};
+}
+
+double download_seconds(const std::vector<Transfer>& downloads, const std::vector<LinkProfile>& links) {
+  return time_phase(downloads, links, 0.0, TransferKind::kDownload, nullptr);
+}
+
+void apply_clock(const Experiment& e, const std::vector<LinkProfile>& links, const TaskPlan& plan, double start_s,
+                 std::int64_t clock_round, TaskResult& t) {
+  const int d = static_cast<int>(t.device);
+  const DeviceProfile device = e.devices[d].at_round(clock_round);
+  t.transfers.clear();
+  t.start_s = start_s;
+  t.download_s = time_phase(task_downloads(plan, d, t.bytes_down), links, start_s, TransferKind::kDownload, &t.transfers);
+  t.compute_s = t.upload_s = 0;
+  if (t.status != TaskStatus::kOom) {  // one refused for memory fails on arrival
+    t.compute_s = time_task(device, t.reference_compute_s, 0, 0).compute_s;
+    t.upload_s = time_phase(task_uploads(plan, d, t.bytes_up), links, start_s + t.download_s + t.compute_s,
+                            TransferKind::kUpload, &t.transfers);
+  }
+  t.end_s = start_s + (t.download_s + t.compute_s + t.upload_s);
 }
 
 }  // namespace edgesim

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <thread>
 
+#include "edgesim/common/byte_buffer.hpp"
 #include "edgesim/runtime/stop_signal.hpp"
 #include "edgesim/runtime/task_runner.hpp"
 
@@ -15,63 +16,70 @@ namespace {
 
 enum Tag : int { kTaskTag = 1, kResultTag = 2, kStopTag = 3 };
 
-struct TaskHeader {
-  std::int64_t device, round, num_units, num_rates, num_floats, depth, clock_round;
-  double train_scale;
-  LocalObjective objective;
-};
+// One contiguous buffer per message (common/byte_buffer.hpp).
+void put_tensors(ByteWriter& w, const NamedTensors& tensors) {
+  w.pod<std::uint64_t>(tensors.size());
+  for (const auto& [name, t] : tensors) {
+    w.str(name);
+    const auto c = t.contiguous();
+    w.floats(c.data_ptr<float>(), static_cast<std::size_t>(c.numel()));
+  }
+}
+
+torch::Tensor take_floats(ByteReader& r, const char* what) {
+  const auto n = r.float_count(what);
+  const char* p = r.take(n * sizeof(float), what);
+  return n ? torch::from_blob(const_cast<char*>(p), {static_cast<std::int64_t>(n)}, torch::kFloat32).clone()
+           : torch::Tensor();
+}
+
+NamedTensors get_tensors(ByteReader& r) {
+  NamedTensors out;
+  const auto n = r.pod<std::uint64_t>("the tensor count");
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string name = r.str("a tensor name");
+    out[name] = take_floats(r, "a tensor");
+  }
+  return out;
+}
+
+std::vector<char> pack_order(const TaskOrder& o) {
+  ByteWriter w;
+  w.pod(o.device), w.pod(o.round), w.pod(o.clock_round), w.pod(o.depth);
+  w.list(o.units);
+  w.str(o.trainer);
+  w.pod<std::uint64_t>(o.options.all().size());
+  for (const auto& [name, values] : o.options.all()) {
+    w.str(name);
+    w.list(values);
+  }
+  put_tensors(w, o.tensors);
+  return {w.out.begin(), w.out.end()};
+}
+
+TaskOrder unpack_order(const std::vector<char>& buf) {
+  ByteReader r(buf.data(), buf.size(), "edgesim task message");
+  TaskOrder o;
+  o.device = r.pod<std::int64_t>("the device");
+  o.round = r.pod<std::int64_t>("the round");
+  o.clock_round = r.pod<std::int64_t>("the clock round");
+  o.depth = r.pod<std::int32_t>("the depth");
+  o.units = r.list<std::int32_t>("the units");
+  o.trainer = r.str("the trainer");
+  const auto options = r.pod<std::uint64_t>("the options");
+  for (std::uint64_t i = 0; i < options; ++i) {
+    std::string name = r.str("an option");
+    o.options.set(name, r.list<double>("an option"));
+  }
+  o.tensors = get_tensors(r);
+  return o;
+}
 
 struct ResultHeader {
   std::int64_t device, round, status, samples, local_samples, memory_bytes, peak_memory_bytes;
   std::uint64_t bytes_down, bytes_up;
-  std::int64_t num_floats;
   double train_loss, reference_compute_s;
 };
-
-// The single buffer a message carries: the header (for tasks, with the submodel's depth), then
-// (tasks only) the kept units per group and the dropout rates, then the weights.
-template <class Header>
-std::vector<char> pack(const Header& h, const std::vector<std::int32_t>& units, const std::vector<double>& rates,
-                       const torch::Tensor& weights) {
-  const std::size_t ubytes = units.size() * sizeof(std::int32_t), rbytes = rates.size() * sizeof(double);
-  const std::size_t wbytes = h.num_floats * sizeof(float);
-  std::vector<char> buf(sizeof(Header) + ubytes + rbytes + wbytes);
-  char* p = buf.data();
-  std::memcpy(p, &h, sizeof(Header));
-  if (ubytes) std::memcpy(p + sizeof(Header), units.data(), ubytes);
-  if (rbytes) std::memcpy(p + sizeof(Header) + ubytes, rates.data(), rbytes);
-  if (wbytes) std::memcpy(p + sizeof(Header) + ubytes + rbytes, weights.contiguous().data_ptr<float>(), wbytes);
-  return buf;
-}
-
-template <class Header>
-Header unpack(const std::vector<char>& buf, std::size_t num_units, std::size_t num_rates,
-              std::vector<std::int32_t>* units, std::vector<double>* rates, torch::Tensor* weights) {
-  Header h;
-  std::memcpy(&h, buf.data(), sizeof(Header));
-  const std::size_t ubytes = num_units * sizeof(std::int32_t), rbytes = num_rates * sizeof(double);
-  if (buf.size() != sizeof(Header) + ubytes + rbytes + h.num_floats * sizeof(float))
-    throw std::runtime_error("malformed edgesim message: size does not match its header");
-  const char* p = buf.data() + sizeof(Header);
-  if (units) {
-    units->resize(num_units);
-    if (ubytes) std::memcpy(units->data(), p, ubytes);
-  }
-  if (rates) {
-    rates->resize(num_rates);
-    if (rbytes) std::memcpy(rates->data(), p + ubytes, rbytes);
-  }
-  *weights = h.num_floats ? torch::from_blob(const_cast<char*>(p + ubytes + rbytes), {h.num_floats},
-                                             torch::kFloat32).clone()
-                          : torch::Tensor();
-  return h;
-}
-
-TaskHeader task_header_of(const std::vector<char>& buf) {
-  TaskHeader h;
-  std::memcpy(&h, buf.data(), sizeof h);
-  return h;
-}
 
 // Waits for a message without spinning: Open MPI's blocking probe busy-polls, which on an
 // oversubscribed laptop steals a core from the ranks that are training. Tasks take
@@ -94,21 +102,31 @@ std::vector<char> receive(int source, int tag, MPI_Status* status, bool interrup
 }
 
 std::vector<char> pack_result(const TaskResult& r) {
-  ResultHeader h{r.device, r.round, static_cast<std::int64_t>(r.status), r.samples, r.local_samples,
-                 r.memory_bytes, r.peak_memory_bytes, r.bytes_down, r.bytes_up,
-                 r.weights.defined() ? r.weights.numel() : 0, r.train_loss, r.reference_compute_s};
-  return pack(h, {}, {}, r.weights);
+  ByteWriter w;
+  w.pod(ResultHeader{r.device, r.round, static_cast<std::int64_t>(r.status), r.samples, r.local_samples,
+                     r.memory_bytes, r.peak_memory_bytes, r.bytes_down, r.bytes_up, r.train_loss,
+                     r.reference_compute_s});
+  NamedTensors tensors = r.state;
+  if (r.weights.defined()) tensors[""] = r.weights;  // "" cannot be a state name
+  put_tensors(w, tensors);
+  return {w.out.begin(), w.out.end()};
 }
 
 TaskResult unpack_result(const std::vector<char>& buf) {
-  TaskResult r;
-  const auto h = unpack<ResultHeader>(buf, 0, 0, nullptr, nullptr, &r.weights);
-  r.device = h.device, r.round = h.round, r.status = static_cast<TaskStatus>(h.status);
-  r.samples = h.samples, r.local_samples = h.local_samples, r.memory_bytes = h.memory_bytes;
-  r.peak_memory_bytes = h.peak_memory_bytes;
-  r.bytes_down = h.bytes_down, r.bytes_up = h.bytes_up;
-  r.train_loss = h.train_loss, r.reference_compute_s = h.reference_compute_s;
-  return r;
+  ByteReader r(buf.data(), buf.size(), "edgesim result message");
+  const auto h = r.pod<ResultHeader>("the header");
+  TaskResult t;
+  t.device = h.device, t.round = h.round, t.status = static_cast<TaskStatus>(h.status);
+  t.samples = h.samples, t.local_samples = h.local_samples, t.memory_bytes = h.memory_bytes;
+  t.peak_memory_bytes = h.peak_memory_bytes;
+  t.bytes_down = h.bytes_down, t.bytes_up = h.bytes_up;
+  t.train_loss = h.train_loss, t.reference_compute_s = h.reference_compute_s;
+  t.state = get_tensors(r);
+  if (auto it = t.state.find(""); it != t.state.end()) {
+    t.weights = it->second;
+    t.state.erase(it);
+  }
+  return t;
 }
 
 class LocalTransport : public Transport {
@@ -135,10 +153,7 @@ class MpiTransport : public Transport {
     std::vector<MPI_Request> requests(orders.size());
     for (std::size_t i = 0; i < orders.size(); ++i) {
       const auto& o = orders[i];
-      const TaskHeader h{o.device, o.round, static_cast<std::int64_t>(o.units.size()),
-                         static_cast<std::int64_t>(o.dropout_rates.size()), o.weights.numel(), o.depth, o.clock_round,
-                         o.train_scale, o.objective};
-      buffers.push_back(pack(h, o.units, o.dropout_rates, o.weights));
+      buffers.push_back(pack_order(o));
       MPI_Isend(buffers.back().data(), static_cast<int>(buffers.back().size()), MPI_BYTE,
                 host_rank(static_cast<int>(o.device), world_size_), kTaskTag, MPI_COMM_WORLD, &requests[i]);
     }
@@ -181,15 +196,7 @@ void serve_tasks(const Experiment& e, int rank, int world_size) {
     MPI_Status status;
     const auto buf = receive(0, MPI_ANY_TAG, &status, false);
     if (status.MPI_TAG == kStopTag) return;
-    TaskOrder order;
-    const TaskHeader peek = task_header_of(buf);
-    const auto h = unpack<TaskHeader>(buf, peek.num_units, peek.num_rates, &order.units, &order.dropout_rates,
-                                      &order.weights);
-    order.device = h.device, order.round = h.round, order.train_scale = h.train_scale;
-    order.objective = h.objective;
-    order.depth = static_cast<std::int32_t>(h.depth);
-    order.clock_round = h.clock_round;
-    const auto out = pack_result(runner.run(order));
+    const auto out = pack_result(runner.run(unpack_order(buf)));
     MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, MPI_COMM_WORLD);
   }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Results do not depend on how many MPI ranks host the devices, nor on the run: the same
 # config gives /rounds (all but wall_time_s) and /tasks identical bit for bit with -np 1
-# (rank 0 trains itself), 2, 3, 5 and a second -np 3. A different seed must change them,
-# which shows the comparison can fail.
+# (rank 0 trains itself), 2, 3, 5 and a second -np 3 — under the synchronous, the
+# asynchronous (FedAsync) and the semi-asynchronous schedule (HeteroFL's submodels). A
+# different seed must change them, which shows the comparison can fail.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # 6 devices of three kinds; only half of them are picked each round, so the seeded
@@ -27,3 +28,21 @@ for other in np2 np3 np5 np3-again; do
 done
 echo "seed 11 vs seed 12 (must differ):"
 h5check differ "$TMP/np2.h5" "$TMP/seed12.h5"
+
+# The same for the other two schedules of the event loop.
+schedules=(
+  "async --set algorithm.name=fedasync --set run.rounds=8"
+  "semi --set algorithm.name=heterofl --set algorithm.schedule=semi_async --set algorithm.rates=1,0.5,0.25 --set run.rounds=4"
+)
+for spec in "${schedules[@]}"; do
+  read -r -a words <<<"$spec"
+  name=${words[0]}
+  for np in 1 2 3 5; do
+    run_ok "$name-np$np" "$np" run "$TMP/det.toml" --set run.seed=11 --set data.partition=dirichlet "${words[@]:1}" \
+      --out "$TMP/$name-np$np.h5"
+  done
+  for np in 2 3 5; do
+    echo "$name: np1 vs np$np:"
+    h5check identical "$TMP/$name-np1.h5" "$TMP/$name-np$np.h5"
+  done
+done

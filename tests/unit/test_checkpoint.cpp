@@ -26,7 +26,10 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   c.algorithm_state = std::string("\0state", 6);
   c.dispatched = 42;
   c.version = 9;
-  c.in_flight = {{40, 3, 8, 10.5, 12.25, true}, {41, 0, 9, 11.0, 11.5, false}};
+  c.in_flight = {{40, 3, 8, 40, 9, 10.5, 12.25, true, "plan-a"}, {41, 0, 9, 41, 10, 11.0, 11.5, false, ""}};
+  c.schedule_state = "12.5 16";
+  c.timer_s = 14.0;
+  c.device_state = {{3, "previous", {0.5f, 1.5f}}};
   c.start_models = {{8, {0.5f, 1.0f, 2.0f}}, {9, {0.25f, 1.5f, -1.0f}}};
   save_checkpoint(path, c);
   CHECK_FALSE(fs::exists(path + ".tmp"));
@@ -50,12 +53,21 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   CHECK(back->in_flight[0].end_s == 12.25);
   CHECK(back->in_flight[0].trained);
   CHECK_FALSE(back->in_flight[1].trained);
+  CHECK(back->in_flight[0].stream == 40);
+  CHECK(back->in_flight[0].clock_round == 9);
+  CHECK(back->in_flight[0].plan == "plan-a");
+  CHECK(back->schedule_state == "12.5 16");
+  CHECK(back->timer_s == 14.0);
+  REQUIRE(back->device_state.size() == 1);
+  CHECK(back->device_state[0].device == 3);
+  CHECK(back->device_state[0].name == "previous");
+  CHECK(back->device_state[0].values == std::vector<float>{0.5f, 1.5f});
   CHECK(back->start_models == c.start_models);
 
   fs::resize_file(path, fs::file_size(path) - 5);
   CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains(path) && Catch::Contains("truncated at byte"));
   std::ofstream(path) << "ESCKPT01 an older format";
-  CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("checkpoint format 01 is not this edgesim's (02)"));
+  CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("checkpoint format 01 is not this edgesim's (03)"));
   std::ofstream(path) << "garbage!garbage!";
   CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("not an edgesim checkpoint"));
   fs::remove(path);

@@ -88,12 +88,23 @@ TEST_CASE("wrong types and impossible values name the key", "[config]") {
              Catch::Contains("'algorithm.slicing': a model cut in depth ends with an early-exit head: needs "
                              "model.early_exits = true"));
   CHECK_THAT(error_of(path, {"algorithm.name=fedrolex", "algorithm.slicing=depth", "model.early_exits=true"}),
-             Catch::Contains("'algorithm.slicing': only `heterofl` cuts models in depth"));
+             Catch::Contains("'algorithm.slicing': is not used by algorithm 'fedrolex'") && Catch::Contains("used by: heterofl"));
   CHECK_THAT(error_of(path, {"algorithm.masked_ce=true"}),
-             Catch::Contains("'algorithm.masked_ce': only `heterofl`, `fedrolex` and `fjord`"));
+             Catch::Contains("'algorithm.masked_ce': is not used by algorithm 'fedavg'") && Catch::Contains("used by: heterofl, fedrolex, fjord"));
   CHECK(error_of(path, {"algorithm.name=fedrolex", "algorithm.masked_ce=true"}).empty());
   CHECK_THAT(error_of(path, {"algorithm.name=heterofl", "algorithm.fjord_distillation=true"}),
-             Catch::Contains("'algorithm.fjord_distillation': is FjORD's option"));
+             Catch::Contains("'algorithm.fjord_distillation': is not used by algorithm 'heterofl'"));
+  // What each algorithm reads lives with the algorithms (algo/catalog.hpp): an option it would
+  // ignore is an error naming the key and who reads it, and a misspelt name gets a suggestion.
+  CHECK_THAT(error_of(path, {"algorithm.rates=1,0.5"}),
+             Catch::Contains("'algorithm.rates': is not used by algorithm 'fedavg'"));
+  CHECK_THAT(error_of(path, {"algorithm.name=heterofl", "algorithm.concurrency=4"}),
+             Catch::Contains("'algorithm.concurrency': is not used") && Catch::Contains("the async schedule"));
+  CHECK(error_of(path, {"algorithm.name=heterofl", "algorithm.schedule=semi_async", "algorithm.semi_async_fraction=0.25"}).empty());
+  CHECK(error_of(path, {"algorithm.rates=1"}).find("algorithm.rates") != std::string::npos);
+  CHECK(error_of(path, {"algorithm.straggler=wait_all"}).empty());  // set to its default: harmless
+  CHECK_THAT(error_of(path, {"algorithm.name=hetrofl"}),
+             Catch::Contains("unknown algorithm 'hetrofl' (did you mean 'heterofl'?)"));
   CHECK_THAT(error_of(path, {"algorithm.adaptcl_keep_min=0"}),
              Catch::Contains("'algorithm.adaptcl_keep_min': must be in (0, 1]"));
   const auto bad_file = write_config("[run]\nrounds = -3\n");

@@ -19,12 +19,14 @@ class AdaptCL : public FedAvg {
  public:
   explicit AdaptCL(const Experiment& experiment);
   void begin_round(const torch::Tensor& global, int round) override;
-  std::optional<SubmodelSpec> submodel(int device, int round) override;
-  LocalObjective local_objective(int device, int round) override;
-  // FedAvg's rule (wait for all, or the deadline), then the learner observes the round.
-  double close_round(double round_start, std::vector<TaskResult>& tasks) override;
+  // The learner observes the round's update times (after the straggler rule).
+  void observe_round(const std::vector<TaskResult>& tasks) override;
   std::string save_state() const override { return learner_.save_state(); }
   void load_state(const std::string& state) override { learner_.load_state(state); }
+
+ protected:
+  std::optional<SubmodelSpec> submodel(int device, int round) override;
+  void configure(int device, int round, TaskPlan& plan) override;  // Network Slimming's L1 (`adaptcl_bn_l1`)
 
  private:
   PrunedRateLearner learner_;

@@ -1,47 +1,58 @@
 #pragma once
-// An algorithm is a policy plugged into the coordinator's round loop. It decides which
-// devices train in a round, which part of the model each trains and with which loss, which
-// finished tasks count (late or failed ones are dropped), and how the accepted updates are
-// merged into the global model. The loop itself (dispatch, clock, evaluation, results) is the runtime's.
+// An algorithm is a policy: which devices train, which part of the model each trains with which
+// local trainer (trainer/trainer.hpp), and how a set of finished updates merges into the global
+// model. *When* devices start and when updates merge is a schedule (algo/schedule.hpp:
+// synchronous rounds, asynchronous, semi-asynchronous) that any policy can run under. The loop
+// that applies events in virtual time, the clock, evaluation and results are the runtime's.
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "edgesim/device/transfer.hpp"
 #include "edgesim/model/submodel.hpp"
 #include "edgesim/runtime/experiment.hpp"
 #include "edgesim/runtime/task.hpp"
 
 namespace edgesim {
 
+// What one device task is: the part of the model, the trainer and its options, and the traffic.
+struct TaskPlan {
+  std::optional<SubmodelSpec> submodel;  // nullopt = the whole model
+  std::string trainer = "sgd";
+  TrainerOptions options;
+  // The task's transfers before and after training; empty = the (sub)model from the server and
+  // the update back to it (a star). Serverless algorithms list peer-to-peer transfers here.
+  std::vector<Transfer> downloads, uploads;
+};
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
 
-  // Called once at the start of every synchronous round with the global model, before
-  // select(): policies whose submodels depend on the weights (AdaptCL's channel importance)
-  // look at them here.
+  // The schedule it runs under when `algorithm.schedule = "auto"`: "sync", "async" or "semi_async".
+  virtual std::string default_schedule() const { return "sync"; }
+  // Asynchronous schedule: OK updates per aggregation (FedBuff's K; 1 = apply each at once).
+  virtual int aggregation_size() const { return 1; }
+
+  // Called at the start of every synchronous round with the global model, before select():
+  // policies whose submodels depend on the weights (AdaptCL's channel importance) look here.
   virtual void begin_round(const torch::Tensor& global, int round) {}
 
-  // Devices that train in `round` (1-based), ascending.
+  // Devices that train in `round` (1-based), ascending (synchronous rounds; the participants of
+  // a semi-asynchronous run are select(1)).
   virtual std::vector<int> select(int round) = 0;
 
-  // The part of the model `device` trains in `round`; nullopt = the whole model.
-  virtual std::optional<SubmodelSpec> submodel(int device, int round) { return std::nullopt; }
+  // The task `device` gets; `round` is the synchronous round, or the dispatch number.
+  virtual TaskPlan plan(int device, int round) { return {}; }
 
-  // FjORD's ordered dropout: the widths (rates of the global model) a local step may train,
-  // drawn per step; empty = the whole submodel every step.
-  virtual std::vector<double> dropout_rates(int device, int round) { return {}; }
+  // A synchronous round's tasks, in completion order, after the straggler rule has marked the
+  // late ones dropped: what policies that learn from observed times (AdaptCL) look at.
+  virtual void observe_round(const std::vector<TaskResult>& tasks) {}
 
-  // Terms added to the device's local loss (AdaptCL's L1 on BatchNorm scales).
-  virtual LocalObjective local_objective(int device, int round) { return {}; }
-
-  // `tasks` carry their virtual start/end times and come in completion order (end time, then
-  // device). Returns when the round ends and sets
-  // status = kDropped on every task whose update will not be merged for lateness.
-  virtual double close_round(double round_start, std::vector<TaskResult>& tasks) = 0;
-
-  // Merges the accepted updates (status ok, ascending device order) into `global`. Each
-  // carries its submodel's gather index (undefined for the whole model).
+  // Merges one aggregation's accepted updates (status ok; synchronous: ascending device order,
+  // otherwise arrival order) into `global`. Each carries its submodel's gather index (undefined
+  // for the whole model), the global model it started from and its staleness.
   virtual void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) = 0;
 
   // Rates (< 1) at which the global model is also evaluated (nested methods report each level
@@ -49,22 +60,12 @@ class Algorithm {
   virtual std::vector<double> eval_rates() const { return {}; }
   virtual SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const { return prefix_submodel(model, rate); }
 
-  // Asynchronous policies (FedAsync, FedBuff): the runtime keeps concurrency() devices
-  // training and hands every finished task, in virtual-time order, to apply_async() with the
-  // model it started from and its staleness (global versions since then). It returns true
-  // when the global model changed: one aggregation, one row of /rounds.
-  virtual bool asynchronous() const { return false; }
-  virtual int concurrency() const { return 0; }
-  virtual bool apply_async(torch::Tensor& global, const TaskResult& task, const torch::Tensor& start,
-                           std::int64_t staleness) {
-    return false;
-  }
-
   // State the policy carries between rounds, for checkpoints (FedAvg has none).
   virtual std::string save_state() const { return {}; }
   virtual void load_state(const std::string& state) {}
 };
 
+// The policy `algorithm.name` names (algo/registry.cpp); its config rules are algo/catalog.hpp's.
 std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment);
 
 }  // namespace edgesim

@@ -1,7 +1,7 @@
 #pragma once
-// Asynchronous aggregation. The runtime keeps `algorithm.concurrency` devices training; each
-// finished update is handed over in virtual-time order with its staleness τ (global versions
-// since its task started).
+// Asynchronous aggregation, under the async schedule (algo/schedule.hpp) by default: the
+// runtime keeps `algorithm.concurrency` devices training; finished updates arrive in
+// virtual-time order with their staleness τ (global versions since the task started).
 //   FedAsync (Xie et al. 2019): apply every update at once,
 //     global ← (1 − α_τ)·global + α_τ·x,  α_τ = α·s(τ)   (`algorithm.async_alpha`)
 //   FedBuff (Nguyen et al. 2022): buffer s(τ)·(x − x_start); every `algorithm.buffer_size`
@@ -15,12 +15,8 @@ namespace edgesim {
 class AsyncAggregation : public Algorithm {
  public:
   explicit AsyncAggregation(const Experiment& experiment);
-  bool asynchronous() const override { return true; }
-  int concurrency() const override;
-  // Synchronous hooks: unused in asynchronous runs.
-  std::vector<int> select(int) override { return {}; }
-  double close_round(double round_start, std::vector<TaskResult>&) override { return round_start; }
-  void merge(torch::Tensor&, const std::vector<const TaskResult*>&) override {}
+  std::string default_schedule() const override { return "async"; }
+  std::vector<int> select(int round) override;  // every device (the participants under semi_async)
 
  protected:
   const Experiment& experiment_;
@@ -30,19 +26,15 @@ class AsyncAggregation : public Algorithm {
 class FedAsync : public AsyncAggregation {
  public:
   using AsyncAggregation::AsyncAggregation;
-  bool apply_async(torch::Tensor& global, const TaskResult& task, const torch::Tensor& start,
-                   std::int64_t staleness) override;
+  // Each update in turn (one at a time under the async schedule).
+  void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
 };
 
 class FedBuff : public AsyncAggregation {
  public:
   using AsyncAggregation::AsyncAggregation;
-  bool apply_async(torch::Tensor& global, const TaskResult& task, const torch::Tensor& start,
-                   std::int64_t staleness) override;
-
- private:
-  torch::Tensor buffer_;
-  int buffered_ = 0;
+  int aggregation_size() const override { return experiment_.config.algorithm.buffer_size; }
+  void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
 };
 
 }  // namespace edgesim

@@ -10,6 +10,8 @@ namespace edgesim {
 class FedRolex : public HeteroFL {
  public:
   using HeteroFL::HeteroFL;
+
+ protected:
   std::optional<SubmodelSpec> submodel(int device, int round) override;
 };
 

@@ -15,15 +15,16 @@ namespace edgesim {
 class FjORD : public HeteroFL {
  public:
   explicit FjORD(const Experiment& experiment);
-  std::optional<SubmodelSpec> submodel(int device, int round) override;
-  std::vector<double> dropout_rates(int device, int round) override;
   std::vector<double> eval_rates() const override;  // every level up to the largest p_max
-  LocalObjective local_objective(int device, int round) override;
 
  protected:
+  std::optional<SubmodelSpec> submodel(int device, int round) override;
+  // The ordered_dropout trainer with the widths up to p_max (and self-distillation).
+  void configure(int device, int round, TaskPlan& plan) override;
   Weighting published_weighting() const override { return Weighting::kSamples; }
 
  private:
+  std::vector<double> widths(int device) const;  // the levels a step may draw, up to p_max
   std::vector<double> levels_;  // ascending
 };
 

@@ -14,12 +14,12 @@ namespace edgesim {
 class HeteroFL : public FedAvg {
  public:
   explicit HeteroFL(const Experiment& experiment);
-  std::optional<SubmodelSpec> submodel(int device, int round) override;
   std::vector<double> eval_rates() const override;  // the distinct device rates
-  LocalObjective local_objective(int device, int round) override;  // masked CE (`algorithm.masked_ce`)
   SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // cut as devices get it
 
  protected:
+  std::optional<SubmodelSpec> submodel(int device, int round) override;
+  void configure(int device, int round, TaskPlan& plan) override;  // masked CE (`algorithm.masked_ce`)
   Weighting published_weighting() const override { return Weighting::kUniform; }
   std::vector<double> rates_;  // per device
   Slicing slicing_;

@@ -27,6 +27,20 @@ std::uint64_t layer_activation_floats(const ModelSpec& spec, const LayerSpec& la
 double forward_flops(const ModelSpec& spec);          // per sample
 double training_flops_per_sample(const ModelSpec& spec);
 
+// What a local trainer does beyond one plain step: layers it freezes, graphs it keeps alive,
+// and passes of other networks it runs without gradients (a teacher, a previous model).
+// Frozen layers [0, frozen_layers) are run forward only: no gradients, no optimizer state,
+// and no saved activations except the last frozen layer's output (the first trainable layer's
+// input) — what LibTorch does when nothing before a layer requires grad.
+struct TrainingShape {
+  int frozen_layers = 0;
+  int forward_passes = 1;    // autograd graphs alive at once (FjORD's teacher and student)
+  int no_grad_passes = 0;    // forward passes of networks of the same shape without gradients
+};
+// Per sample: forward of every layer, plus backward (2x) of the trainable ones, plus the
+// no-grad passes. With the default shape this is training_flops_per_sample(spec).
+double training_flops_per_sample(const ModelSpec& spec, const TrainingShape& shape);
+
 struct MemoryFootprint {
   std::uint64_t weights = 0, gradients = 0, optimizer = 0, activations = 0;
   std::uint64_t total() const { return weights + gradients + optimizer + activations; }
@@ -34,6 +48,10 @@ struct MemoryFootprint {
 // `forward_passes` > 1: a step keeps that many autograd graphs alive (FjORD's
 // self-distillation runs a teacher and a student pass before one backward).
 MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum, int forward_passes = 1);
+// With frozen layers and no-grad passes (each no-grad pass holds a copy of the weights and,
+// transiently, its largest activation; counted as one more copy of the weights plus one
+// layer's activations).
+MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum, const TrainingShape& shape);
 
 // Bytes of one copy of the model on the wire (float32 parameters and buffers).
 std::uint64_t model_bytes(const ModelSpec& spec);

@@ -56,6 +56,9 @@ struct ModelConfig {
 
 struct AlgorithmConfig {
   std::string name = "fedavg";
+  std::string schedule = "auto";       // auto | sync | async | semi_async (algo/schedule.hpp)
+  double semi_async_fraction = 0.5;    // semi_async: K = ceil(ρ·participants)
+  double moon_mu = 1.0, moon_tau = 0.5;  // MOON's contrastive weight and temperature
   double fraction = 1.0;  // share of devices selected per round
   int local_epochs = 1;
   int batch_size = 32;

@@ -30,6 +30,9 @@ class SpecNetImpl : public torch::nn::Module {
   // The logits of every early-exit head, in block order, then the model's own, from one pass
   // (what training every exit, or evaluating each, needs). Without exit heads: {forward(x)}.
   std::vector<torch::Tensor> forward_exits(const torch::Tensor& x);
+  // The logits and the representation the classifier reads (its input; a language model's is
+  // averaged over positions): what a contrastive loss compares (MOON).
+  std::pair<torch::Tensor, torch::Tensor> forward_with_features(const torch::Tensor& x);
   const ModelSpec& spec() const { return spec_; }
   // HeteroFL's scaler: in training, conv and hidden linear outputs are multiplied by `s`
   // (1 / rate, so a narrow submodel's activations match the full model's scale).
@@ -37,6 +40,9 @@ class SpecNetImpl : public torch::nn::Module {
   // FjORD's ordered dropout: only the first `units[g]` units of each sliceable group are
   // active (the outputs of the others are zeroed, so they get no gradient). Empty = all.
   void set_active_units(const std::vector<int>& units);
+  // Layers [0, n) stop requiring gradients: the optimizer leaves them as they are and LibTorch
+  // keeps no activations for their backward pass (a frozen prefix).
+  void freeze_layers(int n);
   // The scale factors γ of every BatchNorm layer (Network Slimming penalises them).
   std::vector<torch::Tensor> batchnorm_scales() const;
 

@@ -53,6 +53,11 @@ LocalResult train_locally(SpecNet& net, const torch::Tensor& x, const torch::Ten
 // averaged over the rest; the teacher's logits are not differentiated.
 torch::Tensor distillation_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits);
 
+// MOON's model-contrastive term (Li et al., CVPR 2021), averaged over the batch:
+// −log(e^{cos(z, z⁺)/τ} / (e^{cos(z, z⁺)/τ} + e^{cos(z, z⁻)/τ})) for representations [n, d].
+torch::Tensor contrastive_loss(const torch::Tensor& z, const torch::Tensor& positive, const torch::Tensor& negative,
+                               double tau);
+
 struct Evaluation {
   double accuracy = 0, loss = 0;
 };

@@ -1,32 +1,57 @@
 #pragma once
-// One device task: what the coordinator asks of a device, and what comes back.
+// One device task: what the coordinator asks of a device, and what comes back. A task names
+// the local trainer that runs it (trainer/trainer.hpp) with that trainer's options, and carries
+// named tensors: "weights" (the flat (sub)model the device starts from) and whatever else the
+// trainer needs (a previous local model, a teacher). Nothing in it is named after an algorithm.
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "edgesim/io/results.hpp"
 
 namespace edgesim {
 
-// Terms a policy adds to the local objective (beyond cross-entropy).
-struct LocalObjective {
-  double bn_gamma_l1 = 0;          // λ of Network Slimming's L1 penalty on BatchNorm scales (AdaptCL)
-  bool mask_absent_labels = false;  // HeteroFL's masked CE: zero the logits of classes the device lacks
-  bool self_distillation = false;   // FjORD: the sampled width learns from the full submodel's output
+// A trainer's options: named numbers or lists of numbers (flags are 0/1), in name order so a
+// task's message is the same bytes wherever it was made.
+class TrainerOptions {
+ public:
+  TrainerOptions& set(const std::string& name, double v) { return set(name, std::vector<double>{v}); }
+  TrainerOptions& set(const std::string& name, std::vector<double> v) {
+    values_[name] = std::move(v);
+    return *this;
+  }
+  double number(const std::string& name, double fallback) const {
+    auto it = values_.find(name);
+    return it == values_.end() || it->second.empty() ? fallback : it->second[0];
+  }
+  bool flag(const std::string& name) const { return number(name, 0.0) != 0.0; }
+  std::vector<double> list(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? std::vector<double>{} : it->second;
+  }
+  const std::map<std::string, std::vector<double>>& all() const { return values_; }
+
+ private:
+  std::map<std::string, std::vector<double>> values_;
 };
 
+// Flat float32 tensors by name (ordered, so messages are reproducible).
+using NamedTensors = std::map<std::string, torch::Tensor>;
+
 struct TaskOrder {
-  std::int64_t device = 0, round = 0;
-  torch::Tensor weights;            // flat float32 (sub)model the device starts from
+  std::int64_t device = 0;
+  std::int64_t round = 0;        // the task's random streams (shuffle, dropout): a round or a dispatch number
+  std::int64_t clock_round = 0;  // the round whose slowdown the device has (slowdown_schedule); 0 = `round`
+  std::int64_t schedule_round() const { return clock_round > 0 ? clock_round : round; }
   std::vector<std::int32_t> units;  // kept units per unit group; empty = the full model
   std::int32_t depth = -1;          // blocks kept (model/submodel.hpp); -1 = the whole model
-  // The round whose slowdown the device has (slowdown_schedule); 0 = `round`. Asynchronous
-  // runs use `round` as the task's random stream and set this to the aggregation it starts in.
-  std::int64_t clock_round = 0;
-  std::int64_t schedule_round() const { return clock_round > 0 ? clock_round : round; }
-  double train_scale = 1.0;         // HeteroFL's scaler (1 / rate) while training
-  std::vector<double> dropout_rates;  // FjORD: widths (of the global model) to draw per step
-  LocalObjective objective;
+  std::string trainer = "sgd";      // trainer/trainer.hpp's registry name
+  TrainerOptions options;
+  NamedTensors tensors;             // "weights" always; more as the trainer needs
+  const torch::Tensor& weights() const { return tensors.at("weights"); }
 };
 
 struct TaskResult {
@@ -40,11 +65,15 @@ struct TaskResult {
   double reference_compute_s = 0;       // compute seconds on the reference device
   std::uint64_t bytes_down = 0, bytes_up = 0;
   torch::Tensor weights;                // trained flat model (undefined when oom)
-  torch::Tensor gather;                 // coordinator only: the submodel's gather index (undefined = full)
-  // Filled by the coordinator's clock:
+  NamedTensors state;                   // what the trainer keeps for the device's next task
+  // Coordinator side, filled when the task is dispatched and timed:
+  torch::Tensor gather;  // the submodel's gather index (undefined = full)
   double start_s = 0, end_s = 0, compute_s = 0, download_s = 0, upload_s = 0;
   std::int64_t staleness = 0;
-  double rate = 1.0;  // coordinator: the nominal width of the submodel it trained
+  double rate = 1.0;  // the nominal width of the submodel it trained
+  std::int64_t start_version = 0;  // the global model version it started from
+  torch::Tensor start_model;       // that global model (shared, never modified in place)
+  std::vector<TransferRecord> transfers;  // its downloads and uploads, as timed
 };
 
 }  // namespace edgesim

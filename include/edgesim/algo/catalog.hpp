@@ -1,0 +1,26 @@
+#pragma once
+// What the config needs to know of each algorithm, kept with the algorithms (torch-free, so the
+// config can check a whole experiment before anything runs): its name, the schedule it runs
+// under by default, the `algorithm.*` keys it reads, and whether it can cut models in depth.
+// A key that neither the algorithm nor its schedule reads is an error when set to anything
+// but its default (io/config.cpp), so an option that would be ignored never is silently.
+#include <string>
+#include <vector>
+
+namespace edgesim {
+
+struct AlgorithmInfo {
+  std::string name, summary;
+  std::string schedule;           // "sync" | "async" | "semi_async"
+  std::vector<std::string> keys;  // algorithm.* keys it reads (besides the local recipe's)
+  bool cuts_depth = false;        // accepts algorithm.slicing other than "width"
+};
+
+const std::vector<AlgorithmInfo>& algorithm_catalog();
+const AlgorithmInfo* find_algorithm(const std::string& name);
+
+// The algorithm.* keys a schedule reads; and those every algorithm reads (the local recipe).
+std::vector<std::string> schedule_keys(const std::string& schedule);
+const std::vector<std::string>& recipe_keys();
+
+}  // namespace edgesim

@@ -1,0 +1,58 @@
+#pragma once
+// A local trainer: the executor-side half of an algorithm. A task names one (TaskOrder::trainer)
+// with its options; the trainer owns the local objective, the extra networks it runs and the
+// layers it freezes, and says what all of it costs: its memory estimate before training (the
+// task runner refuses a task whose estimate exceeds the device's cap, and the counting
+// allocator enforces the cap while it trains) and the FLOPs it ran (the analytic clock).
+//
+// Trainers (docs/ALGORITHMS.md has each one's source):
+//   sgd              plain local SGD on cross-entropy. Options: scale (HeteroFL's 1/rate
+//                    scaler), masked_ce (zero the logits of classes the device lacks), bn_l1
+//                    (Network Slimming's L1 on BatchNorm scales), frozen_layers (a frozen prefix).
+//   ordered_dropout  FjORD: each step trains the leftmost units of a width drawn from `widths`
+//                    (rates of the global model); distill = 1 adds self-distillation from the
+//                    device's widest submodel. Takes sgd's options too.
+//   contrastive      MOON's model-contrastive term (Li et al., CVPR 2021) on top of sgd: the
+//                    representation is pulled toward the received model's and pushed from the
+//                    device's previous local model's (per-device state "previous"). Options:
+//                    mu (weight), tau (temperature).
+#include <cstdint>
+#include <string>
+
+#include "edgesim/model/network.hpp"
+#include "edgesim/model/spec.hpp"
+#include "edgesim/runtime/local_training.hpp"
+#include "edgesim/runtime/task.hpp"
+
+namespace edgesim {
+
+// What a trainer gets for one task.
+struct TrainerInput {
+  const ModelSpec& global;     // the global model (rates refer to its widths)
+  const ModelSpec& arch;       // the (sub)model this task trains
+  const LocalRecipe& recipe;   // from the config: epochs, batch, lr, momentum, weight decay
+  const Examples& data;        // the device's samples
+  const TaskOrder& order;      // options and named tensors
+  std::uint64_t seed;          // run.seed: the trainer's random streams are keyed by it, the device and the round
+};
+
+struct TrainerOutput {
+  LocalResult local;
+  double flops = 0;     // every pass it ran, for the analytic clock
+  NamedTensors state;   // kept for the device's next task (per-device state)
+};
+
+class Trainer {
+ public:
+  virtual ~Trainer() = default;
+  // The task's training footprint in bytes (weights, gradients, optimizer, saved activations, and
+  // whatever extra networks or copies the trainer holds).
+  virtual std::uint64_t memory_bytes(const TrainerInput& in) const = 0;
+  // Trains `net` (built from in.arch, loaded with the task's weights) on in.data.
+  virtual TrainerOutput train(SpecNet& net, const TrainerInput& in) const = 0;
+};
+
+// The registered trainer of that name; throws std::invalid_argument for an unknown name.
+const Trainer& trainer_named(const std::string& name);
+
+}  // namespace edgesim

@@ -1,0 +1,60 @@
+#include "edgesim/algo/catalog.hpp"
+
+namespace edgesim {
+namespace {
+
+// Keys of the width-scaled family (device rates and how updates merge).
+std::vector<std::string> with_rates(std::vector<std::string> more) {
+  std::vector<std::string> keys = {"algorithm.fraction",   "algorithm.weighting",  "algorithm.rates",
+                                   "algorithm.rate_rule",  "algorithm.rate_levels", "algorithm.rate_memory_margin",
+                                   "algorithm.masked_ce"};
+  keys.insert(keys.end(), more.begin(), more.end());
+  return keys;
+}
+
+}  // namespace
+
+const std::vector<AlgorithmInfo>& algorithm_catalog() {
+  static const std::vector<AlgorithmInfo> catalog = {
+      {"fedavg", "FedAvg (McMahan et al. 2017)", "sync", {"algorithm.fraction", "algorithm.weighting"}, false},
+      {"heterofl", "HeteroFL (Diao et al. 2021)", "sync", with_rates({"algorithm.slicing"}), true},
+      {"fedrolex", "FedRolex (Alam et al. 2022)", "sync", with_rates({}), false},
+      {"fjord", "FjORD (Horváth et al. 2021)", "sync", with_rates({"algorithm.fjord_distillation"}), false},
+      {"moon", "MOON (Li et al. 2021): FedAvg with the model-contrastive local loss", "sync",
+       {"algorithm.fraction", "algorithm.weighting", "algorithm.moon_mu", "algorithm.moon_tau"}, false},
+      {"adaptcl", "AdaptCL (Zhou et al. 2021, reconstructed)", "sync",
+       {"algorithm.fraction", "algorithm.weighting", "algorithm.adaptcl_slack", "algorithm.adaptcl_gain",
+        "algorithm.adaptcl_cost_exponent", "algorithm.adaptcl_keep_min", "algorithm.adaptcl_time_ema",
+        "algorithm.adaptcl_failure_backoff", "algorithm.adaptcl_importance", "algorithm.adaptcl_bn_l1"},
+       false},
+      {"fedasync", "FedAsync (Xie et al. 2019)", "async",
+       {"algorithm.async_alpha", "algorithm.staleness", "algorithm.staleness_a", "algorithm.staleness_b"}, false},
+      {"fedbuff", "FedBuff (Nguyen et al. 2022)", "async",
+       {"algorithm.buffer_size", "algorithm.server_lr", "algorithm.staleness", "algorithm.staleness_a",
+        "algorithm.staleness_b"},
+       false},
+  };
+  return catalog;
+}
+
+const AlgorithmInfo* find_algorithm(const std::string& name) {
+  for (const auto& a : algorithm_catalog())
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+std::vector<std::string> schedule_keys(const std::string& schedule) {
+  if (schedule == "sync") return {"algorithm.straggler", "algorithm.deadline_s"};
+  if (schedule == "async") return {"algorithm.concurrency"};
+  if (schedule == "semi_async") return {"algorithm.semi_async_fraction"};
+  return {};
+}
+
+const std::vector<std::string>& recipe_keys() {
+  static const std::vector<std::string> keys = {"algorithm.name",       "algorithm.schedule", "algorithm.local_epochs",
+                                                "algorithm.batch_size", "algorithm.lr",       "algorithm.momentum",
+                                                "algorithm.weight_decay"};
+  return keys;
+}
+
+}  // namespace edgesim
