@@ -16,6 +16,7 @@ class BufferedSchedule : public Schedule {
       : experiment_(e), algorithm_(a), k_(k), wait_(wait_for_aggregation) {}
 
   void start(RunControl& run) override {
+    algorithm_.begin_round(run.global(), run.round());  // policies that look at the weights (AdaptCL)
     if (wait_) {
       for (int d : algorithm_.select(1)) run.dispatch(d, run.dispatched(), run.version() + 1);
     } else {
@@ -38,6 +39,7 @@ class BufferedSchedule : public Schedule {
       run.aggregate(since_last_, accepted);
       since_last_.clear();
       ok_ = 0;
+      if (!run.done()) algorithm_.begin_round(run.global(), run.round());
     }
     if (!wait_) {
       dispatch_idle(run);  // from the new global model, if it changed

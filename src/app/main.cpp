@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "edgesim/algo/algorithm.hpp"
+#include "edgesim/algo/catalog.hpp"
 #include "edgesim/app/sweep_command.hpp"
 #include "edgesim/common/build_info.hpp"
 #include "edgesim/common/error.hpp"
@@ -213,6 +214,8 @@ int run_command(const RunArgs& args) {
     MPI_Finalize();
     return 2;
   }
+  if (rank == 0)
+    for (const auto& w : cfg.warnings) std::cerr << "edgesim: warning: " << w << std::endl;
   torch::set_num_threads(cfg.run.threads);
 
   Experiment experiment;
@@ -274,6 +277,7 @@ int main(int argc, char** argv) {
   sweep_cmd->add_flag("--submit", sweep.submit, "With --slurm: submit it with sbatch");
 
   app.add_subcommand("config-reference", "Print the config key reference (Markdown)");
+  app.add_subcommand("algorithms", "List the algorithms, their default schedule and the keys each reads");
 
   try {
     app.parse(argc, argv);
@@ -284,6 +288,14 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("config-reference")) {
       std::cout << edgesim::config_reference_markdown();
+      return 0;
+    }
+    if (app.got_subcommand("algorithms")) {
+      for (const auto& a : edgesim::algorithm_catalog()) {
+        std::cout << a.name << "  (" << a.schedule << ")  " << a.summary << "\n   ";
+        for (const auto& k : a.keys) std::cout << ' ' << k;
+        std::cout << "\n";
+      }
       return 0;
     }
     if (app.got_subcommand("sweep")) return edgesim::run_sweep_command(sweep);

@@ -408,7 +408,9 @@ void check_model_fits_data(const ExperimentConfig& cfg, std::map<std::string, Se
 
 // The algorithm must exist, and every algorithm.* key set to something else than its default
 // must be read by the algorithm or its schedule (algo/catalog.hpp keeps the rules).
-void check_algorithm_keys(const ExperimentConfig& cfg, std::map<std::string, Setting>& settings,
+// Exception: when `renamed` (algorithm.name given with --set over an earlier value: one set of
+// options shared by several algorithms, as scripts/reproduce.sh runs them) it only warns.
+void check_algorithm_keys(ExperimentConfig& cfg, std::map<std::string, Setting>& settings, bool renamed,
                           const std::function<void(const std::string&, const std::string&)>& fail) {
   const AlgorithmInfo* info = find_algorithm(cfg.algorithm.name);
   if (!info) {
@@ -436,8 +438,13 @@ void check_algorithm_keys(const ExperimentConfig& cfg, std::map<std::string, Set
       const auto sk = schedule_keys(s);
       if (std::find(sk.begin(), sk.end(), k.name) != sk.end()) users += (users.empty() ? "the " : ", the ") + std::string(s) + " schedule";
     }
-    fail(k.name, "is not used by algorithm '" + info->name + "' under the " + schedule + " schedule (used by: " +
-                     users + "); remove it or change algorithm.name / algorithm.schedule");
+    const std::string why = "is not used by algorithm '" + info->name + "' under the " + schedule +
+                            " schedule (used by: " + users + ")";
+    if (renamed) {
+      cfg.warnings.push_back(settings[k.name].origin + ": key '" + k.name + "' " + why + ": ignored");
+      continue;
+    }
+    fail(k.name, why + "; remove it or change algorithm.name / algorithm.schedule");
   }
   if (cfg.algorithm.slicing != "width") {
     if (!info->cuts_depth) fail("algorithm.slicing", "algorithm '" + info->name + "' does not cut models in depth");
@@ -447,14 +454,14 @@ void check_algorithm_keys(const ExperimentConfig& cfg, std::map<std::string, Set
 }
 
 // Checks that need several keys or the file system.
-void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings) {
+void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings, bool renamed) {
   auto fail = [&](const std::string& key, const std::string& why) {
     throw InputError(settings[key].origin + ": key '" + key + "': " + why);
   };
   check_model_fits_data(cfg, settings, fail);
   if (cfg.algorithm.straggler == "deadline" && cfg.algorithm.deadline_s <= 0)
     fail("algorithm.deadline_s", "must be > 0 when algorithm.straggler = \"deadline\"");
-  check_algorithm_keys(cfg, settings, fail);
+  check_algorithm_keys(cfg, settings, renamed, fail);
   for (const char* key : {"algorithm.rates", "algorithm.rate_levels"}) {
     try {
       const auto rates = parse_rate_list(settings[key].value);
@@ -514,6 +521,7 @@ std::vector<double> parse_rate_list(const std::string& text) {
 
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::map<std::string, Setting> settings;
+  bool renamed = false;  // algorithm.name given with --set over an earlier value
   for (const auto& k : schema()) settings[k.name] = {unquote_default(k.default_value), "default"};
 
   const fs::path config_dir = fs::absolute(path).parent_path();
@@ -535,6 +543,7 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     std::string value = o.substr(eq + 1);
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     if (key == "devices.profiles" && !value.empty()) value = fs::absolute(value).lexically_normal().string();
+    if (key == "algorithm.name" && settings[key].origin != "default") renamed = true;
     settings[key] = {value, origin};
   }
 
@@ -546,7 +555,7 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     settings["run.name"].value = cfg.run.name;
   }
   apply_dataset_defaults(cfg, settings);
-  check_whole(cfg, settings);
+  check_whole(cfg, settings, renamed);
 
   std::ostringstream toml;
   std::string section;

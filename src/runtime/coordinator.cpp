@@ -147,7 +147,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
       task_records.push_back(to_record(t));
       // A transfer a cancellation cut short never completed: not recorded.
       for (TransferRecord tr : t.transfers)
-        if (tr.end_s <= t.end_s) tr.round = round, transfers.push_back(tr);
+        if (t.status != TaskStatus::kDropped || tr.end_s <= t.end_s) tr.round = round, transfers.push_back(tr);
     }
     results.append_tasks(task_records);
     results.append_transfers(transfers);

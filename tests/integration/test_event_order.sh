@@ -4,7 +4,8 @@
 # those tasks early (as `oom` at download time); one with the measured clock learns every end
 # time only after training. In both, every task is applied in (end time, device) order across
 # the whole run, and virtual time never decreases. The old asynchronous loop applied a task
-# by its *predicted* end and could hand over a later one first.
+# by its *predicted* end and could hand over a later one first. /transfers holds each task's
+# download and upload (a star: the server is -1).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The CNN's estimate at batch 32 is ~8.3 MB and its measured peak ~9.3 MB: 8.4 MiB (8.8 MB)
@@ -34,6 +35,16 @@ for name in ("oom", "measured", "semi"):
     assert all(a <= b for a, b in zip(key, key[1:])), (name, "applied out of virtual-time order", key)
     assert np.all(np.diff(rounds["virtual_time_s"]) >= 0), (name, rounds["virtual_time_s"])
     print(f"  ok: {name}: {len(tasks)} tasks applied in (end, device) order; virtual time never decreases")
+    with h5py.File(f"{tmp}/{name}.h5", "r", swmr=True) as f:
+        transfers = f["transfers"][:]
+    # Star traffic: one download per task, one upload per task that trained, timed as /tasks says.
+    down = transfers[transfers["kind"] == b"download"]
+    up = transfers[transfers["kind"] == b"upload"]
+    assert len(down) == len(tasks) and (down["source"] == -1).all() and (down["destination"] == tasks["device"]).all()
+    assert np.allclose(down["end_s"] - down["start_s"], tasks["download_s"], rtol=0, atol=1e-9)
+    assert len(up) == int((tasks["status"] == b"ok").sum()) and (up["destination"] == -1).all()
+    assert np.allclose(up["end_s"], tasks["end_s"][tasks["status"] == b"ok"], rtol=0, atol=1e-9)
+    print(f"  ok: {name}: /transfers has each task's download and upload, timed as /tasks says")
     if name == "oom":
         mid = (tasks["status"] == b"oom") & (tasks["peak_memory_bytes"] > 0)
         assert mid.any(), "expected tasks that fail mid-training"

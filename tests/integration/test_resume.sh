@@ -7,7 +7,8 @@
 #      checkpoint are discarded and recomputed;
 # and: resuming a complete run does nothing; resuming with a changed config is refused;
 #  (e) asynchronous runs (FedAsync, FedBuff) too: their checkpoints hold the tasks in flight
-#      and the models they started from; (f) also when stopped again right after a resume.
+#      and the models they started from; (f) also when stopped again right after a resume;
+#  (g) per-device state (MOON) and a semi-asynchronous run with submodels in flight.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 write_device_set "$TMP/devs.toml" "agx 1.0 4GiB 200 5" "nano 6.0 2GiB 40 10" '"agx", "nano", "agx"'
@@ -82,9 +83,11 @@ grep -q "different config" "$TMP/changed-resume.log" || fail "no 'different conf
 check "resume with a changed config: exit 2, message names the checkpoint"
 
 echo "(e) asynchronous runs: SIGTERM (FedAsync) and SIGKILL (FedBuff), resumed on other rank counts"
+# Without algorithm.fraction: the asynchronous schedules do not read it (an error if given).
+common=(--set data.train_samples=3000 --set data.test_samples=300 --set run.checkpoint_every=4)
 for alg in fedasync fedbuff; do
-  async=(--set algorithm.name=$alg --set algorithm.concurrency=4 --set algorithm.buffer_size=3
-         --set run.checkpoint_every=5)
+  async=(--set algorithm.name=$alg --set algorithm.concurrency=4 --set run.checkpoint_every=5)
+  [[ $alg == fedbuff ]] && async+=(--set algorithm.buffer_size=3)
   run_ok "$alg-reference" 3 run "$TMP/exp.toml" "${common[@]}" "${async[@]}" --out "$TMP/$alg-reference.h5"
   if [[ $alg == fedasync ]]; then interrupt TERM "$alg" "${async[@]}"; else interrupt KILL "$alg" "${async[@]}"; fi
   [[ -f $TMP/$alg.h5.ckpt ]] || { cat "$TMP/$alg.log" >&2; fail "$alg: no checkpoint"; }
@@ -107,3 +110,18 @@ grep -q "stopped by signal" "$TMP/twice-resume1.log" || { cat "$TMP/twice-resume
 check "stopped again: $(grep -o 'stopped by signal after round [0-9]*' "$TMP/twice-resume1.log")"
 run_ok twice-resume2 3 run "$TMP/exp.toml" "${common[@]}" "${async[@]}" --out "$TMP/twice.h5" --resume
 h5check identical "$TMP/fedbuff-reference.h5" "$TMP/twice.h5"
+
+echo "(g) per-device state (MOON keeps each device's previous model) and a semi-asynchronous run"
+echo "    with submodels in flight: SIGKILL, resumed on another rank count"
+for spec in "moon --set algorithm.name=moon" \
+            "semi --set algorithm.name=heterofl --set algorithm.schedule=semi_async --set algorithm.rates=1,0.5"; do
+  read -r -a words <<<"$spec"
+  name=${words[0]}
+  extra=("${words[@]:1}" --set run.rounds=14)
+  run_ok "$name-reference" 3 run "$TMP/exp.toml" "${common[@]}" "${extra[@]}" --out "$TMP/$name-reference.h5"
+  interrupt KILL "$name" "${extra[@]}"
+  [[ -f $TMP/$name.h5.ckpt ]] || { cat "$TMP/$name.log" >&2; fail "$name: no checkpoint"; }
+  run_ok "$name-resume" 2 run "$TMP/exp.toml" "${common[@]}" "${extra[@]}" --out "$TMP/$name.h5" --resume
+  grep -q "resuming .* after round" "$TMP/$name-resume.log" || fail "$name: the resumed run did not resume"
+  h5check identical "$TMP/$name-reference.h5" "$TMP/$name.h5"
+done

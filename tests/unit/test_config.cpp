@@ -103,6 +103,14 @@ TEST_CASE("wrong types and impossible values name the key", "[config]") {
   CHECK(error_of(path, {"algorithm.name=heterofl", "algorithm.schedule=semi_async", "algorithm.semi_async_fraction=0.25"}).empty());
   CHECK(error_of(path, {"algorithm.rates=1"}).find("algorithm.rates") != std::string::npos);
   CHECK(error_of(path, {"algorithm.straggler=wait_all"}).empty());  // set to its default: harmless
+  {
+    // A config file for one algorithm, run as another with --set: its options only warn.
+    const auto shared = write_config("[algorithm]\nname = \"heterofl\"\nrates = \"1,0.5\"\n");
+    CHECK(error_of(shared, {"algorithm.name=fedavg"}).empty());
+    const auto cfg = load_config(shared, {"algorithm.name=fedavg"});
+    REQUIRE(cfg.warnings.size() == 1);
+    CHECK_THAT(cfg.warnings[0], Catch::Contains("'algorithm.rates' is not used by algorithm 'fedavg'"));
+  }
   CHECK_THAT(error_of(path, {"algorithm.name=hetrofl"}),
              Catch::Contains("unknown algorithm 'hetrofl' (did you mean 'heterofl'?)"));
   CHECK_THAT(error_of(path, {"algorithm.adaptcl_keep_min=0"}),

@@ -99,6 +99,7 @@ struct ExperimentConfig {
   ClockConfig clock;
   std::string source;         // the config file path
   std::string resolved_toml;  // every key with its final value, as TOML
+  std::vector<std::string> warnings;  // said once on stderr by rank 0 (e.g. keys the algorithm ignores)
 };
 
 // Reads `path`, applies overrides ("section.key=value", later ones win), validates.
