@@ -67,7 +67,9 @@ Fleet average_fleet(const Fleet& fleet) {
   avg.slowdown = n / speed;
   avg.memory_cap_bytes = static_cast<std::uint64_t>(memory / n);
   avg.uplink_mbps = up / n, avg.downlink_mbps = down / n, avg.latency_s = latency / n;
-  return Fleet(fleet.reference_flops_per_s, std::vector<DeviceProfile>(fleet.size(), avg));
+  Fleet out(fleet.reference_flops_per_s, std::vector<DeviceProfile>(fleet.size(), avg));
+  out.op_overhead_s = fleet.op_overhead_s;
+  return out;
 }
 
 PlannedPipeline plan_pipedream(const LayerProfile& profile, const Fleet& fleet, const PlannerOptions& o) {

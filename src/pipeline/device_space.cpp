@@ -76,6 +76,8 @@ DeviceSpace sorted_runs_space(const Fleet& fleet) {
   space.states = n + 1;
   space.group_keys = (n + 1) * (n + 1);
   space.moves.resize(space.states);
+  space.starts.clear();
+  for (int skipped = 0; skipped < n; ++skipped) space.starts.push_back(skipped);
   for (int used = 0; used <= n; ++used)
     for (int r = 1; used + r <= n; ++r) {
       const int first = n - used - r;

@@ -53,8 +53,8 @@ class DpPlanner {
     auto cell = [&](int j, int u, int used) -> std::vector<int>& {
       return cells[static_cast<std::size_t>(j) * cells_per_layer + u * space_.states + used];
     };
-    labels_.push_back(Label{});
-    cell(0, units_, 0).push_back(0);
+    labels_.push_back(Label{});  // the empty pipeline, shared by every start
+    for (int start : space_.starts) cell(0, units_, start).push_back(0);
     for (int j = 0; j < max_stages_; ++j)
       for (int u1 = 1; u1 <= units_; ++u1)
         for (int used = 0; used < space_.states; ++used) {

@@ -79,7 +79,9 @@ StageCost stage_cost(const LayerProfile& p, const Fleet& fleet, int begin, int e
     c.latency = std::max(c.latency, l.latency_s);
     slowest_link = std::min({slowest_link, l.uplink_mbps, l.downlink_mbps});
   }
-  c.compute = 3 * c.forward;
+  const double work = c.forward;  // backward = 2 × forward; each op pays the fixed overhead
+  c.forward = work + fleet.op_overhead_s;
+  c.compute = 3 * work + 2 * fleet.op_overhead_s;
   const StageWeights w = weights_of(p, begin, end);
   const double ring = static_cast<double>(devices.size());
   if (devices.size() > 1) {

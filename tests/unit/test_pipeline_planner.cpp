@@ -53,7 +53,9 @@ Fleet random_fleet(Rng& rng, int devices, const LayerProfile& p, int batch) {
   for (int i = 0; i < devices; ++i)
     d.push_back(device(1 + 7 * rng.uniform(), static_cast<std::uint64_t>(whole * (0.15 + 0.9 * rng.uniform())),
                        20 + 400 * rng.uniform(), 20 + 400 * rng.uniform(), 0.05 * rng.uniform()));
-  return Fleet(1e11, d);
+  Fleet f(1e11, d);
+  if (rng.below(2)) f.op_overhead_s = 0.005;
+  return f;
 }
 
 bool fits(const Plan& plan, const LayerProfile& p, const Fleet& f) {

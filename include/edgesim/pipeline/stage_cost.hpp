@@ -34,8 +34,10 @@
 namespace edgesim {
 
 struct StageCost {
-  double forward = 0;    // per micro-batch: max over devices of share · forward seconds per sample
-  double compute = 0;    // forward + backward (backward = 2 × forward, device/cost.hpp)
+  double forward = 0;    // per micro-batch: max over devices of share · forward seconds per sample,
+                         // plus the fleet's op overhead
+  double compute = 0;    // forward + backward (backward = 2 × the forward work, device/cost.hpp;
+                         // one more op overhead)
   double allreduce = 0;  // once per iteration, after the stage's last backward
   // This stage's side of the transfer at its input cut (0 for the first stage): activations
   // in over its downlinks, gradients out over its uplinks; and at its output cut (0 for the
