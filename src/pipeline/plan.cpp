@@ -33,7 +33,6 @@ IterationBreakdown iteration_breakdown(const Plan& plan, const LayerProfile& pro
     const StageCost& c = b.stages[p];
     b.fill_drain += c.compute;
     b.bottleneck = std::max(b.bottleneck, c.compute);
-    b.allreduce = std::max(b.allreduce, c.allreduce);
     if (p + 1 == b.stages.size()) break;
     const StageCost& next = b.stages[p + 1];
     const double f = cut_seconds(c.out_send, next.in_receive, c.latency, next.latency);
@@ -43,7 +42,23 @@ IterationBreakdown iteration_breakdown(const Plan& plan, const LayerProfile& pro
     b.fill_drain += f + g;
     b.bottleneck = std::max({b.bottleneck, cut_busy(c.out_send, next.in_receive), cut_busy(next.in_send, c.out_receive)});
   }
-  b.total = b.fill_drain + (plan.micro_batches - 1) * b.bottleneck + b.allreduce;
+  // Round trips: from stage p's forward of a micro-batch to the end of its backward there.
+  // All-reduce tail: stage p's all-reduce starts about the last backward's way back to stage 0
+  // (its backward and its gradient transfer at every earlier stage) before the flush ends.
+  double suffix = 0;
+  for (int p = plan.num_stages() - 1; p >= 0; --p) {
+    const StageCost& c = b.stages[p];
+    suffix += c.compute;
+    double way_back = c.compute - c.forward;
+    if (p + 1 < plan.num_stages()) {
+      suffix += b.forward_cut[p] + b.backward_cut[p];
+      way_back += b.backward_cut[p];
+    }
+    b.round_trip = std::max(b.round_trip, suffix / in_flight(plan, p));
+    b.allreduce = std::max(b.allreduce - way_back, c.allreduce);
+  }
+  b.period = std::max(b.bottleneck, b.round_trip);
+  b.total = b.fill_drain + (plan.micro_batches - 1) * b.period + b.allreduce;
   return b;
 }
 

@@ -19,7 +19,8 @@ namespace {
 struct Label {
   double sum = 0;         // Σ compute + completed cuts' transfers (fill and drain)
   double bottleneck = 0;  // max of the same terms
-  double allreduce = 0;   // max all-reduce
+  double round_trip = 0;  // max over placed stages of (their suffix's sum) / in-flight count
+  double allreduce = 0;   // all-reduce tail: max over placed stages of A_p − (way back from p to here)
   double steady = 0;      // PipeDream's max(M·C_p + A_p, M·F_c, M·B_c)
   // The first placed stage's side of its input cut, completed by the next move.
   double in_receive = 0, in_send = 0, latency = 0;
@@ -42,8 +43,10 @@ class DpPlanner {
     if (o.max_stages > 0) max_stages_ = std::min(max_stages_, o.max_stages);
   }
 
-  // Best plan with M micro-batches, and its objective value.
-  std::optional<std::pair<Plan, double>> solve(int micro_batches) {
+  // The best plan with M micro-batches if its objective value is below `bound` (the best
+  // found so far, with other M), and that value.
+  std::optional<std::pair<Plan, double>> solve(int micro_batches, double bound) {
+    bound_ = bound;
     M_ = micro_batches;
     micro_batch_ = opt_.batch_size / micro_batches;
     labels_.clear();
@@ -64,7 +67,14 @@ class DpPlanner {
             for (const DeviceMove& m : space_.moves[used]) {
               const StageEntry& e = stage(u0, u1, m, std::min(j + 1, M_));
               if (!e.fits) continue;
-              for (int id : here) insert(cell(j + 1, u0, m.next), extend(id, j, u0, u1, m, e));
+              for (int id : here) {
+                Label l = extend(id, j, u0, u1, m, e);
+                // Every term only grows as stages are prepended (the all-reduce tail stays
+                // >= 0): a label that cannot beat the best complete plan is dropped.
+                if (lower_bound(l) >= bound_) continue;
+                if (u0 == 0) bound_ = std::min(bound_, value(l));
+                insert(cell(j + 1, u0, m.next), std::move(l));
+              }
             }
         }
     int best = -1;
@@ -73,7 +83,7 @@ class DpPlanner {
       for (int used = 0; used < space_.states; ++used)
         for (int id : cell(j, 0, used)) {
           const double v = value(labels_[id]);
-          if (best < 0 || v < best_value) best = id, best_value = v;
+          if (v < bound && (best < 0 || v < best_value)) best = id, best_value = v;
         }
     if (best < 0) return std::nullopt;
     Plan plan;
@@ -105,27 +115,32 @@ class DpPlanner {
     l.prev = id, l.begin = u0, l.end = u1, l.devices = m.devices, l.shares = e.shares;
     l.sum = after.sum + c.compute;
     l.bottleneck = std::max(after.bottleneck, c.compute);
-    l.allreduce = std::max(after.allreduce, c.allreduce);
     l.steady = std::max(after.steady, M_ * c.compute + c.allreduce);
+    double way_back = c.compute - c.forward;  // this stage's backward, then its input's gradient
     if (j > 0) {  // complete the cut between this stage and the one after it
       const double f = cut_seconds(c.out_send, after.in_receive, c.latency, after.latency);
       const double b = cut_seconds(after.in_send, c.out_receive, c.latency, after.latency);
       const double f_busy = cut_busy(c.out_send, after.in_receive), b_busy = cut_busy(after.in_send, c.out_receive);
       l.sum += f + b;
+      way_back += b;
       l.bottleneck = std::max({l.bottleneck, f_busy, b_busy});
       l.steady = std::max({l.steady, M_ * f_busy, M_ * b_busy});
     }
+    // The stages after this one finish earlier by the last backward's way back through this
+    // one: their all-reduces overlap that much more of the drain.
+    l.allreduce = std::max(c.allreduce, after.allreduce - way_back);
+    l.round_trip = std::max(after.round_trip, l.sum / std::min(j + 1, M_));  // l.sum: this stage's round trip
     if (u0 > 0) l.in_receive = c.in_receive, l.in_send = c.in_send, l.latency = c.latency;
     return l;
   }
 
   // The components a label is compared on: the objective's, and the pending cut side.
-  std::array<double, 6> key(const Label& l) const {
-    if (opt_.objective == PlanObjective::kSteadyState) return {l.steady, 0, 0, l.in_receive, l.in_send, l.latency};
-    return {l.sum, l.bottleneck, l.allreduce, l.in_receive, l.in_send, l.latency};
+  std::array<double, 7> key(const Label& l) const {
+    if (opt_.objective == PlanObjective::kSteadyState) return {l.steady, 0, 0, 0, l.in_receive, l.in_send, l.latency};
+    return {l.sum, l.bottleneck, l.round_trip, l.allreduce, l.in_receive, l.in_send, l.latency};
   }
-  static bool dominates(const std::array<double, 6>& a, const std::array<double, 6>& b) {
-    for (int i = 0; i < 6; ++i)
+  static bool dominates(const std::array<double, 7>& a, const std::array<double, 7>& b) {
+    for (int i = 0; i < 7; ++i)
       if (a[i] > b[i]) return false;
     return true;
   }
@@ -141,9 +156,14 @@ class DpPlanner {
     cell.push_back(static_cast<int>(labels_.size()) - 1);
   }
 
+  double lower_bound(const Label& l) const {
+    if (opt_.objective == PlanObjective::kSteadyState) return l.steady;
+    return l.sum + (M_ - 1) * std::max(l.bottleneck, l.round_trip);
+  }
+
   double value(const Label& l) const {
     if (opt_.objective == PlanObjective::kSteadyState) return l.steady;
-    return l.sum + (M_ - 1) * l.bottleneck + l.allreduce;
+    return l.sum + (M_ - 1) * std::max(l.bottleneck, l.round_trip) + l.allreduce;
   }
 
   const LayerProfile& profile_;
@@ -151,6 +171,7 @@ class DpPlanner {
   const PlannerOptions& opt_;
   const DeviceSpace& space_;
   int units_, max_stages_ = 1, M_ = 1, micro_batch_ = 1;
+  double bound_ = 0;
   std::vector<Label> labels_;
   std::unordered_map<long long, StageEntry> cache_;
 };
@@ -182,9 +203,12 @@ std::optional<Plan> plan_by_dp(const LayerProfile& profile, const Fleet& fleet, 
   const DeviceSpace space = space_for(fleet, options);
   std::optional<Plan> best;
   double best_value = 0;
-  for (int m : micro_batch_counts(options)) {
+  // Most micro-batches first: usually the fastest, so its bound prunes the other counts most.
+  std::vector<int> counts = micro_batch_counts(options);
+  std::reverse(counts.begin(), counts.end());
+  for (int m : counts) {
     DpPlanner dp(profile, fleet, options, space);
-    auto found = dp.solve(m);
+    auto found = dp.solve(m, best ? best_value : std::numeric_limits<double>::infinity());
     if (found && (!best || found->second < best_value)) best = std::move(found->first), best_value = found->second;
   }
   return best;
