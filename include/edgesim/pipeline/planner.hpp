@@ -9,10 +9,11 @@
 // a move prepends a stage [u', u) on a device group G disjoint from D, split by Algorithm 1
 // (pipeline/stage_split.hpp) and checked against every device's memory with its in-flight
 // count min(j + 1, M) — building from the back is what makes that count known. Each state
-// keeps the Pareto set of partial costs (Σ compute + transfers, bottleneck, largest
-// all-reduce, and the new first stage's side of its input cut, which the next move completes),
-// so the minimum of the iteration time (plan.hpp) over every plan the moves can build is
-// exact. The outer loop tries every micro-batch count M that divides the batch.
+// keeps the Pareto set of partial costs (Σ compute + transfers, bottleneck, round trip,
+// all-reduce tail, and the new first stage's side of its input cut, which the next move
+// completes), so the minimum of the iteration time (plan.hpp) over every plan the moves can
+// build is exact; labels whose lower bound cannot beat the best complete plan are dropped.
+// The outer loop tries every micro-batch count M that divides the batch, most first.
 //
 // Device sets: with kSubsets, D and G range over all subsets, with identical devices
 // (same profile and links) counted rather than named — exact over every assignment of devices
