@@ -7,8 +7,8 @@
 #      checkpoint are discarded and recomputed;
 # and: resuming a complete run does nothing; resuming with a changed config is refused;
 #  (e) asynchronous runs (FedAsync, FedBuff) too: their checkpoints hold the tasks in flight
-#      and the models they started from; (f) also when stopped again right after a resume;
-#  (g) per-device state (MOON) and a semi-asynchronous run with submodels in flight.
+#      and the models they started from; (f) also when stopped again right after a resume.
+# Per-device state and semi-asynchronous runs: test_resume_state.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 write_device_set "$TMP/devs.toml" "agx 1.0 4GiB 200 5" "nano 6.0 2GiB 40 10" '"agx", "nano", "agx"'
@@ -111,17 +111,3 @@ check "stopped again: $(grep -o 'stopped by signal after round [0-9]*' "$TMP/twi
 run_ok twice-resume2 3 run "$TMP/exp.toml" "${common[@]}" "${async[@]}" --out "$TMP/twice.h5" --resume
 h5check identical "$TMP/fedbuff-reference.h5" "$TMP/twice.h5"
 
-echo "(g) per-device state (MOON keeps each device's previous model) and a semi-asynchronous run"
-echo "    with submodels in flight: SIGKILL, resumed on another rank count"
-for spec in "moon --set algorithm.name=moon" \
-            "semi --set algorithm.name=heterofl --set algorithm.schedule=semi_async --set algorithm.rates=1,0.5"; do
-  read -r -a words <<<"$spec"
-  name=${words[0]}
-  extra=("${words[@]:1}" --set run.rounds=14)
-  run_ok "$name-reference" 3 run "$TMP/exp.toml" "${common[@]}" "${extra[@]}" --out "$TMP/$name-reference.h5"
-  interrupt KILL "$name" "${extra[@]}"
-  [[ -f $TMP/$name.h5.ckpt ]] || { cat "$TMP/$name.log" >&2; fail "$name: no checkpoint"; }
-  run_ok "$name-resume" 2 run "$TMP/exp.toml" "${common[@]}" "${extra[@]}" --out "$TMP/$name.h5" --resume
-  grep -q "resuming .* after round" "$TMP/$name-resume.log" || fail "$name: the resumed run did not resume"
-  h5check identical "$TMP/$name-reference.h5" "$TMP/$name.h5"
-done
