@@ -86,7 +86,8 @@ const std::vector<Key>& schema() {
        "Checkpoint the coordinator every k rounds (0 = only on SIGTERM/SIGUSR1) to `<results file>.ckpt`; "
        "`edgesim run --resume` continues from it.",
        EDGESIM_FIELD(run.checkpoint_every, static_cast<int>(to_int(v))), at_least(0)},
-      {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it.",
+      {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it. A relative path is taken "
+       "relative to the working directory.",
        EDGESIM_FIELD(run.out, v), any()},
       {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset: `fashion-mnist`, `cifar10`, `cifar100` (binary version; `data.path` = the folder of "
        "`data_batch_*.bin` / `train.bin`), or `synthetic` (learnable random images, see `data.synthetic_*`). Text, for "
@@ -96,7 +97,8 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist", "cifar10", "cifar100", "synthetic", "fortunes", "wikitext"})},
       {"data.path", Type::kString, "\"/usr/share/datasets/fashion-mnist\"",
        "Directory holding the gzip'd IDX files (Debian package `dataset-fashion-mnist`). With `dataset = \"fortunes\"` "
-       "the default is `/usr/share/games/fortunes`.", EDGESIM_FIELD(data.path, v), any()},
+       "the default is `/usr/share/games/fortunes`. A relative path is taken relative to the working directory.",
+       EDGESIM_FIELD(data.path, v), any()},
       {"data.partition", Type::kString, "\"dirichlet\"",
        "How training samples are split among devices: `iid`, `dirichlet` (label skew set by `data.alpha`) or `shards` "
        "(McMahan et al.). Text datasets have no labels: `iid` only (their default).",
@@ -120,7 +122,8 @@ const std::vector<Key>& schema() {
       {"data.synthetic_seed", Type::kInt, "1", "Synthetic images: seed of the class prototypes and samples.",
        EDGESIM_FIELD(data.synthetic_seed, static_cast<std::uint64_t>(to_int(v))), at_least(0)},
       {"devices.profiles", Type::kString, "\"\"",
-       "Device-set file (see experiments/devices/). A relative path is taken relative to the config file.",
+       "Device-set file (see experiments/devices/). A relative path is taken relative to the config file, in a "
+       "`--set` relative to the working directory.",
        EDGESIM_FIELD(devices.profiles, v), any()},
       {"devices.count", Type::kInt, "16", "Number of devices; the set's list is cycled when it lists fewer.",
        EDGESIM_FIELD(devices.count, static_cast<int>(to_int(v))), at_least(1)},
@@ -328,8 +331,44 @@ struct Setting {
   std::string origin;
 };
 
+// The origin of a key nobody set (the checks below compare origins with "default"); messages
+// render it with describe().
+const char* const kDefaultOrigin = "default";
+
+std::string quoted(const Key& key, const std::string& value) {
+  if (key.type != Type::kString) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Where a value came from, in the words of an error message: "FILE: key 'K'", "--set K=V: key
+// 'K'", or for a key left unset "key 'K' (not set; default V)" -- the bare origin would read
+// "default: key 'K'", as if "default" were a file.
+std::string describe(const std::string& key, const Setting& s) {
+  if (s.origin != kDefaultOrigin) return s.origin + ": key '" + key + "'";
+  const Key* k = find_key(key);
+  return "key '" + key + "' (not set; default " + (k ? quoted(*k, s.value) : s.value) + ")";
+}
+
+// check_whole prefixes its errors with the bare origin ("default: key 'K': why"); reword such a
+// message as describe() does. Its body is outside this change: once it calls describe(), drop this.
+InputError reword_default_origin(const InputError& e, const std::map<std::string, Setting>& settings) {
+  const std::string msg = e.what(), head = std::string(kDefaultOrigin) + ": key '";
+  if (msg.rfind(head, 0) != 0) return e;
+  const auto end = msg.find('\'', head.size());
+  if (end == std::string::npos) return e;
+  const std::string key = msg.substr(head.size(), end - head.size());
+  const auto it = settings.find(key);
+  if (it == settings.end() || it->second.origin != kDefaultOrigin) return e;
+  return InputError(describe(key, it->second) + msg.substr(end + 1));
+}
+
 void check_and_assign(ExperimentConfig& cfg, const Key& key, const Setting& s) {
-  const std::string prefix = s.origin + ": key '" + key.name + "'";
+  const std::string prefix = describe(key.name, s);
   try {
     switch (key.type) {
       case Type::kInt: to_int(s.value); break;
@@ -346,16 +385,6 @@ void check_and_assign(ExperimentConfig& cfg, const Key& key, const Setting& s) {
   const std::string why = key.check(s.value);
   if (!why.empty()) throw InputError(prefix + ": " + why + ", got '" + s.value + "'");
   key.assign(cfg, s.value);
-}
-
-std::string quoted(const Key& key, const std::string& value) {
-  if (key.type != Type::kString) return value;
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string unquote_default(const std::string& d) {
@@ -471,7 +500,7 @@ std::vector<double> parse_rate_list(const std::string& text) {
 
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::map<std::string, Setting> settings;
-  for (const auto& k : schema()) settings[k.name] = {unquote_default(k.default_value), "default"};
+  for (const auto& k : schema()) settings[k.name] = {unquote_default(k.default_value), kDefaultOrigin};
 
   const fs::path config_dir = fs::absolute(path).parent_path();
   for (const auto& entry : read_toml_file(path)) {
@@ -503,7 +532,11 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     settings["run.name"].value = cfg.run.name;
   }
   apply_dataset_defaults(cfg, settings);
-  check_whole(cfg, settings);
+  try {
+    check_whole(cfg, settings);
+  } catch (const InputError& e) {
+    throw reword_default_origin(e, settings);
+  }
 
   std::ostringstream toml;
   std::string section;
