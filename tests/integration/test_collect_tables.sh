@@ -16,7 +16,7 @@ mkdir -p "$SWEEP"
 
 # One rank without mpirun: the fastest way to run edgesim.
 run_one() {
-  local alpha=$1 seed=$2 name="alpha=$1_seed=$2"
+  local alpha=$1 seed=$2 name="alpha-$1_seed-$2"
   "$EDGESIM_BIN" run "$EDGESIM_SOURCE_DIR/experiments/quickstart.toml" \
     --set data.train_samples=1000 --set data.test_samples=300 --set run.rounds=3 \
     --set devices.count=4 --set data.alpha="$alpha" --set run.seed="$seed" \
@@ -37,13 +37,13 @@ check "ran 5 small runs"
 import json, os, sys
 import h5py
 sweep = sys.argv[1]
-with h5py.File(os.path.join(sweep, "alpha=0.1_seed=3.h5"), "r+") as f:
+with h5py.File(os.path.join(sweep, "alpha-0.1_seed-3.h5"), "r+") as f:
     f["rounds"].resize((1,))
     f["status"][()] = b"running"
 runs = []
 for alpha in ("0.1", "1.0"):
     for seed in (1, 2, 3):
-        name = f"alpha={alpha}_seed={seed}"
+        name = f"alpha-{alpha}_seed-{seed}"
         runs.append({"name": name, "results": name + ".h5", "seed": seed,
                      "axes": {"algorithm.name": "fedavg", "data.alpha": alpha}})
 manifest = {"sweep": "collect-test", "spec": os.path.join(sweep, "spec.toml"),
@@ -58,9 +58,9 @@ rc=0
 for f in collected.csv collected_by_config.csv collected.h5; do
   [[ -s $SWEEP/$f ]] || fail "collect.py wrote no (or an empty) $f"
 done
-grep -q "warning: alpha=0.1_seed=3: incomplete" "$TMP/collect.err" ||
+grep -q "warning: alpha-0.1_seed-3: incomplete" "$TMP/collect.err" ||
   { cat "$TMP/collect.err" >&2; fail "no warning on stderr about the incomplete run"; }
-grep -q "warning: alpha=1.0_seed=3: .*missing" "$TMP/collect.err" ||
+grep -q "warning: alpha-1.0_seed-3: .*missing" "$TMP/collect.err" ||
   { cat "$TMP/collect.err" >&2; fail "no warning on stderr about the missing run"; }
 check "collect.py: exit 0, CSV and HDF5 written, warnings for the incomplete and missing runs"
 
@@ -91,7 +91,7 @@ assert set(configs) == {"0.1", "1.0"}, f"by-config rows: {sorted(configs)}"
 expected = {}
 for alpha in ("0.1", "1.0"):
     for seed in (1, 2):
-        name = f"alpha={alpha}_seed={seed}"
+        name = f"alpha-{alpha}_seed-{seed}"
         row = runs[name]
         with h5py.File(os.path.join(sweep, name + ".h5"), "r", swmr=True) as f:
             rounds, tasks = f["rounds"][()], f["tasks"][()]
@@ -123,7 +123,7 @@ for alpha in ("0.1", "1.0"):
 finals = ", ".join("%.4f" % w["final_accuracy"] for w in expected.values())
 print(f"  ok: collected.csv: 4 complete runs match their files (final accuracy {finals})")
 
-inc, miss = runs["alpha=0.1_seed=3"], runs["alpha=1.0_seed=3"]
+inc, miss = runs["alpha-0.1_seed-3"], runs["alpha-1.0_seed-3"]
 assert inc["status"] == "incomplete", f"unfinished run has status {inc['status']}"
 assert inc["rounds"] == "1", f"unfinished run: rounds = {inc['rounds']}, expected 1"
 assert inc["tasks_ok"] == "4", f"unfinished run counts tasks of unfinished rounds: {inc['tasks_ok']}"
