@@ -13,6 +13,12 @@ PREFIX is SWEEP_DIR/collected unless --out-prefix says otherwise. The aggregated
 also printed to stdout as a markdown table; warnings (missing or incomplete runs) and the
 names of the files written go to stderr, so stdout can be pasted into a document as is.
 
+With --at-time T (virtual seconds; several allowed), both tables also hold the test accuracy
+at T, linearly interpolated between the evaluations around T (exact at an evaluation), in a
+column named accuracy_at_<T>s_interpolated; NaN when T is before the run's first evaluation
+or after its last one (a run that stopped before T is not extrapolated). The aggregated
+table's mean is over the seeds that reached T, with their count in n_at_<T>s.
+
 A run is `complete` when its file says so (/status), `incomplete` when the file exists but
 says `running` (the run is still going or died) or cannot be read, and `missing` when there
 is no file. Only complete runs enter the aggregated table; the per-run table still shows
@@ -148,9 +154,29 @@ def read_tables(path):
         return status, f["rounds"][()], f["tasks"][()], f["devices"][()]
 
 
-def run_metrics(rounds, tasks, target):
-    """The RUN_METRICS of one run from its /rounds and /tasks tables."""
+def accuracy_at_time(rounds, t):
+    """Test accuracy at virtual time t: linearly interpolated between the evaluations before
+    and after t (exact at an evaluation). NaN before the first evaluation and after the
+    last: the run says nothing there, and a run that stopped before t is not extrapolated."""
+    acc = rounds["test_accuracy"]
+    ok = ~np.isnan(acc)
+    times, values = rounds["virtual_time_s"][ok], acc[ok]
+    if not len(times) or t < times[0] or t > times[-1]:
+        return NAN
+    return float(np.interp(t, times, values))
+
+
+def at_time_column(t):
+    """Column of the accuracy at virtual time t; the name says it is interpolated."""
+    return f"accuracy_at_{t:g}s_interpolated"
+
+
+def run_metrics(rounds, tasks, target, at_times=()):
+    """The RUN_METRICS of one run from its /rounds and /tasks tables, and its accuracy at
+    each of at_times."""
     m = {c: (NAN if k == "f" else -1) for c, k in RUN_METRICS}
+    for t in at_times:
+        m[at_time_column(t)] = accuracy_at_time(rounds, t) if len(rounds) else NAN
     m["rounds"] = len(rounds)
     # Tasks of a round still in progress (unfinished run) are left out: every counted task
     # belongs to a round of /rounds.
@@ -183,13 +209,15 @@ def run_metrics(rounds, tasks, target):
     return m
 
 
-def collect_runs(sweep, target):
-    """One dict per manifest run: name, axes, seed, status, results and RUN_METRICS."""
+def collect_runs(sweep, target, at_times=()):
+    """One dict per manifest run: name, axes, seed, status, results, RUN_METRICS and the
+    accuracy at each of at_times."""
     rows = []
     for run in sweep.runs:
         row = {"name": run["name"], "axes": run["axes"], "seed": run["seed"],
                "results": run["results"], "status": "missing"}
         row.update({c: (NAN if k == "f" else -1) for c, k in RUN_METRICS})
+        row.update({at_time_column(t): NAN for t in at_times})
         if not os.path.exists(run["path"]):
             warn(f"{run['name']}: results file {run['path']} is missing; run left out of "
                  "the aggregates")
@@ -201,7 +229,7 @@ def collect_runs(sweep, target):
                 warn(f"{run['name']}: cannot read {run['path']} ({e}); counted as incomplete "
                      "and left out of the aggregates")
             else:
-                row.update(run_metrics(rounds, tasks, target))
+                row.update(run_metrics(rounds, tasks, target, at_times))
                 row["status"] = "complete" if status == "complete" else "incomplete"
                 if row["status"] != "complete":
                     warn(f"{run['name']}: incomplete (status \"{status}\", {len(rounds)} "
@@ -225,7 +253,7 @@ def config_key(row, axes):
     return tuple(row["axes"][a] for a in axes)
 
 
-def aggregate(rows, axes):
+def aggregate(rows, axes, at_times=()):
     """One dict per combination of axis values (in order of first appearance in the
     manifest), over the complete runs of that combination."""
     groups = {}
@@ -240,6 +268,10 @@ def aggregate(rows, axes):
             agg[f"{col}_mean"], agg[f"{col}_std"] = mean_std([float(r[src]) for r in done
                                                               if r[src] != -1])
         agg["n_reached_target"] = sum(1 for r in done if not math.isnan(r["time_to_target_s"]))
+        for t in at_times:
+            col = at_time_column(t)
+            agg[f"{col}_mean"], agg[f"{col}_std"] = mean_std([r[col] for r in done])
+            agg[f"n_at_{t:g}s"] = sum(1 for r in done if not math.isnan(r[col]))
         out.append(agg)
     return out
 
@@ -248,18 +280,22 @@ def aggregate(rows, axes):
 # Writing
 
 
-def run_columns(axes):
+def run_columns(axes, at_times=()):
     """(column, kind) of the per-run table; kind "s" = string."""
     return ([("name", "s")] + [(a, "s") for a in axes] + [("seed", "i"), ("status", "s")]
-            + RUN_METRICS + [("target_accuracy", "f"), ("results", "s")])
+            + RUN_METRICS + [(at_time_column(t), "f") for t in at_times]
+            + [("target_accuracy", "f"), ("results", "s")])
 
 
-def config_columns(axes):
+def config_columns(axes, at_times=()):
     cols = [(a, "s") for a in axes] + [("n_runs", "i"), ("n_seeds", "i")]
     for col, _ in AGG_METRICS:
         cols += [(f"{col}_mean", "f"), (f"{col}_std", "f")]
         if col == "time_to_target_s":
             cols.append(("n_reached_target", "i"))
+    for t in at_times:
+        col = at_time_column(t)
+        cols += [(f"{col}_mean", "f"), (f"{col}_std", "f"), (f"n_at_{t:g}s", "i")]
     return cols + [("target_accuracy", "f")]
 
 
@@ -345,10 +381,11 @@ def fmt_bytes_pm(mean, std):
     return f"{fmt_pm(mean, std, scale, 1)} {unit}"
 
 
-def markdown(aggs, axes, target):
+def markdown(aggs, axes, target, at_times=()):
     head = list(axes) + ["seeds", "final acc (%)", "best acc (%)",
-                         f"time to {100 * target:g}% (s)", "reached", "virtual time (s)",
-                         "up", "down"]
+                         f"time to {100 * target:g}% (s)", "reached"]
+    head += [f"acc at {t:g} s (%, interpolated)" for t in at_times]
+    head += ["virtual time (s)", "up", "down"]
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join("---" if i < len(axes) else "--:" for i in range(len(head))) + "|"]
     for a in aggs:
@@ -358,6 +395,13 @@ def markdown(aggs, axes, target):
             fmt_pm(a["best_accuracy_mean"], a["best_accuracy_std"], 100),
             fmt_pm(a["time_to_target_s_mean"], a["time_to_target_s_std"], 1, None),
             f"{a['n_reached_target']}/{a['n_seeds']}",
+        ] + [
+            # "–" when no seed ran until t; the count when only some did.
+            fmt_pm(a[f"{at_time_column(t)}_mean"], a[f"{at_time_column(t)}_std"], 100)
+            + (f" ({a[f'n_at_{t:g}s']}/{a['n_seeds']})"
+               if 0 < a[f"n_at_{t:g}s"] < a["n_seeds"] else "")
+            for t in at_times
+        ] + [
             fmt_pm(a["virtual_time_s_mean"], a["virtual_time_s_std"], 1, None),
             fmt_bytes_pm(a["bytes_up_mean"], a["bytes_up_std"]),
             fmt_bytes_pm(a["bytes_down_mean"], a["bytes_down_std"]),
@@ -379,11 +423,22 @@ def parse_args(argv):
     p.add_argument("--target", type=float, default=DEFAULT_TARGET, metavar="ACC",
                    help="test accuracy (0-1) for the time-to-accuracy column "
                    f"(default: {DEFAULT_TARGET})")
+    p.add_argument("--at-time", type=float, nargs="+", default=[], metavar="T",
+                   help="virtual time(s) in seconds at which to report the test accuracy, "
+                   "linearly interpolated between evaluations (NaN when the run did not get "
+                   "that far)")
     p.add_argument("--out-prefix", metavar="PREFIX",
                    help="output path without extension (default: SWEEP_DIR/collected)")
     args = p.parse_args(argv)
     if not 0.0 <= args.target <= 1.0:
         p.error("--target is a fraction of the test set, between 0 and 1")
+    if any(not (t >= 0 and math.isfinite(t)) for t in args.at_time):
+        p.error("--at-time takes virtual times in seconds, >= 0")
+    # A time given twice (or two that print alike): one column.
+    unique = {}
+    for t in args.at_time:
+        unique.setdefault(at_time_column(t), t)
+    args.at_time = list(unique.values())
     return args
 
 
@@ -394,12 +449,13 @@ def main(argv):
     except BadInput as e:
         print(f"collect.py: {e}", file=sys.stderr)
         return 2
-    rows = collect_runs(sweep, args.target)
-    aggs = aggregate(rows, sweep.axes)
+    at = args.at_time
+    rows = collect_runs(sweep, args.target, at)
+    aggs = aggregate(rows, sweep.axes, at)
 
     prefix = args.out_prefix or os.path.join(args.sweep_dir, "collected")
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
-    run_cols, cfg_cols = run_columns(sweep.axes), config_columns(sweep.axes)
+    run_cols, cfg_cols = run_columns(sweep.axes, at), config_columns(sweep.axes, at)
     run_vals = table(rows, run_cols, sweep.axes, args.target)
     cfg_vals = table(aggs, cfg_cols, sweep.axes, args.target)
     write_csv(prefix + ".csv", run_cols, run_vals)
@@ -412,7 +468,7 @@ def main(argv):
           f"{counts['incomplete']} incomplete, {counts['missing']} missing), "
           f"{len(aggs)} configuration{'s' if len(aggs) != 1 else ''}; wrote {prefix}.csv, {prefix}_by_config.csv, "
           f"{prefix}.h5", file=sys.stderr)
-    print(markdown(aggs, sweep.axes, args.target))
+    print(markdown(aggs, sweep.axes, args.target, at))
     return 0
 
 

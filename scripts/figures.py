@@ -20,6 +20,7 @@ import argparse
 import math
 import os
 import sys
+import textwrap
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -58,6 +59,7 @@ FALLBACK_COLOURS = [
 ]
 LINESTYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+NO_MEMORY_CAP = 2**63 - 1  # /devices.memory_cap_bytes of a device with memory = "unlimited"
 FIGURES = ("accuracy_vs_time", "time_to_accuracy", "timeline", "memory")
 
 
@@ -109,6 +111,21 @@ def bytes_label(n):
         if n >= s:
             return f"{n / s:g} {u}"
     return f"{n:g} B"
+
+
+def fit_suptitle(fig, text, **kw):
+    """A figure title broken into lines that fit the figure. A centred title wider than the
+    figure (one panel, a long sweep name) is clipped at both edges; matplotlib's wrap=True
+    breaks it only when drawing, after the constrained layout has placed the panels, which
+    then overlap it. So measure, and break before the layout runs."""
+    title = fig.suptitle(text, **kw)
+    renderer = fig.canvas.get_renderer()
+    room = 0.96 * fig.bbox.width
+    n = len(text)
+    while n > 20 and title.get_window_extent(renderer).width > room:
+        n = int(n * 0.85)
+        title.set_text(textwrap.fill(text, n, break_long_words=False, break_on_hyphens=False))
+    return title
 
 
 def save(fig, outdir, name, dpi):
@@ -260,7 +277,7 @@ def figure_accuracy(ctx, outdir, dpi):
     leg_ax.legend([h for _, h in items], [lab for lab, _ in items], loc="upper left",
                   title=title, fontsize="small", title_fontsize="small", frameon=False)
     band = "mean over seeds, band ± 1 std" if ctx.n_seeds > 1 else "one seed per configuration"
-    fig.suptitle(f"Test accuracy vs virtual time — {ctx.sweep.name} ({band})")
+    fit_suptitle(fig, f"Test accuracy vs virtual time — {ctx.sweep.name} ({band})")
     return save(fig, outdir, "accuracy_vs_time", dpi)
 
 
@@ -338,7 +355,12 @@ def figure_memory(ctx, chosen, outdir, dpi):
     for ax, r in zip(axes[:, 0], runs):
         _, tasks, devices = ctx.tables[r["name"]]
         ids = devices["device"]
-        caps = devices["memory_cap_bytes"].astype(float)
+        # memory = "unlimited" is stored as 2^63 - 1 (docs/CONFIG.md): no cap line, and it
+        # does not stretch the axis to exabytes.
+        raw_caps = devices["memory_cap_bytes"]
+        capped = raw_caps < NO_MEMORY_CAP
+        caps = np.where(capped, raw_caps, 0).astype(float)
+        cap_floor = float(caps[capped].min()) if capped.any() else math.inf
         # The measured peak where the task trained, else the analytic estimate (a task refused
         # before it started has no measured peak); out of memory = any task of the device ended oom.
         measured = "peak_memory_bytes" in tasks.dtype.names
@@ -357,14 +379,16 @@ def figure_memory(ctx, chosen, outdir, dpi):
         if over.any():
             ax.bar(ids[over], peak[over], width=0.7, color="white", edgecolor="#d62728",
                    hatch="////", label="out of memory (estimate or peak shown)")
-        ax.hlines(caps, ids - 0.42, ids + 0.42, color="black", linewidth=2,
-                  label="memory cap")
+        if capped.any():
+            ax.hlines(caps[capped], ids[capped] - 0.42, ids[capped] + 0.42, color="black",
+                      linewidth=2, label="memory cap")
+        lo = min(lo, np.nanmin(peak) if not np.all(np.isnan(peak)) else math.inf, cap_floor)
+        hi = max(hi, np.nanmax(peak) if not np.all(np.isnan(peak)) else 0,
+                 float(caps[capped].max()) if capped.any() else 0)
         for d, p in zip(ids, peak):
             if np.isnan(p):
-                ax.text(d, caps.min(), "no task", rotation=90, ha="center", va="bottom",
-                        fontsize="x-small", color="#555555")
-        lo = min(lo, np.nanmin(peak) if not np.all(np.isnan(peak)) else math.inf, caps.min())
-        hi = max(hi, np.nanmax(peak) if not np.all(np.isnan(peak)) else 0, caps.max())
+                ax.text(d, cap_floor if capped.any() else lo, "no task", rotation=90,
+                        ha="center", va="bottom", fontsize="x-small", color="#555555")
         profiles = [p.decode("utf-8", "replace").rstrip("\x00") if isinstance(p, bytes)
                     else str(p) for p in devices["profile"]]
         ax.set_xticks(ids)
@@ -392,7 +416,7 @@ def figure_memory(ctx, chosen, outdir, dpi):
                 labels.append(lab)
     axes[0, 0].legend(handles, labels, fontsize="small", loc="upper left",
                       bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    fig.suptitle(f"Peak training memory per device vs its memory cap — {ctx.sweep.name}",
+    fit_suptitle(fig, f"Peak training memory per device vs its memory cap — {ctx.sweep.name}",
                  fontsize="medium")
     return save(fig, outdir, "memory", dpi)
 

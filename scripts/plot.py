@@ -2,13 +2,19 @@
 """Plot one or more edgesim results files (schema: docs/RESULTS.md).
 
 The figure has three panels:
-  (a) test accuracy against virtual (simulated) time, one line per run;
+  (a) test accuracy against virtual (simulated) time, one line per run (--xlog, --xlim);
   (b) test accuracy against round, one line per run;
   (c) a per-device timeline of the FIRST run's first rounds: download, compute and upload
-      of every task, idle gaps, and tasks that ran out of memory or were dropped.
+      of every task, idle gaps, and tasks that ran out of memory or were dropped
+      (--no-timeline or --timeline-devices 0 leave it out).
 
-Runs are labelled with run.name from their config (the file name if it has none). Files of
-runs that are still going, or were killed, are read up to their last finished round.
+Each run has its own marker and line style as well as colour, so curves that lie on top of
+each other stay distinguishable (also in greyscale). Legends say what differs between the
+runs: a run is labelled by its run.name when the names tell the runs apart, i.e. they are
+distinct and each mentions the run's values of the config keys that differ between the
+runs; otherwise by those keys (`algorithm.name=heterofl, data.alpha=0.1`), read from each
+file's resolved config (root attribute `config`, docs/RESULTS.md). Files of runs that are
+still going, or were killed, are read up to their last finished round.
 
 Needs Debian's python3-h5py and python3-matplotlib, hence /usr/bin/python3.
 """
@@ -117,9 +123,74 @@ def run_name(config_text):
     return None
 
 
-def unique_labels(runs):
-    # Two runs with the same run.name (a sweep over a setting that is not in the name)
-    # would be indistinguishable in the legend; the file names tell them apart.
+def config_values(config_text):
+    """The resolved config as {"section.key": value}. Without tomllib, a line scan of the
+    flat TOML edgesim writes, values kept as written (quotes stripped)."""
+    if tomllib is not None:
+        try:
+            return {f"{sec}.{k}": v for sec, table in tomllib.loads(config_text).items()
+                    if isinstance(table, dict) for k, v in table.items()}
+        except tomllib.TOMLDecodeError:
+            pass
+    out, table = {}, None
+    for line in config_text.splitlines():
+        line = line.strip()
+        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            table = header.group(1)
+            continue
+        m = re.match(r"""([A-Za-z0-9_]+)\s*=\s*(.*)$""", line)
+        if m and table:
+            out[f"{table}.{m.group(1)}"] = m.group(2).strip().strip('"')
+    return out
+
+
+# Keys that name or place a run rather than configure it: never "what differs".
+NOT_A_SETTING = ("run.name", "run.out")
+MAX_LABEL_KEYS = 4
+
+
+def shown_value(v):
+    """How a config value appears in a legend: a path by its file name, a bool in TOML."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    v = str(v)
+    return os.path.basename(v) if "/" in v else v
+
+
+def differing_keys(runs):
+    """Config keys whose value is not the same in every run, in config order."""
+    values = [config_values(r.config) for r in runs]
+    keys = list(dict.fromkeys(k for v in values for k in v))
+    return [k for k in keys if k not in NOT_A_SETTING
+            and len({repr(v.get(k)) for v in values}) > 1], values
+
+
+def name_tells(name, key, value):
+    """Whether a run name mentions the run's value of a key (sweep names do: alpha-0.1)."""
+    shown = shown_value(value)
+    stem = os.path.splitext(shown)[0]
+    return any(s and s.lower() in name.lower() for s in (shown, stem))
+
+
+def label_runs(runs):
+    """Sets each run's legend label (see the module docstring) and returns a legend title:
+    the run name they share, if they share one."""
+    keys, values = differing_keys(runs)
+    names = [r.label for r in runs]
+    title = None
+    informative = len(set(names)) == len(names) and all(
+        name_tells(n, k, v.get(k)) for n, v in zip(names, values) for k in keys)
+    if len(runs) > 1 and keys and not informative:
+        shown = keys[:MAX_LABEL_KEYS]
+        more = f", +{len(keys) - len(shown)} more keys" if len(keys) > len(shown) else ""
+        shared = len(set(names)) == 1
+        if shared:
+            title = f"run.name = {names[0]}"
+        for r, n, v in zip(runs, names, values):
+            what = ", ".join(f"{k}={shown_value(v.get(k, '(unset)'))}" for k in shown) + more
+            r.label = what if shared else f"{n}: {what}"
+    # Same config twice (a rerun, a copy): only the file names tell them apart.
     labels = [r.label for r in runs]
     for r in runs:
         if labels.count(r.label) > 1:
@@ -127,6 +198,7 @@ def unique_labels(runs):
     for r in runs:
         if not r.complete:
             r.label += " [incomplete]"
+    return title
 
 
 def time_unit(max_seconds):
@@ -137,22 +209,40 @@ def time_unit(max_seconds):
     return 1.0, "s"
 
 
-def plot_accuracy(ax_time, ax_round, runs):
+# Per run, a marker and a line style besides the colour: runs that reach the same accuracy
+# at the same time draw the same line, and colour alone then hides all but the last one.
+# Hollow markers of different shapes stay visible on top of each other.
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+LINESTYLES = ["-", "--", "-.", ":"]
+
+
+def run_style(i, n_points):
+    return dict(marker=MARKERS[i % len(MARKERS)], markerfacecolor="none", markersize=5,
+                markeredgewidth=1.1, markevery=max(1, math.ceil(n_points / 20)),
+                linestyle=LINESTYLES[i % len(LINESTYLES)], linewidth=1.5)
+
+
+def plot_accuracy(ax_time, ax_round, runs, xlog=False, xlim=None):
     longest = max((float(np.nanmax(r.rounds["virtual_time_s"])) for r in runs
                    if len(r.rounds)), default=0.0)
-    scale, unit = time_unit(longest)
-    for r in runs:
+    scale, unit = time_unit(xlim[1] if xlim else longest)
+    for i, r in enumerate(runs):
         acc = r.rounds["test_accuracy"]
         evaluated = ~np.isnan(acc)  # rounds without evaluation hold NaN
         x_time = r.rounds["virtual_time_s"][evaluated] / scale
         x_round = r.rounds["round"][evaluated]
         y = acc[evaluated]
-        style = dict(marker="o" if len(y) <= 30 else None, markersize=3, linewidth=1.5)
+        style = run_style(i, len(y))
         line, = ax_time.plot(x_time, y, label=r.label, **style)
         ax_round.plot(x_round, y, label=r.label, color=line.get_color(), **style)
         if not len(y):
             line.set_label(f"{r.label} (no evaluated rounds)")
-    ax_time.set_xlabel(f"virtual time ({unit})")
+    if xlog:
+        # An evaluation at time 0 has no place on a log axis: masked, not clipped to the edge.
+        ax_time.set_xscale("log", nonpositive="mask")
+    if xlim:
+        ax_time.set_xlim(xlim[0] / scale, xlim[1] / scale)
+    ax_time.set_xlabel(f"virtual time ({unit}{', log scale' if xlog else ''})")
     ax_time.set_title("(a) test accuracy vs virtual time")
     ax_round.set_xlabel("round")
     ax_round.set_title("(b) test accuracy vs round")
@@ -161,7 +251,22 @@ def plot_accuracy(ax_time, ax_round, runs):
     for ax in (ax_time, ax_round):
         ax.set_ylabel("test accuracy (next-token for language models)" if lm else "test accuracy")
         ax.grid(True, alpha=0.3)
-    ax_time.legend(fontsize="small", loc="lower right")
+
+
+def legend_layout(runs):
+    """(columns, height in inches) of the runs' legend in a row of its own under panels (a)
+    and (b): labels that name several config keys are too long to sit inside a panel."""
+    longest = max(len(r.label) for r in runs) + 6  # + the line sample
+    ncol = max(1, min(len(runs), 150 // longest))  # ~150 small characters across 14 in
+    rows = math.ceil(len(runs) / ncol)
+    return ncol, 0.45 + 0.2 * rows
+
+
+def plot_legend(ax, ax_time, ncol, title=None):
+    ax.set_axis_off()
+    handles, labels = ax_time.get_legend_handles_labels()
+    ax.legend(handles, labels, loc="center", ncol=ncol, fontsize="small", title=title,
+              title_fontsize="small", frameon=False)
 
 
 def plot_timeline(ax, run, max_rounds, max_devices):
@@ -262,12 +367,26 @@ def parse_args(argv):
     p.add_argument("--timeline-rounds", type=int, default=10, metavar="N",
                    help="rounds shown in the timeline, from the first one (default: 10)")
     p.add_argument("--timeline-devices", type=int, default=32, metavar="N",
-                   help="devices shown in the timeline, lowest ids first (default: 32)")
+                   help="devices shown in the timeline, lowest ids first; 0 = no timeline "
+                   "(default: 32)")
+    p.add_argument("--no-timeline", action="store_true",
+                   help="leave out the device timeline (same as --timeline-devices 0)")
+    p.add_argument("--xlog", action="store_true",
+                   help="log scale for the virtual-time axis of panel (a); evaluations at "
+                   "time 0 are not shown")
+    p.add_argument("--xlim", type=float, nargs=2, metavar=("A", "B"),
+                   help="virtual-time range of panel (a), in seconds")
     p.add_argument("--dpi", type=int, default=120, help="resolution of raster output "
                    "(default: 120)")
     args = p.parse_args(argv)
-    if args.timeline_rounds < 1 or args.timeline_devices < 1:
-        p.error("--timeline-rounds and --timeline-devices must be at least 1")
+    if args.timeline_rounds < 1 or args.timeline_devices < 0:
+        p.error("--timeline-rounds must be at least 1 and --timeline-devices at least 0")
+    if args.xlim and not args.xlim[0] < args.xlim[1]:
+        p.error("--xlim A B needs A < B")
+    if args.xlim and args.xlog and args.xlim[0] <= 0:
+        p.error("--xlim A B with --xlog needs A > 0")
+    if args.no_timeline:
+        args.timeline_devices = 0
     return args
 
 
@@ -278,15 +397,22 @@ def main(argv):
     except BadInput as e:
         print(f"plot.py: {e}", file=sys.stderr)
         return 2
-    unique_labels(runs)
+    legend_title = label_runs(runs)
 
-    shown_devices = min(len(np.unique(runs[0].tasks["device"])), args.timeline_devices)
-    timeline_height = max(2.5, 0.28 * shown_devices + 1.2)
-    fig = plt.figure(figsize=(14, 4.2 + timeline_height), layout="constrained")
-    grid = fig.add_gridspec(2, 2, height_ratios=[4.2, timeline_height])
-    plot_accuracy(fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), runs)
-    plot_timeline(fig.add_subplot(grid[1, :]), runs[0], args.timeline_rounds,
-                  args.timeline_devices)
+    # Rows: panels (a) and (b), their legend, and the timeline unless it is left out.
+    ncol, legend_height = legend_layout(runs)
+    heights = [4.2, legend_height]
+    if args.timeline_devices > 0:
+        shown_devices = min(len(np.unique(runs[0].tasks["device"])), args.timeline_devices)
+        heights.append(max(2.5, 0.28 * shown_devices + 1.2))
+    fig = plt.figure(figsize=(14, sum(heights)), layout="constrained")
+    grid = fig.add_gridspec(len(heights), 2, height_ratios=heights)
+    ax_time = fig.add_subplot(grid[0, 0])
+    plot_accuracy(ax_time, fig.add_subplot(grid[0, 1]), runs, xlog=args.xlog, xlim=args.xlim)
+    plot_legend(fig.add_subplot(grid[1, :]), ax_time, ncol, legend_title)
+    if args.timeline_devices > 0:
+        plot_timeline(fig.add_subplot(grid[2, :]), runs[0], args.timeline_rounds,
+                      args.timeline_devices)
     if args.title:
         fig.suptitle(args.title, fontsize="x-large")
 

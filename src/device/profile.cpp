@@ -91,10 +91,16 @@ DeviceSet load_device_set(const std::string& path) {
       p.name = name;
       if (field == "slowdown") p.slowdown = positive_number(where, v, false);
       else if (field == "memory") {
-        try {
-          p.memory_cap_bytes = parse_bytes(v);
-        } catch (const std::exception& ex) {
-          throw InputError(where + ": " + ex.what());
+        // No cap only when spelled out: a missing or unit-less value is an error, never "no cap".
+        if (v == kUnlimitedMemory) {
+          p.memory_cap_bytes = kNoMemoryCap;
+        } else {
+          try {
+            p.memory_cap_bytes = parse_bytes(v);
+          } catch (const std::exception& ex) {
+            throw InputError(where + ": profile '" + name + "': " + ex.what() + "; or \"" + kUnlimitedMemory +
+                             "\" for no cap");
+          }
         }
       } else if (field == "uplink_mbps") p.uplink_mbps = positive_number(where, v, false);
       else if (field == "downlink_mbps") p.downlink_mbps = positive_number(where, v, false);
@@ -115,7 +121,8 @@ DeviceSet load_device_set(const std::string& path) {
     if (it == profiles.end())
       throw InputError(path + ": key 'set.devices' names profile '" + name + "', which has no [profiles." + name + "] section");
     if (it->second.memory_cap_bytes == 0)
-      throw InputError(path + ": key 'profiles." + name + ".memory' is required and must be > 0");
+      throw InputError(path + ": key 'profiles." + name + ".memory' is required and must be > 0 (a size such as "
+                       "\"2GiB\", or \"" + kUnlimitedMemory + "\" for no cap)");
     set.devices.push_back(it->second);
   }
   return set;

@@ -87,7 +87,8 @@ const std::vector<Key>& schema() {
        "Checkpoint the coordinator every k rounds (0 = only on SIGTERM/SIGUSR1) to `<results file>.ckpt`; "
        "`edgesim run --resume` continues from it.",
        EDGESIM_FIELD(run.checkpoint_every, static_cast<int>(to_int(v))), at_least(0)},
-      {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it.",
+      {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it. A relative path is taken "
+       "relative to the working directory.",
        EDGESIM_FIELD(run.out, v), any()},
       {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset: `fashion-mnist`, `cifar10`, `cifar100` (binary version; `data.path` = the folder of "
        "`data_batch_*.bin` / `train.bin`), or `synthetic` (learnable random images, see `data.synthetic_*`). Text, for "
@@ -97,7 +98,8 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist", "cifar10", "cifar100", "synthetic", "fortunes", "wikitext"})},
       {"data.path", Type::kString, "\"/usr/share/datasets/fashion-mnist\"",
        "Directory holding the gzip'd IDX files (Debian package `dataset-fashion-mnist`). With `dataset = \"fortunes\"` "
-       "the default is `/usr/share/games/fortunes`.", EDGESIM_FIELD(data.path, v), any()},
+       "the default is `/usr/share/games/fortunes`. A relative path is taken relative to the working directory.",
+       EDGESIM_FIELD(data.path, v), any()},
       {"data.partition", Type::kString, "\"dirichlet\"",
        "How training samples are split among devices: `iid`, `dirichlet` (label skew set by `data.alpha`) or `shards` "
        "(McMahan et al.). Text datasets have no labels: `iid` only (their default).",
@@ -121,7 +123,8 @@ const std::vector<Key>& schema() {
       {"data.synthetic_seed", Type::kInt, "1", "Synthetic images: seed of the class prototypes and samples.",
        EDGESIM_FIELD(data.synthetic_seed, static_cast<std::uint64_t>(to_int(v))), at_least(0)},
       {"devices.profiles", Type::kString, "\"\"",
-       "Device-set file (see experiments/devices/). A relative path is taken relative to the config file.",
+       "Device-set file (see experiments/devices/). A relative path is taken relative to the config file, in a "
+       "`--set` relative to the working directory.",
        EDGESIM_FIELD(devices.profiles, v), any()},
       {"devices.count", Type::kInt, "16", "Number of devices; the set's list is cycled when it lists fewer.",
        EDGESIM_FIELD(devices.count, static_cast<int>(to_int(v))), at_least(1)},
@@ -340,8 +343,31 @@ struct Setting {
   std::string origin;
 };
 
+// The origin of a key nobody set (the checks below compare origins with "default"); messages
+// render it with describe().
+const char* const kDefaultOrigin = "default";
+
+std::string quoted(const Key& key, const std::string& value) {
+  if (key.type != Type::kString) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Where a value came from, in the words of an error message: "FILE: key 'K'", "--set K=V: key
+// 'K'", or for a key left unset "key 'K' (not set; default V)" -- the bare origin would read
+// "default: key 'K'", as if "default" were a file.
+std::string describe(const std::string& key, const Setting& s) {
+  if (s.origin != kDefaultOrigin) return s.origin + ": key '" + key + "'";
+  const Key* k = find_key(key);
+  return "key '" + key + "' (not set; default " + (k ? quoted(*k, s.value) : s.value) + ")";
+}
+
 void check_and_assign(ExperimentConfig& cfg, const Key& key, const Setting& s) {
-  const std::string prefix = s.origin + ": key '" + key.name + "'";
+  const std::string prefix = describe(key.name, s);
   try {
     switch (key.type) {
       case Type::kInt: to_int(s.value); break;
@@ -358,16 +384,6 @@ void check_and_assign(ExperimentConfig& cfg, const Key& key, const Setting& s) {
   const std::string why = key.check(s.value);
   if (!why.empty()) throw InputError(prefix + ": " + why + ", got '" + s.value + "'");
   key.assign(cfg, s.value);
-}
-
-std::string quoted(const Key& key, const std::string& value) {
-  if (key.type != Type::kString) return value;
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 std::string unquote_default(const std::string& d) {
@@ -456,7 +472,7 @@ void check_algorithm_keys(ExperimentConfig& cfg, std::map<std::string, Setting>&
 // Checks that need several keys or the file system.
 void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings, bool renamed) {
   auto fail = [&](const std::string& key, const std::string& why) {
-    throw InputError(settings[key].origin + ": key '" + key + "': " + why);
+    throw InputError(describe(key, settings[key]) + ": " + why);
   };
   check_model_fits_data(cfg, settings, fail);
   if (cfg.algorithm.straggler == "deadline" && cfg.algorithm.deadline_s <= 0)
@@ -522,7 +538,7 @@ std::vector<double> parse_rate_list(const std::string& text) {
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::map<std::string, Setting> settings;
   bool renamed = false;  // algorithm.name given with --set over an earlier value
-  for (const auto& k : schema()) settings[k.name] = {unquote_default(k.default_value), "default"};
+  for (const auto& k : schema()) settings[k.name] = {unquote_default(k.default_value), kDefaultOrigin};
 
   const fs::path config_dir = fs::absolute(path).parent_path();
   for (const auto& entry : read_toml_file(path)) {
@@ -543,7 +559,7 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     std::string value = o.substr(eq + 1);
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     if (key == "devices.profiles" && !value.empty()) value = fs::absolute(value).lexically_normal().string();
-    if (key == "algorithm.name" && settings[key].origin != "default") renamed = true;
+    if (key == "algorithm.name" && settings[key].origin != kDefaultOrigin) renamed = true;
     settings[key] = {value, origin};
   }
 

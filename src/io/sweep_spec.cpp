@@ -24,12 +24,27 @@ int to_positive_int(const std::string& where, const std::string& v, int min) {
   throw InputError(where + ": expected an integer >= " + std::to_string(min) + ", got '" + v + "'");
 }
 
-// Run names must be file names: keep [A-Za-z0-9._+-], a path becomes its file stem.
+// Run names are file names, typed in shells: keep [A-Za-z0-9._-] (anything else, '=' and ','
+// included, becomes '-'), and a path becomes its file stem.
 std::string name_part(const std::string& value) {
   std::string v = value.find('/') != std::string::npos ? fs::path(value).stem().string() : value;
   for (char& c : v)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '+')) c = '-';
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) c = '-';
   return v;
+}
+
+// An axis's values as name parts. Values that only differ in what name_part drops (two
+// "devs.toml" in different folders, "1,0.5" and "1;0.5") get their position in the axis
+// appended, so run names stay unique.
+std::vector<std::string> name_parts(const std::vector<std::string>& values) {
+  std::vector<std::string> parts;
+  std::map<std::string, int> uses;
+  for (const auto& v : values) uses[name_part(v)]++;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string p = name_part(values[i]);
+    parts.push_back(uses[p] > 1 ? p + "-" + std::to_string(i + 1) : p);
+  }
+  return parts;
 }
 
 std::string json_string(const std::string& s) {
@@ -102,6 +117,8 @@ SweepSpec load_sweep_spec(const std::string& path) {
 std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
   std::vector<SweepRun> runs;
   std::vector<std::size_t> idx(spec.axes.size(), 0);
+  std::vector<std::vector<std::string>> parts;
+  for (const auto& axis : spec.axes) parts.push_back(name_parts(axis.values));
   for (;;) {
     for (std::uint64_t seed : spec.seeds) {
       SweepRun run;
@@ -112,9 +129,10 @@ std::vector<SweepRun> expand_sweep(const SweepSpec& spec) {
         const std::string& value = axis.values[idx[a]];
         run.axis_values.emplace_back(axis.key, value);
         run.overrides.push_back(axis.key + "=" + value);
-        run.name += axis.label + "=" + name_part(value) + "_";
+        // label-value, not label=value: '=' in file names needs quoting in some shells and tools.
+        run.name += axis.label + "-" + parts[a][idx[a]] + "_";
       }
-      run.name += "seed=" + std::to_string(seed);
+      run.name += "seed-" + std::to_string(seed);
       run.overrides.push_back("run.seed=" + std::to_string(seed));
       run.overrides.push_back("run.threads=" + std::to_string(spec.threads));
       run.overrides.push_back("run.name=" + run.name);

@@ -26,6 +26,17 @@ write_config "$TMP/neg.toml" negative.toml 4 1
 expect_error negative-slowdown 0 "$TMP/negative.toml" "profiles.broken.slowdown" -- \
   run "$TMP/neg.toml" --out "$TMP/x.h5"
 
+# A memory cap without a unit is an error (it used to be bytes: every task then ran out of memory).
+write_device_set "$TMP/unitless.toml" "dev 1.0 4GiB 100 5" "bare 1.0 2 100 5" '"dev", "bare"'
+write_config "$TMP/unitless-cfg.toml" unitless.toml 4 1
+expect_error memory-without-unit 0 "$TMP/unitless.toml" "profiles.bare.memory" "profile 'bare'" "no unit" "GiB" \
+  '"unlimited" for no cap' -- run "$TMP/unitless-cfg.toml" --out "$TMP/x.h5"
+
+# A key left at its default is said to be not set, not to come from a place called "default".
+expect_error defaulted-key 0 "key 'algorithm.deadline_s' (not set; default 0.0): must be > 0" -- \
+  run "$TMP/good.toml" --set algorithm.straggler=deadline --out "$TMP/x.h5"
+! grep -q "default: key" "$TMP/defaulted-key.err" || fail "defaulted-key: the error still reads 'default: key'"
+
 # --set errors: the message names the key.
 expect_error wrong-type 0 "algorithm.lr" "abc" -- run "$TMP/good.toml" --set algorithm.lr=abc --out "$TMP/x.h5"
 expect_error unknown-set-key 0 "algorithm.learning_rate" -- \

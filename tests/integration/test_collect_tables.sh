@@ -3,7 +3,8 @@
 # `edgesim sweep` writes): 2 alphas x 2 seeds of real runs, plus one incomplete run (a
 # results file that says "running") and one missing run. The per-run table must hold what
 # the results files hold, the per-config table the mean over the complete seeds only, and
-# figures.py must write every figure as PNG and PDF.
+# figures.py must write every figure as PNG and PDF. Then --at-time of collect.py and
+# compare.py on a results file made by hand, and figures.py's long titles.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 collect="$EDGESIM_SOURCE_DIR/scripts/collect.py"
@@ -16,7 +17,7 @@ mkdir -p "$SWEEP"
 
 # One rank without mpirun: the fastest way to run edgesim.
 run_one() {
-  local alpha=$1 seed=$2 name="alpha=$1_seed=$2"
+  local alpha=$1 seed=$2 name="alpha-$1_seed-$2"
   "$EDGESIM_BIN" run "$EDGESIM_SOURCE_DIR/experiments/quickstart.toml" \
     --set data.train_samples=1000 --set data.test_samples=300 --set run.rounds=3 \
     --set devices.count=4 --set data.alpha="$alpha" --set run.seed="$seed" \
@@ -37,13 +38,13 @@ check "ran 5 small runs"
 import json, os, sys
 import h5py
 sweep = sys.argv[1]
-with h5py.File(os.path.join(sweep, "alpha=0.1_seed=3.h5"), "r+") as f:
+with h5py.File(os.path.join(sweep, "alpha-0.1_seed-3.h5"), "r+") as f:
     f["rounds"].resize((1,))
     f["status"][()] = b"running"
 runs = []
 for alpha in ("0.1", "1.0"):
     for seed in (1, 2, 3):
-        name = f"alpha={alpha}_seed={seed}"
+        name = f"alpha-{alpha}_seed-{seed}"
         runs.append({"name": name, "results": name + ".h5", "seed": seed,
                      "axes": {"algorithm.name": "fedavg", "data.alpha": alpha}})
 manifest = {"sweep": "collect-test", "spec": os.path.join(sweep, "spec.toml"),
@@ -58,9 +59,9 @@ rc=0
 for f in collected.csv collected_by_config.csv collected.h5; do
   [[ -s $SWEEP/$f ]] || fail "collect.py wrote no (or an empty) $f"
 done
-grep -q "warning: alpha=0.1_seed=3: incomplete" "$TMP/collect.err" ||
+grep -q "warning: alpha-0.1_seed-3: incomplete" "$TMP/collect.err" ||
   { cat "$TMP/collect.err" >&2; fail "no warning on stderr about the incomplete run"; }
-grep -q "warning: alpha=1.0_seed=3: .*missing" "$TMP/collect.err" ||
+grep -q "warning: alpha-1.0_seed-3: .*missing" "$TMP/collect.err" ||
   { cat "$TMP/collect.err" >&2; fail "no warning on stderr about the missing run"; }
 check "collect.py: exit 0, CSV and HDF5 written, warnings for the incomplete and missing runs"
 
@@ -91,7 +92,7 @@ assert set(configs) == {"0.1", "1.0"}, f"by-config rows: {sorted(configs)}"
 expected = {}
 for alpha in ("0.1", "1.0"):
     for seed in (1, 2):
-        name = f"alpha={alpha}_seed={seed}"
+        name = f"alpha-{alpha}_seed-{seed}"
         row = runs[name]
         with h5py.File(os.path.join(sweep, name + ".h5"), "r", swmr=True) as f:
             rounds, tasks = f["rounds"][()], f["tasks"][()]
@@ -123,7 +124,7 @@ for alpha in ("0.1", "1.0"):
 finals = ", ".join("%.4f" % w["final_accuracy"] for w in expected.values())
 print(f"  ok: collected.csv: 4 complete runs match their files (final accuracy {finals})")
 
-inc, miss = runs["alpha=0.1_seed=3"], runs["alpha=1.0_seed=3"]
+inc, miss = runs["alpha-0.1_seed-3"], runs["alpha-1.0_seed-3"]
 assert inc["status"] == "incomplete", f"unfinished run has status {inc['status']}"
 assert inc["rounds"] == "1", f"unfinished run: rounds = {inc['rounds']}, expected 1"
 assert inc["tasks_ok"] == "4", f"unfinished run counts tasks of unfinished rounds: {inc['tasks_ok']}"
@@ -200,3 +201,75 @@ rc=0
 [[ $rc -eq 2 ]] && grep -q "no.such.axis" "$TMP/badaxis.err" ||
   { cat "$TMP/badaxis.err" >&2; fail "figures.py --facet on an unknown axis: exit $rc, expected 2"; }
 check "figures.py: exit 2 on an unknown axis"
+
+# Accuracy at a virtual time (--at-time), on a results file made by hand so the answer is
+# known: evaluations at 1 s (20%) and 4 s (60%), none at 2 s (round 2 not evaluated).
+# At 3 s: 20% + (60% - 20%) * 2/3, interpolated; at 4 s exactly 60%; at 0.5 s (before the
+# first evaluation) and at 5 s (after the run) nothing.
+HAND="$TMP/handmade"
+mkdir -p "$HAND"
+"$PYTHON" - "$HAND" <<'PY'
+import json, os, sys
+import h5py, numpy as np
+d = sys.argv[1]
+rounds = np.array([(1, 1.0, 0.2, 0.1, 10, 20, 1), (2, 2.0, np.nan, 0.2, 10, 20, 1),
+                   (3, 4.0, 0.6, 0.3, 10, 20, 1)],
+                  dtype=[("round", "<i8"), ("virtual_time_s", "<f8"), ("test_accuracy", "<f8"),
+                         ("wall_time_s", "<f8"), ("bytes_up", "<i8"), ("bytes_down", "<i8"),
+                         ("participants", "<i8")])
+tasks = np.array([(0, r, 100, 120, b"ok") for r in (1, 2, 3)],
+                 dtype=[("device", "<i8"), ("round", "<i8"), ("memory_bytes", "<i8"),
+                        ("peak_memory_bytes", "<i8"), ("status", "S8")])
+devices = np.array([(0, 1 << 30)], dtype=[("device", "<i8"), ("memory_cap_bytes", "<i8")])
+with h5py.File(os.path.join(d, "hand.h5"), "w") as f:
+    f.attrs["config"] = '[run]\nname = "hand"\n'
+    f["status"] = b"complete"
+    f["rounds"], f["tasks"], f["devices"] = rounds, tasks, devices
+json.dump({"sweep": "hand", "axes": ["algorithm.name"], "seeds": [1],
+           "runs": [{"name": "hand", "results": "hand.h5", "seed": 1,
+                     "axes": {"algorithm.name": "fedavg"}}]},
+          open(os.path.join(d, "manifest.json"), "w"))
+PY
+"$PYTHON" "$collect" "$HAND" --target 0.5 --at-time 0.5 3 4 5 >"$TMP/hand.md" 2>"$TMP/hand.err" ||
+  { cat "$TMP/hand.err" >&2; fail "collect.py --at-time exited with an error"; }
+"$PYTHON" - "$HAND" "$TMP/hand.md" <<'PY' || fail "collect.py --at-time: wrong values"
+import csv, math, sys
+d, md = sys.argv[1], sys.argv[2]
+run = next(csv.DictReader(open(f"{d}/collected.csv")))
+cfg = next(csv.DictReader(open(f"{d}/collected_by_config.csv")))
+want = {"0.5": math.nan, "3": 0.2 + 0.4 * 2 / 3, "4": 0.6, "5": math.nan}
+for t, v in want.items():
+    col = f"accuracy_at_{t}s_interpolated"
+    for table, key in ((run, col), (cfg, col + "_mean")):
+        got = float(table[key])
+        assert (math.isnan(v) and math.isnan(got)) or abs(got - v) < 1e-12, f"{key} = {got}, want {v}"
+    assert cfg[f"n_at_{t}s"] == ("0" if math.isnan(v) else "1"), (t, cfg[f"n_at_{t}s"])
+head, _, row = [l for l in open(md).read().splitlines() if l.startswith("|")]
+assert "acc at 3 s (%, interpolated)" in head, head
+assert "| 46.67 | 60.00 | – |" in row, row
+print("  ok: collect.py --at-time: interpolated between evaluations, exact at one, NaN/– outside the run")
+PY
+"$PYTHON" "$EDGESIM_SOURCE_DIR/scripts/compare.py" "$HAND/hand.h5" --target 0.5 --at-time 3 5 >"$TMP/compare.md" ||
+  fail "compare.py --at-time exited with an error"
+grep -q "acc at 3 s (interpolated) | acc at 5 s (interpolated) |" "$TMP/compare.md" ||
+  { cat "$TMP/compare.md" >&2; fail "compare.py --at-time: no interpolated column in the header"; }
+grep -q "| 46.67% | – |" "$TMP/compare.md" ||
+  { cat "$TMP/compare.md" >&2; fail "compare.py --at-time: expected 46.67% at 3 s and – at 5 s"; }
+check "compare.py --at-time: 46.67% at 3 s (interpolated), – past the end of the run"
+
+# figures.py: a figure title wider than the figure (one panel, a long sweep name) is broken
+# into lines inside it, not centred and clipped at both edges.
+"$PYTHON" - "$EDGESIM_SOURCE_DIR/scripts" <<'PY' || fail "figures.py: a long title does not fit its figure"
+import sys
+sys.path.insert(0, sys.argv[1])
+import figures, matplotlib.pyplot as plt
+fig = plt.figure(figsize=(6, 4), layout="constrained")
+fig.add_subplot()
+title = figures.fit_suptitle(fig, "Test accuracy vs virtual time — " + "a-long-sweep-name " * 4
+                             + "(mean over seeds, band ± 1 std)")
+fig.canvas.draw()
+box = title.get_window_extent(fig.canvas.get_renderer())
+assert box.x0 >= 0 and box.x1 <= fig.bbox.width, (box, fig.bbox.width)
+assert "\n" in title.get_text()
+print(f"  ok: figures.py: a long title breaks into {title.get_text().count(chr(10)) + 1} lines within the figure")
+PY

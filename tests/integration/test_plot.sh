@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# scripts/plot.py draws two results files into a PNG, and exits with 2 on a missing file.
+# scripts/plot.py draws results files into a PNG, and exits with 2 on a missing file; the
+# timeline can be left out, the time axis made logarithmic or limited, runs that overlap get
+# their own marker and line style, and legends say what differs between the runs.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 plot="$EDGESIM_SOURCE_DIR/scripts/plot.py"
@@ -13,6 +15,9 @@ write_config "$TMP/plotrun.toml" mix.toml 4 2
 run_ok run_a 1 run "$TMP/plotrun.toml" --set run.name=deadline \
   --set algorithm.straggler=deadline --set algorithm.deadline_s=0.3 --out "$TMP/a.h5"
 run_ok run_b 1 run "$TMP/plotrun.toml" --set run.name=wait_all --set run.seed=2 --out "$TMP/b.h5"
+# The newcomer's case: another algorithm by --set, the run name left as it was.
+run_ok run_c 1 run "$TMP/plotrun.toml" --set run.name=wait_all --set run.seed=2 \
+  --set algorithm.name=heterofl --out "$TMP/c.h5"
 
 "$PYTHON" "$plot" "$TMP/a.h5" "$TMP/b.h5" -o "$TMP/out.png" --title "plot test" >"$TMP/plot.log" 2>&1 ||
   { cat "$TMP/plot.log" >&2; fail "plot.py exited with $?"; }
@@ -33,3 +38,65 @@ rc=0
 grep -q "missing.h5" "$TMP/missing.log" || fail "plot.py's error does not name the missing file"
 [[ ! -e $TMP/missing.png ]] || fail "plot.py wrote an image despite the missing input"
 check "plot.py on a missing file: exit 2, names it, writes no image"
+
+# Without the timeline: --no-timeline and --timeline-devices 0 give the same, shorter figure.
+png_height() { "$PYTHON" -c 'import struct,sys; print(struct.unpack(">II", open(sys.argv[1],"rb").read()[16:24])[1])' "$1"; }
+"$PYTHON" "$plot" "$TMP/a.h5" "$TMP/b.h5" -o "$TMP/nt1.png" --no-timeline >/dev/null || fail "plot.py --no-timeline failed"
+"$PYTHON" "$plot" "$TMP/a.h5" "$TMP/b.h5" -o "$TMP/nt2.png" --timeline-devices 0 >/dev/null ||
+  fail "plot.py --timeline-devices 0 failed"
+h_full=$(png_height "$TMP/out.png") h1=$(png_height "$TMP/nt1.png") h2=$(png_height "$TMP/nt2.png")
+[[ $h1 -eq $h2 && $h1 -lt $h_full ]] || fail "no-timeline heights $h1, $h2 vs $h_full with the timeline"
+check "--no-timeline = --timeline-devices 0: no timeline panel ($h1 vs $h_full pixels high)"
+
+# Log and limited time axes; a bad range is a usage error (exit 2).
+"$PYTHON" "$plot" "$TMP/a.h5" "$TMP/b.h5" -o "$TMP/xlog.png" --xlog --xlim 0.05 20 >/dev/null ||
+  fail "plot.py --xlog --xlim failed"
+"$PYTHON" "$plot" "$TMP/a.h5" -o "$TMP/xlim.png" --xlim 0 1 >/dev/null || fail "plot.py --xlim failed"
+for bad in "--xlim 5 1" "--xlog --xlim 0 1" "--timeline-devices -1"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$PYTHON" "$plot" "$TMP/a.h5" -o "$TMP/bad.png" $bad >/dev/null 2>&1 || rc=$?
+  [[ $rc -eq 2 && ! -e $TMP/bad.png ]] || fail "plot.py $bad: exit $rc, expected 2 and no image"
+done
+check "--xlog and --xlim draw; --xlim 5 1, --xlog with a range from 0, --timeline-devices -1: exit 2"
+
+# Legends and styles, from plot.py's own functions on the three files.
+"$PYTHON" - "$EDGESIM_SOURCE_DIR/scripts" "$TMP" <<'PY' || fail "plot.py legends or styles"
+import sys
+sys.path.insert(0, sys.argv[1])
+import plot
+import matplotlib.pyplot as plt
+tmp = sys.argv[2]
+load = lambda *names: [plot.load_run(f"{tmp}/{n}.h5") for n in names]
+
+# Same run.name, different algorithm: labelled by the key that differs, the name as title.
+runs = load("b", "c")
+title = plot.label_runs(runs)
+assert title == "run.name = wait_all", title
+assert [r.label for r in runs] == ["algorithm.name=fedavg", "algorithm.name=heterofl"], \
+    [r.label for r in runs]
+# Distinct names that do not say everything that differs (the seed): name and keys.
+runs = load("a", "b")
+plot.label_runs(runs)
+assert runs[0].label.startswith("deadline: ") and "run.seed=1" in runs[0].label, runs[0].label
+assert "algorithm.straggler=wait_all" in runs[1].label, runs[1].label
+# Names that do tell the runs apart are kept.
+runs = load("a", "b")
+runs[0].label, runs[1].label = "deadline_seed-1", "wait_all_seed-2"
+keys, _ = plot.differing_keys(runs)
+assert keys == ["run.seed", "algorithm.straggler", "algorithm.deadline_s"], keys
+runs[0].label += "_0.3"
+runs[1].label += "_0.0"
+plot.label_runs(runs)
+assert [r.label for r in runs] == ["deadline_seed-1_0.3", "wait_all_seed-2_0.0"], [r.label for r in runs]
+print("  ok: legends: a shared run.name gives way to the keys that differ")
+
+# b and c may well draw the same curve: each run its own marker and line style.
+runs = load("a", "b", "c")
+plot.label_runs(runs)
+fig, (ax1, ax2) = plt.subplots(1, 2)
+plot.plot_accuracy(ax1, ax2, runs)
+styles = [(l.get_marker(), l.get_linestyle()) for l in ax1.get_lines()]
+assert len(set(styles)) == len(runs), styles
+print(f"  ok: curves: {len(runs)} runs, {len(set(styles))} distinct marker/line styles")
+PY

@@ -136,7 +136,7 @@ test_array() {
     grep -q "^edgesim sweep task $i, attempt 1, on $node$" "$TMP"/array/logs/slurm-"${id}_$i".log ||
       slurm_fail "no task line in the log of task $i"
   done
-  h5check differ "$TMP/array/seed=0.h5" "$TMP/array/seed=1.h5" || fail "the two array tasks gave identical runs"
+  h5check differ "$TMP/array/seed-0.h5" "$TMP/array/seed-1.h5" || fail "the two array tasks gave identical runs"
   check "each task ran its run of the sweep under mpirun -np 2; results complete and distinct"
 }
 
@@ -151,7 +151,7 @@ test_requeue() {
   out=$(cd "$TMP" && "$EDGESIM_BIN" sweep "$TMP/requeue.toml" --slurm --submit) || slurm_fail "sbatch failed"
   id=$(sed -n 's/^submitted job array \([0-9]*\)$/\1/p' <<<"$out")
   wait_state "$id" RUNNING 60
-  h5check wait-rounds "$TMP/requeue/seed=7.h5" 3 --timeout 60 || slurm_fail "the requeue job wrote no rounds"
+  h5check wait-rounds "$TMP/requeue/seed-7.h5" 3 --timeout 60 || slurm_fail "the requeue job wrote no rounds"
   [[ $(job_field "$id" JobState) == RUNNING ]] || slurm_fail "job $id finished before it could be requeued"
   # What Slurm does 120 s before a time limit (--signal=B:USR1@120): USR1 to the batch shell,
   # whose trap requeues the task; Slurm then sends SIGTERM and the coordinator checkpoints.
@@ -173,8 +173,8 @@ test_requeue() {
   # The same run without Slurm or interruption: identical tables.
   run_ok requeue-reference 2 run "$CONFIG" --set data.train_samples=1000 --set data.test_samples=200 \
     --set devices.count=4 --set run.rounds=$REQUEUE_ROUNDS --set run.checkpoint_every=1000 --set run.seed=7 \
-    --set run.threads=1 --set run.name=seed=7 --out "$TMP/requeue-reference.h5"
-  h5check identical "$TMP/requeue-reference.h5" "$TMP/requeue/seed=7.h5"
+    --set run.threads=1 --set run.name=seed-7 --out "$TMP/requeue-reference.h5"
+  h5check identical "$TMP/requeue-reference.h5" "$TMP/requeue/seed-7.h5"
 }
 
 # --- stop, and nothing left behind ------------------------------------------------------

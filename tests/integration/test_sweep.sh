@@ -26,9 +26,10 @@ spec "$TMP/small.toml" 3 "1, 2" "0.5, 1.0"
 echo "--list"
 "$EDGESIM_BIN" sweep "$TMP/small.toml" --list >"$TMP/list.txt"
 names=$(grep -E '^ +[0-9]+ ' "$TMP/list.txt" | awk '{print $2}')
-expected=$'alpha=0.5_straggler=wait_all_seed=1\nalpha=0.5_straggler=wait_all_seed=2\nalpha=1.0_straggler=wait_all_seed=1\nalpha=1.0_straggler=wait_all_seed=2'
+expected=$'alpha-0.5_straggler-wait_all_seed-1\nalpha-0.5_straggler-wait_all_seed-2\nalpha-1.0_straggler-wait_all_seed-1\nalpha-1.0_straggler-wait_all_seed-2'
 [[ $names == "$expected" ]] || fail "unexpected run names:"$'\n'"$names"
-check "4 runs, names from axis values and seed, first axis slowest, seeds fastest"
+[[ -z $(grep -v '^[A-Za-z0-9._-]*$' <<<"$names") ]] || fail "run names must be [A-Za-z0-9._-] only"
+check "4 runs, names from axis values and seed (only [A-Za-z0-9._-]), first axis slowest, seeds fastest"
 
 echo "--dry-run"
 "$EDGESIM_BIN" sweep "$TMP/small.toml" --dry-run >"$TMP/dry.log" 2>&1
@@ -37,7 +38,7 @@ spec "$TMP/bad.toml" 3 "1" "0.5, -1"
 rc=0
 "$EDGESIM_BIN" sweep "$TMP/bad.toml" --dry-run >"$TMP/bad.log" 2>&1 || rc=$?
 [[ $rc -eq 2 ]] || fail "a bad value must exit 2 (got $rc)"
-grep -q "run 'alpha=-1_straggler=wait_all_seed=1'.*'data.alpha'" "$TMP/bad.log" || { cat "$TMP/bad.log"; fail "message must name the run and the key"; }
+grep -q "run 'alpha--1_straggler-wait_all_seed-1'.*'data.alpha'" "$TMP/bad.log" || { cat "$TMP/bad.log"; fail "message must name the run and the key"; }
 check "a bad value in one run: exit 2, message names the run and the key"
 rc=0
 "$EDGESIM_BIN" sweep "$TMP/bad.toml" >"$TMP/bad-run.log" 2>&1 || rc=$?
@@ -56,8 +57,8 @@ check "4 complete results files and a manifest"
 # A sweep run is the same run as by hand.
 run_ok direct 2 run "$TMP/base.toml" --set run.rounds=3 --set data.train_samples=1000 --set data.test_samples=200 \
   --set run.checkpoint_every=1 --set data.alpha=1.0 --set algorithm.straggler=wait_all --set run.seed=2 \
-  --set run.threads=1 --set run.name=alpha=1.0_straggler=wait_all_seed=2 --out "$TMP/direct.h5"
-h5check identical "$TMP/direct.h5" "$TMP/out-small/alpha=1.0_straggler=wait_all_seed=2.h5"
+  --set run.threads=1 --set run.name=alpha-1.0_straggler-wait_all_seed-2 --out "$TMP/direct.h5"
+h5check identical "$TMP/direct.h5" "$TMP/out-small/alpha-1.0_straggler-wait_all_seed-2.h5"
 "$EDGESIM_BIN" sweep "$TMP/small.toml" --jobs 2 --oversubscribe >"$TMP/again.log" 2>&1
 grep -q "4 complete, 0 to run" "$TMP/again.log" || fail "rerun must skip complete runs"
 check "running a finished sweep again does nothing"

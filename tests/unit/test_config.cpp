@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include "edgesim/common/error.hpp"
@@ -119,6 +120,18 @@ TEST_CASE("wrong types and impossible values name the key", "[config]") {
   CHECK_THAT(error_of(bad_file), Catch::Contains(bad_file + ": key 'run.rounds': must be >= 1"));
 }
 
+TEST_CASE("a key left at its default is named as not set, with the default", "[config]") {
+  const auto path = write_config("");
+  // Used to read "default: key 'algorithm.deadline_s': ...", as if "default" were a file.
+  const std::string e = error_of(path, {"algorithm.straggler=deadline"});
+  CHECK_THAT(e, Catch::StartsWith("key 'algorithm.deadline_s' (not set; default 0.0): must be > 0 when"));
+  CHECK_THAT(error_of(write_config("[data]\ndataset = \"wikitext\"\n[model]\nname = \"transformer\"\n")),
+             Catch::StartsWith("key 'data.path' (not set; default \"/usr/share/datasets/fashion-mnist\"): is required"));
+  // Values that were set still name their file or --set.
+  CHECK_THAT(error_of(path, {"algorithm.straggler=deadline", "algorithm.deadline_s=0"}),
+             Catch::StartsWith("--set algorithm.deadline_s=0: key 'algorithm.deadline_s': must be > 0"));
+}
+
 TEST_CASE("missing dataset files and device sets are reported before training", "[config]") {
   const auto path = write_config("");
   CHECK_THAT(error_of(path, {"data.path=/nonexistent"}),
@@ -134,8 +147,11 @@ TEST_CASE("sizes accept binary and decimal units", "[units]") {
   CHECK(parse_bytes("4GiB") == 4ull << 30);
   CHECK(parse_bytes("1.5 MiB") == 1572864);
   CHECK(parse_bytes("512MB") == 512000000);
-  CHECK(parse_bytes("1024") == 1024);
-  CHECK_THROWS_WITH(parse_bytes("4 GB/s"), Catch::Contains("unknown size unit"));
+  CHECK(parse_bytes("1024 B") == 1024);
+  CHECK(parse_bytes("2KB") == 2000);
+  // A bare number is not bytes: it is refused, with the units that would do.
+  CHECK_THROWS_WITH(parse_bytes("1024"), Catch::Contains("'1024' has no unit") && Catch::Contains("GiB"));
+  CHECK_THROWS_WITH(parse_bytes("4 GB/s"), Catch::Contains("unknown size unit") && Catch::Contains("MiB"));
   CHECK_THROWS_WITH(parse_bytes("-1GiB"), Catch::Contains("non-negative"));
   CHECK_THROWS(parse_bytes("lots"));
   CHECK(format_bytes(3 << 20) == "3.0 MiB");
@@ -170,7 +186,7 @@ TEST_CASE("device sets: bad values name the file and the key", "[device]") {
   CHECK_THAT(error_for("[profiles.a]\nslowdown = -2\nmemory = \"1GiB\"\n[set]\ndevices = [\"a\"]\n"),
              Catch::Contains(path.string() + ": key 'profiles.a.slowdown': must be > 0"));
   CHECK_THAT(error_for("[profiles.a]\nslowdown = 2\nmemory = \"1 parsec\"\n[set]\ndevices = [\"a\"]\n"),
-             Catch::Contains("'profiles.a.memory': unknown size unit"));
+             Catch::Contains("'profiles.a.memory': profile 'a': unknown size unit"));
   CHECK_THAT(error_for("[profiles.a]\nspeed = 2\n[set]\ndevices = [\"a\"]\n"),
              Catch::Contains("unknown key 'profiles.a.speed'"));
   CHECK_THAT(error_for(ok + "\n[set2]\nx = 1\n"), Catch::Contains("unknown key 'set2.x'"));
@@ -183,6 +199,52 @@ TEST_CASE("device sets: bad values name the file and the key", "[device]") {
              Catch::Contains("strictly ascending"));
   CHECK_THAT(error_for(scheduled + "[\"21:0\"]\n[set]\ndevices = [\"a\"]\n"), Catch::Contains("must be > 0"));
   fs::remove(path);
+}
+
+TEST_CASE("device sets: a memory cap needs a unit, and no cap is spelled \"unlimited\"", "[device]") {
+  const fs::path path = fs::temp_directory_path() / ("edgesim-memory-" + std::to_string(getpid()) + ".toml");
+  auto load = [&](const std::string& memory_line) {
+    std::ofstream(path) << "[reference]\nflops_per_second = 1e11\n[profiles.nano]\nslowdown = 6\n" << memory_line
+                        << "\n[set]\ndevices = [\"nano\"]\n";
+    return load_device_set(path.string());
+  };
+  auto error_for = [&](const std::string& memory_line) {
+    try {
+      load(memory_line);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // `memory = 2` and `memory = "2"` used to be 2 bytes (every task then failed oom).
+  for (const std::string bare : {"memory = 2", "memory = \"2\"", "memory = 2.5"}) {
+    const std::string e = error_for(bare);
+    CHECK_THAT(e, Catch::Contains(path.string() + ": key 'profiles.nano.memory': profile 'nano': '"));
+    CHECK_THAT(e, Catch::Contains("has no unit"));
+    for (const char* unit : {"B", "KB", "MB", "GB", "KiB", "MiB", "GiB", "TiB"}) CHECK_THAT(e, Catch::Contains(unit));
+    CHECK_THAT(e, Catch::Contains("\"unlimited\" for no cap"));
+  }
+  CHECK_THAT(error_for("memory = \"0GiB\""), Catch::Contains("'profiles.nano.memory' is required and must be > 0"));
+  CHECK_THAT(error_for(""), Catch::Contains("'profiles.nano.memory' is required"));
+  CHECK_THAT(error_for("memory = \"inf\""), Catch::Contains("'profiles.nano.memory'"));  // only one spelling
+  CHECK(load("memory = \"2GiB\"").devices.at(0).memory_cap_bytes == 2ull << 30);
+  CHECK(load("memory = \"2 GB\"").devices.at(0).memory_cap_bytes == 2000000000ull);
+  CHECK(load("memory = \"unlimited\"").devices.at(0).memory_cap_bytes == kNoMemoryCap);
+  fs::remove(path);
+}
+
+TEST_CASE("device sets: every shipped device set in experiments/ loads", "[device]") {
+  int sets = 0;
+  for (const auto& e : fs::recursive_directory_iterator(EDGESIM_SOURCE_DIR "/experiments")) {
+    if (e.path().extension() != ".toml") continue;
+    std::ifstream in(e.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("[profiles.") == std::string::npos) continue;  // an experiment, not a device set
+    INFO(e.path().string());
+    CHECK_NOTHROW(load_device_set(e.path().string()));
+    ++sets;
+  }
+  CHECK(sets >= 5);
 }
 
 TEST_CASE("device sets: a slowdown schedule changes a profile's speed from a round on", "[device]") {
@@ -238,7 +300,8 @@ TEST_CASE("a model that does not fit the data is rejected, naming the key the us
 
 TEST_CASE("wikitext needs data.path holding its three token files", "[config][text]") {
   const auto path = write_config("[data]\ndataset = \"wikitext\"\n[model]\nname = \"transformer\"\n");
-  CHECK_THAT(error_of(path), Catch::Contains("key 'data.path': is required") && Catch::Contains("wiki.train.tokens"));
+  CHECK_THAT(error_of(path), Catch::Contains("key 'data.path' (not set; default") &&
+                                 Catch::Contains("): is required") && Catch::Contains("wiki.train.tokens"));
   const fs::path dir = fs::path(path).parent_path();
   std::ofstream(dir / "wiki.train.tokens") << "a b\n";
   std::ofstream(dir / "wiki.test.tokens") << "a b\n";

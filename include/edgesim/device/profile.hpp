@@ -5,17 +5,24 @@
 //
 //   [reference]  name = "...", flops_per_second = 2.0e11
 //   [profiles.nano]  slowdown = 6.0, memory = "4GiB", uplink_mbps = 40, downlink_mbps = 40, latency_ms = 10
+//   (memory needs a unit, see parse_bytes; or "unlimited")
 //   [set]  devices = ["agx", "nano", ...]
 //
 // A profile may change speed during a run (thermal throttling, a co-located job):
 //   [profiles.nano]  slowdown_schedule = ["21:12.0", "41:6.0"]   # "from round: slowdown"
 // The clock charges round r with slowdown_at(r).
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace edgesim {
+
+// `memory = "unlimited"`: a device without a memory cap. The cap is then the largest value the
+// results file's int64 /devices.memory_cap_bytes column holds (2^63 - 1), above any footprint.
+inline constexpr const char* kUnlimitedMemory = "unlimited";
+inline constexpr std::uint64_t kNoMemoryCap = std::numeric_limits<std::int64_t>::max();
 
 struct DeviceProfile {
   std::string name;

@@ -1,7 +1,8 @@
 #pragma once
 // A sweep: one base config, axes of config values to vary, and seeds. Expanded to the
 // cartesian product (first axis slowest, seeds fastest), each run with a stable, readable
-// name built from its axis values, e.g. `alpha=0.1_straggler=deadline_seed=2`.
+// name built from its axis values, e.g. `alpha-0.1_straggler-deadline_seed-2` (only
+// [A-Za-z0-9._-], so it is a file name that needs no quoting in a shell).
 //
 //   [sweep]
 //   name = "sweep-demo"
