@@ -179,3 +179,22 @@ try:
 except Exception:
     print('missing')" "$1"
 }
+
+# interrupt SIGNAL NAME [ARGS...]: start a run of $TMP/exp.toml (the test's `common` args, then
+# ARGS) on 3 ranks into $TMP/NAME.h5, wait for 6 rounds, send SIGNAL (TERM, or KILL of the
+# whole process tree) to the job. Used by the resume tests.
+interrupt() {
+  local sig=$1 name=$2
+  shift 2
+  setsid mpirun --oversubscribe --bind-to none -np 3 "$EDGESIM_BIN" run "$TMP/exp.toml" "${common[@]}" "$@" \
+    --out "$TMP/$name.h5" >"$TMP/$name.log" 2>&1 &
+  local job=$!
+  h5check wait-rounds "$TMP/$name.h5" 6 --timeout 120 || { cat "$TMP/$name.log" >&2; fail "no rounds written"; }
+  if [[ $sig == TERM ]]; then
+    kill -TERM "$job"  # mpirun forwards it to every rank
+  else
+    kill_tree "$job"
+  fi
+  wait "$job" 2>/dev/null || true
+  if grep -q '^done:' "$TMP/$name.log"; then fail "$name: the run finished before it was interrupted"; fi
+}

@@ -18,23 +18,6 @@ common=(--set data.train_samples=3000 --set data.test_samples=300 --set run.chec
 
 run_ok reference 3 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/reference.h5"
 
-# interrupt SIGNAL NAME [ARGS...]: start a run (common args, then ARGS), wait for 6 rounds,
-# send SIGNAL to the whole job.
-interrupt() {
-  local sig=$1 name=$2
-  shift 2
-  setsid mpirun --oversubscribe --bind-to none -np 3 "$EDGESIM_BIN" run "$TMP/exp.toml" "${common[@]}" "$@" \
-    --out "$TMP/$name.h5" >"$TMP/$name.log" 2>&1 &
-  local job=$!
-  h5check wait-rounds "$TMP/$name.h5" 6 --timeout 120 || { cat "$TMP/$name.log" >&2; fail "no rounds written"; }
-  if [[ $sig == TERM ]]; then
-    kill -TERM "$job"  # mpirun forwards it to every rank
-  else
-    kill_tree "$job"
-  fi
-  wait "$job" 2>/dev/null || true
-  if grep -q '^done:' "$TMP/$name.log"; then fail "$name: the run finished before it was interrupted"; fi
-}
 
 echo "(a) SIGTERM, then resume on 2 ranks instead of 3"
 interrupt TERM term

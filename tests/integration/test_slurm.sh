@@ -132,7 +132,7 @@ test_array() {
   [[ $codes == "0:0 " ]] || slurm_fail "array job $id: exit codes '$codes', expected 0:0"
   check "array job $id: both tasks COMPLETED with exit 0:0 in $((SECONDS - t0)) s"
   for i in 0 1; do
-    h5check complete "$TMP/array/seed=$i.h5" --rounds 2 || slurm_fail "seed=$i.h5 is not a complete 2-round run"
+    h5check complete "$TMP/array/seed-$i.h5" --rounds 2 || slurm_fail "seed-$i.h5 is not a complete 2-round run"
     grep -q "^edgesim sweep task $i, attempt 1, on $node$" "$TMP"/array/logs/slurm-"${id}_$i".log ||
       slurm_fail "no task line in the log of task $i"
   done
