@@ -103,24 +103,9 @@ def load_run(path):
 
 
 def run_name(config_text):
-    """run.name from the config TOML; a crude line scan if the TOML does not parse."""
-    if tomllib is not None:
-        try:
-            name = tomllib.loads(config_text).get("run", {}).get("name")
-            return str(name) if name else None
-        except (tomllib.TOMLDecodeError, AttributeError):
-            pass
-    table = None
-    for line in config_text.splitlines():
-        line = line.strip()
-        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", line)
-        if header:
-            table = header.group(1)
-            continue
-        m = re.match(r"""name\s*=\s*["'](.*?)["']""", line)
-        if m and table == "run":
-            return m.group(1)
-    return None
+    """run.name from the config TOML (None when empty or absent)."""
+    name = config_values(config_text).get("run.name")
+    return str(name) if name else None
 
 
 def config_values(config_text):
