@@ -13,6 +13,7 @@
 #include "edgesim/model/submodel.hpp"
 #include "edgesim/model/network.hpp"
 #include "edgesim/model/gather_cache.hpp"
+#include "edgesim/runtime/evaluation.hpp"
 #include "edgesim/runtime/event_loop.hpp"
 #include "edgesim/runtime/local_training.hpp"
 #include "edgesim/runtime/stop_signal.hpp"
@@ -27,23 +28,6 @@ std::string format_duration(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
   return buf;
-}
-
-// The global model cut to each of the policy's evaluation rates (as the policy deploys it on a
-// weak device: a prefix in width, or in depth), evaluated on the test set.
-std::vector<WidthEvalRecord> evaluate_widths(const Experiment& e, GatherCache& cache, const Algorithm& algorithm,
-                                             const torch::Tensor& global, int round, const torch::Tensor& x,
-                                             const torch::Tensor& y) {
-  std::vector<WidthEvalRecord> out;
-  for (double r : algorithm.eval_rates()) {
-    if (r >= 1.0) continue;
-    const SubmodelSpec sub = algorithm.eval_submodel(e.model, r);
-    auto net = build_network(submodel_architecture(e.model, sub));
-    load_weights(*net, extract_submodel(global, cache.get(e.model, sub)));
-    const Evaluation ev = evaluate(net, x, y);
-    out.push_back({round, r, ev.accuracy, ev.loss});
-  }
-  return out;
 }
 
 TaskRecord to_record(const TaskResult& t) {
@@ -129,14 +113,12 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     rec.train_loss = loss_weight > 0 ? loss_sum / loss_weight : kNaN;
     rec.test_accuracy = rec.test_loss = kNaN;
     if (round % cfg.run.eval_every == 0 || round == cfg.run.rounds) {
-      load_weights(*net, global);
-      const Evaluation ev = evaluate(net, test.x, test.y);
-      rec.test_accuracy = ev.accuracy;
-      rec.test_loss = ev.loss;
-      summary.final_accuracy = ev.accuracy;
-      summary.best_accuracy = std::max(summary.best_accuracy, ev.accuracy);
-      results.append_width_evals(
-          evaluate_widths(e, gather_cache, algorithm, global, round, test.x, test.y));
+      const GlobalEvaluation ev = evaluate_global(e, algorithm, gather_cache, net, global, round, test);
+      rec.test_accuracy = ev.whole.accuracy;
+      rec.test_loss = ev.whole.loss;
+      summary.final_accuracy = ev.whole.accuracy;
+      summary.best_accuracy = std::max(summary.best_accuracy, ev.whole.accuracy);
+      results.append_width_evals(ev.widths);
     }
     rec.wall_time_s = wall_now();
     rec.aggregation_wall_s = aggregation_s;
