@@ -7,7 +7,7 @@ namespace {
 std::vector<std::string> with_rates(std::vector<std::string> more) {
   std::vector<std::string> keys = {"algorithm.fraction",   "algorithm.weighting",  "algorithm.rates",
                                    "algorithm.rate_rule",  "algorithm.rate_levels", "algorithm.rate_memory_margin",
-                                   "algorithm.masked_ce"};
+                                   "algorithm.masked_ce", "algorithm.label_split_merge"};
   keys.insert(keys.end(), more.begin(), more.end());
   return keys;
 }
@@ -53,7 +53,8 @@ std::vector<std::string> schedule_keys(const std::string& schedule) {
 const std::vector<std::string>& recipe_keys() {
   static const std::vector<std::string> keys = {"algorithm.name",       "algorithm.schedule", "algorithm.local_epochs",
                                                 "algorithm.batch_size", "algorithm.lr",       "algorithm.momentum",
-                                                "algorithm.weight_decay"};
+                                                "algorithm.weight_decay", "algorithm.bn_statistics",
+                                                "algorithm.bn_stats_samples"};
   return keys;
 }
 

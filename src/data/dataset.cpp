@@ -1,6 +1,7 @@
 #include "edgesim/data/dataset.hpp"
 
 #include "edgesim/data/cifar.hpp"
+#include "edgesim/data/padded.hpp"
 #include "edgesim/data/synthetic.hpp"
 #include "edgesim/data/text.hpp"
 
@@ -42,6 +43,7 @@ ImageSet load_image_dataset(const DataConfig& d, const std::string& split) {
   const std::int64_t limit = split == "train" ? d.train_samples : d.test_samples;
   ImageSet set;
   if (d.dataset == "fashion-mnist") return load_fashion_mnist(d.path, split, limit);
+  if (d.dataset == "fashion-mnist-32") return pad_and_repeat(load_fashion_mnist(d.path, split, limit), 2, 3);
   if (d.dataset == "cifar10" || d.dataset == "cifar100") {
     set = d.dataset == "cifar10" ? load_cifar10(d.path, split, limit) : load_cifar100(d.path, split, limit);
     set.mean = {0.4914f, 0.4822f, 0.4465f};  // the usual CIFAR channel statistics

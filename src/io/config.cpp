@@ -90,12 +90,14 @@ const std::vector<Key>& schema() {
       {"run.out", Type::kString, "\"\"", "Results file (HDF5); empty = `results/{run.name}.h5`. `--out` overrides it. A relative path is taken "
        "relative to the working directory.",
        EDGESIM_FIELD(run.out, v), any()},
-      {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset: `fashion-mnist`, `cifar10`, `cifar100` (binary version; `data.path` = the folder of "
+      {"data.dataset", Type::kString, "\"fashion-mnist\"", "Dataset: `fashion-mnist`, `fashion-mnist-32` (the same "
+       "images padded with 2 black pixels on every side to 32x32 and repeated to 3 channels: a real task in CIFAR's "
+       "shapes for VGG/ResNet-18), `cifar10`, `cifar100` (binary version; `data.path` = the folder of "
        "`data_batch_*.bin` / `train.bin`), or `synthetic` (learnable random images, see `data.synthetic_*`). Text, for "
        "`model.name = \"transformer\"`: `fortunes` (characters of Debian's `fortunes` package; every 10th fortune is "
        "the test split) or `wikitext` (words of WikiText-2/-103: `data.path` = the folder of "
        "`wiki.{train,valid,test}.tokens`). A text sample is a window of `model.seq_len` tokens and its next tokens.",
-       EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist", "cifar10", "cifar100", "synthetic", "fortunes", "wikitext"})},
+       EDGESIM_FIELD(data.dataset, v), one_of({"fashion-mnist", "fashion-mnist-32", "cifar10", "cifar100", "synthetic", "fortunes", "wikitext"})},
       {"data.path", Type::kString, "\"/usr/share/datasets/fashion-mnist\"",
        "Directory holding the gzip'd IDX files (Debian package `dataset-fashion-mnist`). With `dataset = \"fortunes\"` "
        "the default is `/usr/share/games/fortunes`. A relative path is taken relative to the working directory.",
@@ -256,6 +258,25 @@ const std::vector<Key>& schema() {
        "HeteroFL, FedRolex, FjORD: masked cross-entropy — during local training the logits of classes (tokens) absent "
        "from the device's data are zeroed, as HeteroFL's code does with `label_split`.",
        EDGESIM_FIELD(algorithm.masked_ce, v == "true"), any()},
+      {"algorithm.label_split_merge", Type::kString, "\"auto\"",
+       "HeteroFL, FedRolex, FjORD: the merge averages the output layer's row of class c (weight row and bias entry; "
+       "every early-exit head's too; a language model's tied embedding row of token c) only over the updates whose "
+       "device holds c in its local data, as HeteroFL's and FedRolex's code do (`label_split` in `combine`); rows no "
+       "update holds keep their value. `on`, `off`, or `auto` = the algorithm's published rule (HeteroFL, FedRolex: "
+       "on; FjORD: off).",
+       EDGESIM_FIELD(algorithm.label_split_merge, v), one_of({"auto", "on", "off"})},
+      {"algorithm.bn_statistics", Type::kString, "\"auto\"",
+       "BatchNorm statistics the global model (and each per-rate cut, /width_eval) is evaluated with: `model` = its own "
+       "(running statistics; with `model.static_bn`, each test batch's), `training_pass` = re-estimated first by a "
+       "forward pass over `bn_stats_samples` training samples (cumulative average, as HeteroFL's `stats` pass; the "
+       "evaluator's work, charged to no device), or `auto` = the algorithm's published rule (HeteroFL: "
+       "training_pass; the others, FedRolex included: model). Models without BatchNorm are unaffected.",
+       EDGESIM_FIELD(algorithm.bn_statistics, v), one_of({"auto", "model", "training_pass"})},
+      {"algorithm.bn_stats_samples", Type::kInt, "2000",
+       "[choice] `bn_statistics = \"training_pass\"`: training samples the pass runs, drawn without replacement from "
+       "the union of the devices' data at every evaluation (stream (seed, bn_statistics, round)), in batches of "
+       "`batch_size`; 0 = all of them, in order (HeteroFL's code uses the whole training set).",
+       EDGESIM_FIELD(algorithm.bn_stats_samples, to_int(v)), at_least(0)},
       {"algorithm.fjord_distillation", Type::kBool, "false",
        "FjORD: self-distillation — each step also trains the device's full submodel (p_max) on the labels, and the "
        "sampled width on KL(p_max output ‖ its output); both passes are charged to the clock.",
@@ -493,7 +514,7 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
   if (dataset == "synthetic") return;
   std::vector<const char*> files;
   std::string advice;
-  if (dataset == "fashion-mnist") {
+  if (dataset == "fashion-mnist" || dataset == "fashion-mnist-32") {
     files = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
              "t10k-labels-idx1-ubyte.gz"};
     advice = "install Debian's dataset-fashion-mnist or set data.path";

@@ -79,6 +79,14 @@ void SpecNetImpl::set_active_units(const std::vector<int>& units) {
   }
 }
 
+void SpecNetImpl::track_cumulative_batchnorm_statistics() {
+  for (Layer& m : layers_)
+    if (m.bn && m.bn->options.track_running_stats()) {
+      m.bn->options.momentum(c10::nullopt);
+      m.bn->reset_running_stats();
+    }
+}
+
 void SpecNetImpl::freeze_layers(int n) {
   for (int i = 0; i < n && i < static_cast<int>(layers_.size()); ++i) {
     Layer& m = layers_[i];
@@ -121,6 +129,25 @@ std::vector<torch::Tensor> SpecNetImpl::forward_exits(const torch::Tensor& x) {
   return logits;
 }
 
+torch::Tensor SpecNetImpl::batchnorm(torch::nn::BatchNorm2d& bn, const LayerSpec& l, const torch::Tensor& in) {
+  const torch::Tensor* mask = masks_.empty() || l.out_group < 0 || !masks_[l.out_group].defined() ? nullptr : &masks_[l.out_group];
+  if (!mask || !is_training() || !bn->options.track_running_stats()) return bn(in);
+  // Ordered dropout: the inactive channels' inputs are zeros, whose batch statistics (mean 0,
+  // variance 0) would pull those channels' running statistics toward 0 at every narrow step.
+  // They keep what they had; the active channels update as usual.
+  torch::Tensor mean, var;
+  {
+    torch::NoGradGuard no_grad;
+    mean = bn->running_mean.clone(), var = bn->running_var.clone();
+  }
+  torch::Tensor y = bn(in);
+  torch::NoGradGuard no_grad;
+  const auto active = *mask > 0;
+  bn->running_mean.copy_(torch::where(active, bn->running_mean, mean));
+  bn->running_var.copy_(torch::where(active, bn->running_var, var));
+  return y;
+}
+
 std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int end) {
   std::vector<torch::Tensor> out(end);
   const bool scale = is_training() && train_scale_ != 1.0;
@@ -131,7 +158,7 @@ std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int e
     torch::Tensor y;
     switch (l.kind) {
       case LayerKind::kConv2d: y = m.conv(in); break;
-      case LayerKind::kBatchNorm2d: y = m.bn(in); break;
+      case LayerKind::kBatchNorm2d: y = batchnorm(m.bn, l, in); break;
       case LayerKind::kLinear: y = m.linear(spec_.token_input ? in : in.flatten(1)); break;
       case LayerKind::kReLU: y = torch::relu(in); break;
       case LayerKind::kGELU: y = torch::gelu(in); break;
@@ -167,6 +194,17 @@ torch::Tensor flatten_weights(const torch::nn::Module& module) {
   for (const auto& p : module.parameters()) parts.push_back(p.detach().reshape(-1));
   for (const auto& b : module.buffers()) parts.push_back(b.detach().reshape(-1).to(torch::kFloat32));
   return torch::cat(parts).contiguous();
+}
+
+void load_parameters(torch::nn::Module& module, const torch::Tensor& flat) {
+  torch::NoGradGuard no_grad;
+  std::int64_t offset = 0;
+  for (auto& p : module.parameters()) {
+    const std::int64_t n = p.numel();
+    if (offset + n > flat.numel()) throw std::runtime_error("weight buffer shorter than the model's parameters");
+    p.copy_(flat.narrow(0, offset, n).view(p.sizes()));
+    offset += n;
+  }
 }
 
 void load_weights(torch::nn::Module& module, const torch::Tensor& flat) {

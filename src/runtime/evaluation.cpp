@@ -1,20 +1,44 @@
 #include "edgesim/runtime/evaluation.hpp"
 
 #include "edgesim/model/submodel.hpp"
+#include "edgesim/runtime/bn_statistics.hpp"
 
 namespace edgesim {
+namespace {
+
+// The policy's rule, unless `algorithm.bn_statistics` names one.
+EvaluationRule resolved_rule(const Experiment& e, const Algorithm& algorithm) {
+  EvaluationRule rule = algorithm.evaluation_rule();
+  const std::string& bn = e.config.algorithm.bn_statistics;
+  if (bn == "model") rule.bn_statistics = BnStatistics::kModel;
+  if (bn == "training_pass") rule.bn_statistics = BnStatistics::kTrainingPass;
+  return rule;
+}
+
+}  // namespace
 
 GlobalEvaluation evaluate_global(const Experiment& e, const Algorithm& algorithm, GatherCache& cache, SpecNet& net,
                                  const torch::Tensor& global, int round, const Examples& test) {
+  const EvaluationRule rule = resolved_rule(e, algorithm);
+  const bool stats_pass = rule.bn_statistics == BnStatistics::kTrainingPass && has_batchnorm(e.model);
+  const Examples stats = stats_pass ? bn_statistics_sample(e, round) : Examples{};
+  // Each model evaluated (the whole one, every cut) gets its own statistics pass.
+  auto evaluate_model = [&](const ModelSpec& arch, const torch::Tensor& weights, SpecNet* built) {
+    if (stats_pass) {
+      auto tracked = with_training_statistics(arch, weights, stats.x, e.config.algorithm.batch_size);
+      return evaluate(tracked, test.x, test.y);
+    }
+    auto model = built ? *built : build_network(arch);
+    load_weights(*model, weights);
+    return evaluate(model, test.x, test.y);
+  };
   GlobalEvaluation out;
-  load_weights(*net, global);
-  out.whole = evaluate(net, test.x, test.y);
+  out.whole = evaluate_model(e.model, global, &net);
   for (double r : algorithm.eval_rates()) {
     if (r >= 1.0) continue;
     const SubmodelSpec sub = algorithm.eval_submodel(e.model, r);
-    auto cut = build_network(submodel_architecture(e.model, sub));
-    load_weights(*cut, extract_submodel(global, cache.get(e.model, sub)));
-    const Evaluation ev = evaluate(cut, test.x, test.y);
+    const Evaluation ev =
+        evaluate_model(submodel_architecture(e.model, sub), extract_submodel(global, cache.get(e.model, sub)), nullptr);
     out.widths.push_back({round, r, ev.accuracy, ev.loss});
   }
   return out;

@@ -26,6 +26,16 @@ struct TaskPlan {
   std::vector<Transfer> downloads, uploads;
 };
 
+// How rank 0 evaluates the global model (runtime/evaluation.hpp): what the policy's paper or
+// code does. `algorithm.bn_statistics` other than "auto" overrides the BatchNorm choice.
+enum class BnStatistics {
+  kModel,         // the model's own: its running statistics, or each test batch's (static BN)
+  kTrainingPass,  // re-estimated first on a sample of training data (HeteroFL's `stats` pass)
+};
+struct EvaluationRule {
+  BnStatistics bn_statistics = BnStatistics::kModel;
+};
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -59,6 +69,9 @@ class Algorithm {
   // in use), and the submodel a rate stands for: by default the prefix of that width.
   virtual std::vector<double> eval_rates() const { return {}; }
   virtual SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const { return prefix_submodel(model, rate); }
+
+  // How its global model is evaluated (the whole model and every evaluation rate).
+  virtual EvaluationRule evaluation_rule() const { return {}; }
 
   // State the policy carries between rounds, for checkpoints (FedAvg has none).
   virtual std::string save_state() const { return {}; }

@@ -19,7 +19,8 @@ struct AlgorithmInfo {
 const std::vector<AlgorithmInfo>& algorithm_catalog();
 const AlgorithmInfo* find_algorithm(const std::string& name);
 
-// The algorithm.* keys a schedule reads; and those every algorithm reads (the local recipe).
+// The algorithm.* keys a schedule reads; and those every algorithm reads (the local recipe, and
+// the evaluation's BatchNorm rule).
 std::vector<std::string> schedule_keys(const std::string& schedule);
 const std::vector<std::string>& recipe_keys();
 

@@ -16,12 +16,18 @@ class FjORD : public HeteroFL {
  public:
   explicit FjORD(const Experiment& experiment);
   std::vector<double> eval_rates() const override;  // every level up to the largest p_max
+  // The published code evaluates with BN running statistics tracked in training (one set per
+  // width there; here the shared ones, fed only by the active channels): the model's own.
+  EvaluationRule evaluation_rule() const override { return {}; }
 
  protected:
   std::optional<SubmodelSpec> submodel(int device, int round) override;
   // The ordered_dropout trainer with the widths up to p_max (and self-distillation).
   void configure(int device, int round, TaskPlan& plan) override;
   Weighting published_weighting() const override { return Weighting::kSamples; }
+  // The published code (Flower baselines/fjord, strategy.py) averages every row over every
+  // device that holds it, weighted by samples: no label split.
+  bool published_label_split() const override { return false; }
 
  private:
   std::vector<double> widths(int device) const;  // the levels a step may draw, up to p_max

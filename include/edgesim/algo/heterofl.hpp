@@ -6,8 +6,13 @@
 // scaler are `model.static_bn` and `model.scaler`; its masked cross-entropy is
 // `algorithm.masked_ce`. `algorithm.slicing` makes the rate cut the
 // depth instead (the first ceil(r·B) blocks and the last one's early-exit head, as DepthFL,
-// Kim et al. ICLR 2023, deploys them), or both; everything else stays the same.
+// Kim et al. ICLR 2023, deploys them), or both; everything else stays the same. The merge
+// label-splits the classifier rows (algo/label_split.hpp) as the published code does
+// (`algorithm.label_split_merge`).
+#include <optional>
+
 #include "edgesim/algo/fedavg.hpp"
+#include "edgesim/algo/label_split.hpp"
 
 namespace edgesim {
 
@@ -16,13 +21,23 @@ class HeteroFL : public FedAvg {
   explicit HeteroFL(const Experiment& experiment);
   std::vector<double> eval_rates() const override;  // the distinct device rates
   SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // cut as devices get it
+  // Coverage averaging, with the classifier rows label-split when `algorithm.label_split_merge`
+  // (auto = published_label_split()) says so.
+  void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
+  // HeteroFL's code re-estimates BN statistics on training data before it evaluates (`stats`).
+  EvaluationRule evaluation_rule() const override;
 
  protected:
   std::optional<SubmodelSpec> submodel(int device, int round) override;
   void configure(int device, int round, TaskPlan& plan) override;  // masked CE (`algorithm.masked_ce`)
   Weighting published_weighting() const override { return Weighting::kUniform; }
+  // Whether the published code label-splits the classifier rows: HeteroFL's and FedRolex's do.
+  virtual bool published_label_split() const { return true; }
   std::vector<double> rates_;  // per device
   Slicing slicing_;
+
+ private:
+  std::optional<LabelSplit> label_split_;  // built at the first merge that uses it
 };
 
 }  // namespace edgesim

@@ -1,9 +1,10 @@
 #pragma once
 // The data a config names, loaded the same way on every rank, as numbered samples: labelled
-// images (Fashion-MNIST from IDX files, CIFAR-10/100 binary batches, synthetic class
-// prototypes plus noise) or windows of a token stream for language models (a text corpus,
-// data/text.hpp). Devices own sample numbers (data/partition.hpp); the runtime turns samples
-// into tensors (runtime/local_training.hpp) without caring which kind they are.
+// images (Fashion-MNIST from IDX files, as is or padded to 32x32x3 by data/padded.hpp,
+// CIFAR-10/100 binary batches, synthetic class prototypes plus noise) or windows of a token
+// stream for language models (a text corpus, data/text.hpp). Devices own sample numbers
+// (data/partition.hpp); the runtime turns samples into tensors (runtime/local_training.hpp)
+// without caring which kind they are.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -20,7 +20,7 @@ struct RunConfig {
 };
 
 struct DataConfig {
-  std::string dataset = "fashion-mnist";  // images, or text (fortunes | wikitext)
+  std::string dataset = "fashion-mnist";  // images (fashion-mnist-32: padded to 32x32 RGB), or text (fortunes | wikitext)
   std::string path = "/usr/share/datasets/fashion-mnist";
   std::string partition = "dirichlet";  // iid | dirichlet | shards
   double alpha = 0.5;
@@ -78,6 +78,9 @@ struct AlgorithmConfig {
   int buffer_size = 10;                // FedBuff K
   double server_lr = 1.0;              // FedBuff η
   bool masked_ce = false;              // HeteroFL family: zero absent classes' logits in local training
+  std::string label_split_merge = "auto";  // HeteroFL family: classifier rows over their labels' devices: auto | on | off
+  std::string bn_statistics = "auto";  // evaluation: auto | model | training_pass (runtime/evaluation.hpp)
+  std::int64_t bn_stats_samples = 2000;  // training_pass: training samples it runs (0 = all)
   bool fjord_distillation = false;     // FjORD: self-distillation from p_max
   // AdaptCL (docs/ALGORITHMS.md): the pruned-rate learner and the channel-importance criterion.
   double adaptcl_slack = 0.1, adaptcl_gain = 0.5, adaptcl_cost_exponent = 2.0, adaptcl_keep_min = 0.1;

@@ -38,8 +38,12 @@ class SpecNetImpl : public torch::nn::Module {
   // (1 / rate, so a narrow submodel's activations match the full model's scale).
   void set_train_scale(double s) { train_scale_ = s; }
   // FjORD's ordered dropout: only the first `units[g]` units of each sliceable group are
-  // active (the outputs of the others are zeroed, so they get no gradient). Empty = all.
+  // active (the outputs of the others are zeroed, so they get no gradient, and a BatchNorm's
+  // running statistics of the inactive channels stay as they are). Empty = all.
   void set_active_units(const std::vector<int>& units);
+  // Every BatchNorm's running statistics reset to their initial values and from now on the
+  // cumulative average over the batches seen in training mode (PyTorch's momentum = None).
+  void track_cumulative_batchnorm_statistics();
   // Layers [0, n) stop requiring gradients: the optimizer leaves them as they are and LibTorch
   // keeps no activations for their backward pass (a frozen prefix).
   void freeze_layers(int n);
@@ -57,6 +61,7 @@ class SpecNetImpl : public torch::nn::Module {
   };
   // Outputs of layers [0, end).
   std::vector<torch::Tensor> run_layers(const torch::Tensor& x, int end);
+  torch::Tensor batchnorm(torch::nn::BatchNorm2d& bn, const LayerSpec& l, const torch::Tensor& in);
   ModelSpec spec_;
   std::vector<Layer> layers_;
   double train_scale_ = 1.0;
@@ -69,6 +74,9 @@ SpecNet build_network(const ModelSpec& spec);
 // Parameters then buffers, each flattened, in registration order.
 torch::Tensor flatten_weights(const torch::nn::Module& module);
 void load_weights(torch::nn::Module& module, const torch::Tensor& flat);
+// The parameters only, from the start of `flat` (parameters come first in every layout, so a
+// model with BN running statistics and one without read each other's); buffers stay as they are.
+void load_parameters(torch::nn::Module& module, const torch::Tensor& flat);
 
 // A flat float32 buffer to and from plain floats (how checkpoints store models).
 std::vector<float> to_floats(const torch::Tensor& flat);
