@@ -7,6 +7,8 @@
 #include <torch/torch.h>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/label_split.hpp"
 #include "edgesim/model/aggregate.hpp"
@@ -15,6 +17,7 @@
 #include "edgesim/model/spec_builder.hpp"
 #include "edgesim/model/submodel.hpp"
 #include "edgesim/model/zoo.hpp"
+#include "edgesim/runtime/local_training.hpp"
 
 using namespace edgesim;
 
@@ -165,5 +168,26 @@ TEST_CASE("HeteroFL and FedRolex label-split by default, FjORD does not; the key
         CHECK(global[bias + c].item<double>() == Approx(expected).margin(1e-5));
       }
     }
+  }
+}
+
+TEST_CASE("HeteroFL label split, language model: a device's labels are the tokens of its windows", "[heterofl][label_split]") {
+  if (!std::filesystem::is_directory("/usr/share/games/fortunes")) {
+    WARN("Debian's fortunes not installed: skipped");
+    return;
+  }
+  const Experiment e = Experiment::build(load_config(
+      EDGESIM_SOURCE_DIR "/experiments/quickstart.toml",
+      {"data.dataset=fortunes", "model.name=transformer", "model.seq_len=16", "data.train_samples=60",
+       "data.test_samples=10", "data.partition=iid", "devices.count=3", "devices.memory=estimated", "algorithm.name=heterofl"}));
+  const auto labels = device_labels(e);
+  REQUIRE(labels.size() == 3);
+  for (std::size_t d = 0; d < 3; ++d) {
+    // Independently: every input and target token of the device's windows.
+    const Examples ex = to_examples(e.train, e.partition.indices[d]);
+    const auto tokens = std::get<0>(torch::_unique(torch::cat({ex.x.flatten(), ex.y.flatten()})));
+    const auto sorted = std::get<0>(tokens.sort());
+    CHECK(labels[d] == std::vector<std::int64_t>(sorted.data_ptr<std::int64_t>(), sorted.data_ptr<std::int64_t>() + sorted.numel()));
+    CHECK(static_cast<std::int64_t>(labels[d].size()) < e.model.num_classes);  // so the split matters
   }
 }
