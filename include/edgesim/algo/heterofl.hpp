@@ -8,7 +8,8 @@
 // depth instead (the first ceil(r·B) blocks and the last one's early-exit head, as DepthFL,
 // Kim et al. ICLR 2023, deploys them), or both; everything else stays the same. The merge
 // label-splits the classifier rows (algo/label_split.hpp) as the published code does
-// (`algorithm.label_split_merge`).
+// (`algorithm.label_split_merge`), and evaluation re-estimates BN statistics on training data
+// first (runtime/bn_statistics.hpp), as its `stats` pass does.
 #include <optional>
 
 #include "edgesim/algo/fedavg.hpp"
