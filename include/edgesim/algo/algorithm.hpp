@@ -26,11 +26,19 @@ struct TaskPlan {
   std::vector<Transfer> downloads, uploads;
 };
 
+// How the global model predicts when it is evaluated (runtime/evaluation.hpp).
+struct EvaluationRule {
+  // Empty: the model's own classifier. Otherwise the mean of the logits of the classifiers
+  // after these blocks (1-based, ascending; the last block's is the model's own), as DepthFL
+  // predicts; each of them alone is then also reported, as an evaluation rate.
+  std::vector<int> average_exits;
+};
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
 
-  // The schedule it runs under when `algorithm.schedule = "auto"`: "sync", "async" or "semi_async".
+  // The schedule it runs under when `algorithm.schedule = "auto"`: "sync", "async", "semi_async" or "ssp".
   virtual std::string default_schedule() const { return "sync"; }
   // Asynchronous schedule: OK updates per aggregation (FedBuff's K; 1 = apply each at once).
   virtual int aggregation_size() const { return 1; }
@@ -59,6 +67,7 @@ class Algorithm {
   // in use), and the submodel a rate stands for: by default the prefix of that width.
   virtual std::vector<double> eval_rates() const { return {}; }
   virtual SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const { return prefix_submodel(model, rate); }
+  virtual EvaluationRule evaluation_rule() const { return {}; }
 
   // State the policy carries between rounds, for checkpoints (FedAvg has none).
   virtual std::string save_state() const { return {}; }
