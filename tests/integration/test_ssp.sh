@@ -8,14 +8,14 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 write_device_set "$TMP/devs.toml" "fast 1.0 4GiB 100 5" "slow 6.0 4GiB 100 5" '"fast", "fast", "fast", "slow"'
-write_config "$TMP/exp.toml" devs.toml 4 24
-ssp=(--set algorithm.name=ssp --set algorithm.staleness_bound=1)
+write_config "$TMP/exp.toml" devs.toml 4 16
+ssp=(--set algorithm.name=ssp --set algorithm.staleness_bound=1 --set data.test_samples=200)
 
 for np in 1 2 3; do
   run_ok "np$np" "$np" run "$TMP/exp.toml" "${ssp[@]}" --out "$TMP/np$np.h5"
 done
-run_ok bsp 2 run "$TMP/exp.toml" --set algorithm.name=ssp --set algorithm.staleness_bound=0 --out "$TMP/bsp.h5"
-h5check complete "$TMP/np1.h5" --rounds 24
+run_ok bsp 2 run "$TMP/exp.toml" "${ssp[@]}" --set algorithm.staleness_bound=0 --out "$TMP/bsp.h5"
+h5check complete "$TMP/np1.h5" --rounds 16
 echo "np1 vs np2 vs np3:"
 h5check identical "$TMP/np1.h5" "$TMP/np2.h5"
 h5check identical "$TMP/np1.h5" "$TMP/np3.h5"
@@ -61,13 +61,12 @@ for name, s in (("np1", 1), ("bsp", 0)):
             assert all(r[k][0] == barrier for r in runs.values()), (k, barrier, [r[k] for r in runs.values()])
         print(f"  ok: s = 0 is bulk-synchronous ({iterations} iterations, each starting at the last end)")
 rounds, _ = load("np1")
-assert rounds["test_accuracy"][-1] > 0.3, rounds["test_accuracy"]
+assert rounds["test_accuracy"][-1] > 0.25, rounds["test_accuracy"]
 print(f"  ok: learns ({rounds['test_accuracy'][0]:.2f} -> {rounds['test_accuracy'][-1]:.2f})")
 PY
 
 echo "resume: the schedule's clocks and waiting devices"
-common=("${ssp[@]}" --set run.checkpoint_every=4 --set run.rounds=20 --set data.train_samples=6000
-        --set algorithm.local_epochs=2)
+common=("${ssp[@]}" --set run.checkpoint_every=4 --set run.rounds=14)
 run_ok reference 3 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/reference.h5"
 interrupt KILL killed
 [[ -f $TMP/killed.h5.ckpt ]] || { cat "$TMP/killed.log" >&2; fail "no checkpoint"; }

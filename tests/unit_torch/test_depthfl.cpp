@@ -20,7 +20,6 @@
 #include "edgesim/trainer/depthfl_loss.hpp"
 
 using namespace edgesim;
-using Catch::Approx;
 
 namespace {
 
