@@ -84,8 +84,9 @@ std::vector<int> kept_layers(const ModelSpec& global, int depth, const std::vect
     const BlockSpec& b = global.blocks[block - 1];
     if (!b.has_exit())
       throw std::invalid_argument("a submodel of depth " + std::to_string(depth) + " of " + std::to_string(blocks) +
-                                  " needs block " + std::to_string(block) + "'s early-exit head, and model " +
-                                  global.name + " has none (set model.early_exits = true)");
+                                  (block == depth ? " ends with" : " also keeps") + " block " + std::to_string(block) +
+                                  "'s early-exit head, and model " + global.name +
+                                  " has none (set model.early_exits = true)");
     return b;
   };
   for (std::size_t i = 0; i < exits.size(); ++i)
