@@ -9,8 +9,9 @@
 //
 // Depth: a submodel of depth k < B (the global model's blocks) keeps the layers up to the end
 // of block k and ends with block k's early-exit head, which then is its classifier; one of
-// depth B ends with the model's own classifier. Either way it carries no other exit head, so
-// an exit head is trained (and covered in the merge) only by the devices that end with it.
+// depth B ends with the model's own classifier. Either way it carries no other exit head
+// (unless `exits` names some, below), so an exit head is trained (and covered in the merge)
+// only by the devices that end with it.
 // Depth -1 keeps the whole model as it is, every exit head included. `exits` adds the exit heads
 // of earlier blocks (DepthFL: a classifier after each block of the local model): a submodel of
 // depth k with exits {j < k} keeps those heads too, in the global order, so its forward_exits
