@@ -22,6 +22,12 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
       {"fjord", "FjORD (Horváth et al. 2021)", "sync", with_rates({"algorithm.fjord_distillation"}), false},
       {"moon", "MOON (Li et al. 2021): FedAvg with the model-contrastive local loss", "sync",
        {"algorithm.fraction", "algorithm.weighting", "algorithm.moon_mu", "algorithm.moon_tau"}, false},
+      {"depthfl", "DepthFL (Kim et al. 2023): depth-scaled models, mutual self-distillation, FedDyn", "sync",
+       with_rates({"algorithm.depthfl_distillation", "algorithm.depthfl_temperature", "algorithm.depthfl_ramp_rounds",
+                   "algorithm.feddyn", "algorithm.feddyn_alpha"}),
+       false, true},
+      {"ssp", "SSP (Ho et al. 2013): stale-synchronous parallel, each update applied on arrival", "ssp",
+       {"algorithm.weighting"}, false},
       {"adaptcl", "AdaptCL (Zhou et al. 2021, reconstructed)", "sync",
        {"algorithm.fraction", "algorithm.weighting", "algorithm.adaptcl_slack", "algorithm.adaptcl_gain",
         "algorithm.adaptcl_cost_exponent", "algorithm.adaptcl_keep_min", "algorithm.adaptcl_time_ema",
@@ -47,6 +53,7 @@ std::vector<std::string> schedule_keys(const std::string& schedule) {
   if (schedule == "sync") return {"algorithm.straggler", "algorithm.deadline_s"};
   if (schedule == "async") return {"algorithm.concurrency"};
   if (schedule == "semi_async") return {"algorithm.semi_async_fraction"};
+  if (schedule == "ssp") return {"algorithm.staleness_bound"};
   return {};
 }
 

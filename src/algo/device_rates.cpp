@@ -10,6 +10,19 @@ namespace edgesim {
 
 std::vector<double> device_rates(const Experiment& e) {
   const auto& a = e.config.algorithm;
+  const Slicing slicing = parse_slicing(a.slicing);
+  const double full_flops = forward_flops(e.model);
+  const int passes = a.fjord_distillation ? 2 : 1;  // FjORD's teacher and student graphs (only it accepts the key)
+  return device_rates(e, [&](double r) {
+    const ModelSpec arch = submodel_architecture(e.model, scaled_submodel(e.model, r, slicing));
+    // Width: conv cost scales with r²; a cut in depth saves what its FLOPs say.
+    return RateFootprint{training_memory(arch, a.batch_size, a.momentum > 0, passes).total(),
+                         slicing == Slicing::kWidth ? r * r : forward_flops(arch) / full_flops};
+  });
+}
+
+std::vector<double> device_rates(const Experiment& e, const RateCost& cost) {
+  const auto& a = e.config.algorithm;
   const int n = static_cast<int>(e.devices.size());
   std::vector<double> rates(n);
   if (!a.rates.empty()) {
@@ -19,21 +32,17 @@ std::vector<double> device_rates(const Experiment& e) {
   }
   auto levels = parse_rate_list(a.rate_levels);
   std::sort(levels.begin(), levels.end(), std::greater<>());
-  const Slicing slicing = parse_slicing(a.slicing);
-  const double full_flops = forward_flops(e.model);
-  const int passes = a.fjord_distillation ? 2 : 1;  // FjORD's teacher and student graphs (only it accepts the key)
+  std::vector<RateFootprint> footprints;
+  for (double r : levels) footprints.push_back(cost(r));
   for (int d = 0; d < n; ++d) {
     const DeviceProfile& p = e.devices[d];
     rates[d] = levels.back();
-    for (double r : levels) {
-      const ModelSpec arch = submodel_architecture(e.model, scaled_submodel(e.model, r, slicing));
-      const bool fits = double(training_memory(arch, a.batch_size, a.momentum > 0, passes).total()) <=
-                        a.rate_memory_margin * double(p.memory_cap_bytes);
-      // Width: conv cost scales with r²; a cut in depth saves what its FLOPs say.
-      const double compute_share = slicing == Slicing::kWidth ? r * r : forward_flops(arch) / full_flops;
-      const bool fast_enough = a.rate_rule != "memory_and_speed" || compute_share * p.slowdown <= 1.0 + 1e-9;
+    for (std::size_t i = 0; i < levels.size(); ++i) {
+      const bool fits = double(footprints[i].memory_bytes) <= a.rate_memory_margin * double(p.memory_cap_bytes);
+      const bool fast_enough =
+          a.rate_rule != "memory_and_speed" || footprints[i].compute_share * p.slowdown <= 1.0 + 1e-9;
       if (fits && fast_enough) {
-        rates[d] = r;
+        rates[d] = levels[i];
         break;
       }
     }

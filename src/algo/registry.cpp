@@ -1,11 +1,13 @@
 #include "edgesim/algo/adaptcl.hpp"
 #include "edgesim/algo/algorithm.hpp"
+#include "edgesim/algo/depthfl.hpp"
 #include "edgesim/algo/fedasync.hpp"
 #include "edgesim/algo/fedavg.hpp"
 #include "edgesim/algo/fedrolex.hpp"
 #include "edgesim/algo/fjord.hpp"
 #include "edgesim/algo/heterofl.hpp"
 #include "edgesim/algo/moon.hpp"
+#include "edgesim/algo/ssp.hpp"
 #include "edgesim/common/error.hpp"
 
 namespace edgesim {
@@ -17,6 +19,8 @@ std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment) {
   if (name == "fedrolex") return std::make_unique<FedRolex>(experiment);
   if (name == "fjord") return std::make_unique<FjORD>(experiment);
   if (name == "moon") return std::make_unique<Moon>(experiment);
+  if (name == "depthfl") return std::make_unique<DepthFL>(experiment);
+  if (name == "ssp") return std::make_unique<Ssp>(experiment);
   if (name == "adaptcl") return std::make_unique<AdaptCL>(experiment);
   if (name == "fedasync") return std::make_unique<FedAsync>(experiment);
   if (name == "fedbuff") return std::make_unique<FedBuff>(experiment);

@@ -61,18 +61,36 @@ MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool mome
   return m;
 }
 
+namespace {
+
+// Layers after the model's own output that a step runs: its exit heads, when they train.
+std::pair<double, std::uint64_t> exit_heads_cost(const ModelSpec& spec, const TrainingShape& shape) {
+  double flops = 0;
+  std::uint64_t act = 0;
+  if (!shape.all_exits) return {flops, act};
+  for (int i = spec.output() + 1; i < static_cast<int>(spec.layers.size()); ++i) {
+    flops += layer_forward_flops(spec, spec.layers[i]);
+    act += layer_activation_floats(spec, spec.layers[i]);
+  }
+  return {flops, act};
+}
+
+}  // namespace
+
 double training_flops_per_sample(const ModelSpec& spec, const TrainingShape& shape) {
-  if (shape.frozen_layers == 0 && shape.no_grad_passes == 0) return training_flops_per_sample(spec);
+  const double exits = 3.0 * exit_heads_cost(spec, shape).first;
+  if (shape.frozen_layers == 0 && shape.no_grad_passes == 0) return training_flops_per_sample(spec) + exits;
   double frozen = 0, trainable = 0;
   for (int i = 0; i <= spec.output(); ++i)
     (i < shape.frozen_layers ? frozen : trainable) += layer_forward_flops(spec, spec.layers[i]);
-  return frozen + 3.0 * trainable + shape.no_grad_passes * forward_flops(spec);
+  return frozen + 3.0 * trainable + shape.no_grad_passes * forward_flops(spec) + exits;
 }
 
 MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum, const TrainingShape& shape) {
-  if (shape.frozen_layers == 0 && shape.no_grad_passes == 0)
-    return training_memory(spec, batch_size, momentum, shape.forward_passes);
   MemoryFootprint m = training_memory(spec, batch_size, momentum, shape.forward_passes);
+  m.activations += 4 * exit_heads_cost(spec, shape).second * static_cast<std::uint64_t>(batch_size) *
+                   static_cast<std::uint64_t>(shape.forward_passes);
+  if (shape.frozen_layers == 0 && shape.no_grad_passes == 0) return m;
   std::int64_t frozen_params = 0;
   for (const ParamSpec& p : spec.parameters()) {
     if (p.layer >= shape.frozen_layers) continue;

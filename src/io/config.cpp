@@ -178,8 +178,10 @@ const std::vector<Key>& schema() {
        "When devices start and updates merge: `sync` (rounds), `async` (`concurrency` devices always training, "
        "every update applied as it arrives or buffered), `semi_async` (aggregate as soon as "
        "ceil(`semi_async_fraction` x participants) updates have arrived; the others keep training and arrive "
-       "stale), or `auto` = the algorithm's own. Any algorithm runs under any schedule.",
-       EDGESIM_FIELD(algorithm.schedule, v), one_of({"auto", "sync", "async", "semi_async"})},
+       "stale), `ssp` (stale-synchronous: every device trains continuously, each update applied on arrival, a "
+       "device more than `staleness_bound` iterations ahead of the slowest waits), or `auto` = the algorithm's own. "
+       "Any algorithm runs under any schedule.",
+       EDGESIM_FIELD(algorithm.schedule, v), one_of({"auto", "sync", "async", "semi_async", "ssp"})},
       {"algorithm.semi_async_fraction", Type::kFloat, "0.5",
        "[choice] `semi_async`: the share ρ of the participants whose updates trigger an aggregation (K = ceil(ρ·N)).",
        EDGESIM_FIELD(algorithm.semi_async_fraction, to_float(v)),
@@ -281,6 +283,27 @@ const std::vector<Key>& schema() {
        "FjORD: self-distillation — each step also trains the device's full submodel (p_max) on the labels, and the "
        "sampled width on KL(p_max output ‖ its output); both passes are charged to the clock.",
        EDGESIM_FIELD(algorithm.fjord_distillation, v == "true"), any()},
+      {"algorithm.depthfl_distillation", Type::kBool, "true",
+       "DepthFL: mutual self-distillation among the device's classifiers (KL between every ordered pair, the "
+       "teacher side detached), as the published code's `kd`.",
+       EDGESIM_FIELD(algorithm.depthfl_distillation, v == "true"), any()},
+      {"algorithm.depthfl_temperature", Type::kFloat, "1.0",
+       "DepthFL: distillation temperature T (the published code's 1); the KL term is scaled by T².",
+       EDGESIM_FIELD(algorithm.depthfl_temperature, to_float(v)), greater_than(0)},
+      {"algorithm.depthfl_ramp_rounds", Type::kInt, "300",
+       "DepthFL: the distillation weight ramps up as exp(-5(1 - t/R)²) over the first R rounds (t = round - 1), "
+       "then stays 1 (the published code's R = 300); 0 = weight 1 from the start.",
+       EDGESIM_FIELD(algorithm.depthfl_ramp_rounds, static_cast<int>(to_int(v))), at_least(0)},
+      {"algorithm.feddyn", Type::kBool, "true",
+       "DepthFL: FedDyn's dynamic regularisation (Acar et al. 2021), on by default as in the published code: each "
+       "device keeps its h_i (per-device state), the server its h.",
+       EDGESIM_FIELD(algorithm.feddyn, v == "true"), any()},
+      {"algorithm.feddyn_alpha", Type::kFloat, "0.1", "DepthFL with `feddyn`: FedDyn's α (the published code's 0.1).",
+       EDGESIM_FIELD(algorithm.feddyn_alpha, to_float(v)), greater_than(0)},
+      {"algorithm.staleness_bound", Type::kInt, "3",
+       "[choice] `ssp` schedule: the staleness bound s — a device that has finished more than s iterations more than "
+       "the slowest participant waits until it catches up (0 = bulk-synchronous).",
+       EDGESIM_FIELD(algorithm.staleness_bound, static_cast<int>(to_int(v))), at_least(0)},
       {"algorithm.adaptcl_slack", Type::kFloat, "0.1",
        "[choice] AdaptCL's accuracy/time knob: the target update time is (1 + slack) x the fastest worker's "
        "full-model time. Larger: bigger submodels (accuracy), longer rounds.",
@@ -471,7 +494,7 @@ void check_algorithm_keys(ExperimentConfig& cfg, std::map<std::string, Setting>&
     std::string users;
     for (const auto& a : algorithm_catalog())
       if (std::find(a.keys.begin(), a.keys.end(), k.name) != a.keys.end()) users += (users.empty() ? "" : ", ") + a.name;
-    for (const char* s : {"sync", "async", "semi_async"}) {
+    for (const char* s : {"sync", "async", "semi_async", "ssp"}) {
       const auto sk = schedule_keys(s);
       if (std::find(sk.begin(), sk.end(), k.name) != sk.end()) users += (users.empty() ? "the " : ", the ") + std::string(s) + " schedule";
     }
@@ -483,6 +506,8 @@ void check_algorithm_keys(ExperimentConfig& cfg, std::map<std::string, Setting>&
     }
     fail(k.name, why + "; remove it or change algorithm.name / algorithm.schedule");
   }
+  if (info->needs_early_exits && !cfg.model.early_exits)
+    fail("model.early_exits", "algorithm '" + info->name + "' trains a classifier after each block: needs model.early_exits = true");
   if (cfg.algorithm.slicing != "width") {
     if (!info->cuts_depth) fail("algorithm.slicing", "algorithm '" + info->name + "' does not cut models in depth");
     if (!cfg.model.early_exits)

@@ -148,6 +148,26 @@ torch::Tensor SpecNetImpl::batchnorm(torch::nn::BatchNorm2d& bn, const LayerSpec
   return y;
 }
 
+torch::Tensor exit_average(SpecNet& net, const torch::Tensor& x, const std::vector<int>& blocks) {
+  const ModelSpec& spec = net->spec();
+  const int num_blocks = static_cast<int>(spec.blocks.size());
+  // forward_exits' position of each block's classifier.
+  std::vector<int> position(num_blocks + 1, -1);
+  int next = 0;
+  for (int b = 1; b <= num_blocks; ++b)
+    if (spec.blocks[b - 1].has_exit()) position[b] = next++;
+  position[num_blocks] = next;
+  const std::vector<torch::Tensor> logits = net->forward_exits(x);
+  torch::Tensor sum;
+  for (int b : blocks) {
+    if (b < 1 || b > num_blocks || position[b] < 0)
+      throw std::invalid_argument("model " + spec.name + " has no classifier after block " + std::to_string(b));
+    sum = sum.defined() ? sum + logits[position[b]] : logits[position[b]];
+  }
+  if (!sum.defined()) throw std::invalid_argument("exit_average: no classifier named");
+  return sum / static_cast<double>(blocks.size());
+}
+
 std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int end) {
   std::vector<torch::Tensor> out(end);
   const bool scale = is_training() && train_scale_ != 1.0;

@@ -64,37 +64,44 @@ SubmodelSpec scaled_submodel(const ModelSpec& global, double rate, Slicing slici
 
 namespace {
 
-// The global layers a submodel of `depth` keeps, in the submodel's order.
-std::vector<int> kept_layers(const ModelSpec& global, int depth) {
+// The global layers a submodel of `depth` keeps, in the submodel's order (the global order:
+// gather_index lists tensors that way), with the exit heads of the blocks in `exits`.
+std::vector<int> kept_layers(const ModelSpec& global, int depth, const std::vector<std::int32_t>& exits) {
   std::vector<int> out;
   auto take = [&](int begin, int end) {
     for (int i = begin; i < end; ++i) out.push_back(i);
   };
   const int blocks = static_cast<int>(global.blocks.size());
   if (depth == -1) {
+    if (!exits.empty()) throw std::invalid_argument("a whole-model submodel keeps every exit head already");
     take(0, static_cast<int>(global.layers.size()));
     return out;
   }
   if (depth < 1 || depth > blocks)
     throw std::invalid_argument("submodel depth " + std::to_string(depth) + " out of range: model " + global.name +
                                 " has " + std::to_string(blocks) + " blocks");
-  if (depth == blocks) {
-    take(0, global.output() + 1);
-    return out;
-  }
-  const BlockSpec& last = global.blocks[depth - 1];
-  if (!last.has_exit())
-    throw std::invalid_argument("a submodel of depth " + std::to_string(depth) + " of " + std::to_string(blocks) +
-                                " ends with block " + std::to_string(depth) + "'s early-exit head, and model " +
-                                global.name + " has none (set model.early_exits = true)");
-  take(0, last.end);
-  take(last.exit_begin, last.exit_end);
+  auto exit_of = [&](int block) -> const BlockSpec& {
+    const BlockSpec& b = global.blocks[block - 1];
+    if (!b.has_exit())
+      throw std::invalid_argument("a submodel of depth " + std::to_string(depth) + " of " + std::to_string(blocks) +
+                                  (block == depth ? " ends with" : " also keeps") + " block " + std::to_string(block) +
+                                  "'s early-exit head, and model " + global.name +
+                                  " has none (set model.early_exits = true)");
+    return b;
+  };
+  for (std::size_t i = 0; i < exits.size(); ++i)
+    if (exits[i] < 1 || exits[i] >= depth || (i > 0 && exits[i] <= exits[i - 1]))
+      throw std::invalid_argument("submodel exits must be ascending blocks below its depth " + std::to_string(depth));
+  take(0, depth == blocks ? global.output() + 1 : global.blocks[depth - 1].end);
+  for (int j : exits) take(exit_of(j).exit_begin, exit_of(j).exit_end);
+  if (depth < blocks) take(exit_of(depth).exit_begin, exit_of(depth).exit_end);
   return out;
 }
 
 }  // namespace
 
-ModelSpec submodel_architecture(const ModelSpec& global, const std::vector<std::int32_t>& units, int depth) {
+ModelSpec submodel_architecture(const ModelSpec& global, const std::vector<std::int32_t>& units, int depth,
+                                const std::vector<std::int32_t>& exits) {
   ModelSpec s = global;
   if (!units.empty()) {
     if (units.size() != global.groups.size()) throw std::invalid_argument("submodel shape does not match the model");
@@ -112,7 +119,7 @@ ModelSpec submodel_architecture(const ModelSpec& global, const std::vector<std::
   // Keep the layers up to the cut and the classifier after it, renumbering their inputs.
   std::vector<int> renumbered(global.layers.size(), -1);
   s.layers.clear();
-  for (int i : kept_layers(global, depth)) {
+  for (int i : kept_layers(global, depth, exits)) {
     LayerSpec l = global.layers[i];
     if (l.inputs.empty() && i > 0 && renumbered[i - 1] != static_cast<int>(s.layers.size()) - 1)
       l.inputs = {i - 1};  // its producer was the previous global layer, no longer the previous one here
@@ -127,7 +134,14 @@ ModelSpec submodel_architecture(const ModelSpec& global, const std::vector<std::
   }
   s.blocks.resize(depth);
   for (auto& b : s.blocks) b.exit_begin = b.exit_end = -1;
-  s.output_layer = -1;
+  for (int j : exits) {
+    const BlockSpec& g = global.blocks[j - 1];
+    s.blocks[j - 1].exit_begin = renumbered[g.exit_begin];
+    s.blocks[j - 1].exit_end = renumbered[g.exit_end - 1] + 1;
+  }
+  // Cut in depth, the classifier is the last layer, unless the full depth keeps exit heads
+  // after the model's own classifier.
+  s.output_layer = depth == static_cast<int>(global.blocks.size()) && !exits.empty() ? renumbered[global.output()] : -1;
   return s;
 }
 
@@ -135,7 +149,7 @@ ModelSpec submodel_architecture(const ModelSpec& global, const SubmodelSpec& sub
   if (sub.kept.size() != global.groups.size()) throw std::invalid_argument("submodel spec does not match the model");
   std::vector<std::int32_t> units;
   for (const auto& k : sub.kept) units.push_back(static_cast<std::int32_t>(k.size()));
-  return submodel_architecture(global, units, sub.depth);
+  return submodel_architecture(global, units, sub.depth, sub.exits);
 }
 
 namespace {
@@ -184,7 +198,7 @@ std::vector<std::int64_t> gather_index(const ModelSpec& global, const SubmodelSp
   std::vector<std::int64_t> out;
   out.reserve(static_cast<std::size_t>(submodel_architecture(global, sub).state_count()));
   std::vector<char> kept(global.layers.size(), 0);
-  for (int i : kept_layers(global, sub.depth)) kept[i] = 1;
+  for (int i : kept_layers(global, sub.depth, sub.exits)) kept[i] = 1;
   // The submodel lists its tensors in the global order, without those of the layers it drops.
   std::int64_t base = 0;
   for (const auto& list : {global.parameters(), global.buffers()}) {

@@ -28,6 +28,7 @@ std::string encode_plan(const TaskPlan& p) {
     w.pod<std::uint64_t>(p.submodel->kept.size());
     for (const auto& kept : p.submodel->kept) w.list(kept);
     w.pod(p.submodel->depth);
+    w.list(p.submodel->exits);
     w.pod(p.submodel->rate);
   }
   w.str(p.trainer);
@@ -48,6 +49,7 @@ TaskPlan decode_plan(const std::string& s, const std::string& origin) {
     sub.kept.resize(r.pod<std::uint64_t>("a task plan"));
     for (auto& kept : sub.kept) kept = r.list<std::int64_t>("a task plan");
     sub.depth = r.pod<int>("a task plan");
+    sub.exits = r.list<std::int32_t>("a task plan");
     sub.rate = r.pod<double>("a task plan");
     p.submodel = std::move(sub);
   }
@@ -157,6 +159,7 @@ class EventLoop : public RunControl {
       o.tensors["weights"] = extract_submodel(f.start, f.gather);
       for (const auto& kept : f.plan.submodel->kept) o.units.push_back(static_cast<std::int32_t>(kept.size()));
       o.depth = f.plan.submodel->depth;
+      o.exits = f.plan.submodel->exits;
     }
     const auto bytes = static_cast<std::uint64_t>(o.weights().numel()) * 4;
     f.lower_bound_s = f.start_s + download_seconds(task_downloads(f.plan, device, bytes), links_);

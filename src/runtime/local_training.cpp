@@ -101,6 +101,10 @@ torch::Tensor contrastive_loss(const torch::Tensor& z, const torch::Tensor& posi
 }
 
 Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y) {
+  return evaluate(net, x, y, [&](const torch::Tensor& xb) { return net->forward(xb); });
+}
+
+Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y, const Predict& predict) {
   torch::NoGradGuard no_grad;
   net->eval();
   // At most 1000 samples, and few enough that a batch's logits stay near 64 MiB (a
@@ -112,7 +116,7 @@ Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y
   std::int64_t correct = 0;
   for (std::int64_t b = 0; b < n; b += batch) {
     const std::int64_t m = std::min(batch, n - b);
-    const auto logits = net->forward(x.narrow(0, b, m));
+    const auto logits = predict(x.narrow(0, b, m));
     const auto yb = y.narrow(0, b, m);
     loss_sum += classification_loss(logits, yb, torch::Reduction::Sum).item<double>();
     correct += logits.argmax(-1).eq(yb).sum().item<std::int64_t>();

@@ -22,7 +22,7 @@ TaskRunner::TaskRunner(const Experiment& e, const std::vector<int>& hosted_devic
 TaskResult TaskRunner::run(const TaskOrder& order) {
   const DeviceProfile& device = experiment_.devices.at(order.device);
   const Examples& data = data_.at(static_cast<int>(order.device));
-  const ModelSpec arch = submodel_architecture(experiment_.model, order.units, order.depth);
+  const ModelSpec arch = submodel_architecture(experiment_.model, order.units, order.depth, order.exits);
   const Trainer& trainer = trainer_named(order.trainer);
   const TrainerInput in{experiment_.model, arch, recipe_, data, order, experiment_.config.run.seed};
 

@@ -47,6 +47,7 @@ std::vector<char> pack_order(const TaskOrder& o) {
   ByteWriter w;
   w.pod(o.device), w.pod(o.round), w.pod(o.clock_round), w.pod(o.depth);
   w.list(o.units);
+  w.list(o.exits);
   w.str(o.trainer);
   w.pod<std::uint64_t>(o.options.all().size());
   for (const auto& [name, values] : o.options.all()) {
@@ -65,6 +66,7 @@ TaskOrder unpack_order(const std::vector<char>& buf) {
   o.clock_round = r.pod<std::int64_t>("the clock round");
   o.depth = r.pod<std::int32_t>("the depth");
   o.units = r.list<std::int32_t>("the units");
+  o.exits = r.list<std::int32_t>("the exit heads");
   o.trainer = r.str("the trainer");
   const auto options = r.pod<std::uint64_t>("the options");
   for (std::uint64_t i = 0; i < options; ++i) {

@@ -34,13 +34,17 @@ enum class BnStatistics {
 };
 struct EvaluationRule {
   BnStatistics bn_statistics = BnStatistics::kModel;
+  // Empty: the model's own classifier. Otherwise the mean of the logits of the classifiers
+  // after these blocks (1-based, ascending; the last block's is the model's own), as DepthFL
+  // predicts; each of them alone is then also reported, as an evaluation rate.
+  std::vector<int> average_exits;
 };
 
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
 
-  // The schedule it runs under when `algorithm.schedule = "auto"`: "sync", "async" or "semi_async".
+  // The schedule it runs under when `algorithm.schedule = "auto"`: "sync", "async", "semi_async" or "ssp".
   virtual std::string default_schedule() const { return "sync"; }
   // Asynchronous schedule: OK updates per aggregation (FedBuff's K; 1 = apply each at once).
   virtual int aggregation_size() const { return 1; }

@@ -11,9 +11,10 @@ namespace edgesim {
 
 struct AlgorithmInfo {
   std::string name, summary;
-  std::string schedule;           // "sync" | "async" | "semi_async"
+  std::string schedule;           // "sync" | "async" | "semi_async" | "ssp"
   std::vector<std::string> keys;  // algorithm.* keys it reads (besides the local recipe's)
   bool cuts_depth = false;        // accepts algorithm.slicing other than "width"
+  bool needs_early_exits = false; // trains early-exit heads (model.early_exits must be on)
 };
 
 const std::vector<AlgorithmInfo>& algorithm_catalog();

@@ -7,13 +7,23 @@
 // full-model compute too (`memory_and_speed`; conv cost scales with r²). The submodel of a rate
 // is cut as `algorithm.slicing` says; cut in depth, its compute share is its FLOPs over the full
 // model's instead of r². A device that fits no level gets the smallest (it will end as `oom`,
-// visibly, rather than be dropped silently).
+// visibly, rather than be dropped silently). A policy whose tasks cost otherwise (DepthFL: every
+// classifier trains) gives its own footprint of a rate.
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "edgesim/runtime/experiment.hpp"
 
 namespace edgesim {
 
-std::vector<double> device_rates(const Experiment& experiment);
+struct RateFootprint {
+  std::uint64_t memory_bytes = 0;  // the task's training footprint estimate
+  double compute_share = 1;        // its compute over the full model's plain training
+};
+using RateCost = std::function<RateFootprint(double rate)>;
+
+std::vector<double> device_rates(const Experiment& experiment);  // HeteroFL's submodels, `algorithm.slicing`
+std::vector<double> device_rates(const Experiment& experiment, const RateCost& cost);
 
 }  // namespace edgesim

@@ -14,6 +14,10 @@
 //               new model; the others keep training on the model they started from and arrive
 //               stale (`semi_async_fraction` = ρ). When none is left training, what has arrived
 //               is aggregated.
+//   ssp         stale-synchronous parallel (Ho et al. 2013): the participants (select(1)) train
+//               continuously; every OK update is one aggregation, applied on arrival; a device
+//               that has finished more than s = `staleness_bound` tasks more than the slowest
+//               participant waits (idle) until it catches up. s = 0: bulk-synchronous.
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,7 +66,7 @@ class Schedule {
 
 // The schedule `algorithm.schedule` names for this policy.
 std::unique_ptr<Schedule> make_schedule(const Experiment& experiment, Algorithm& algorithm);
-// "sync", "async" or "semi_async": the config's choice, or the policy's own for "auto".
+// "sync", "async", "semi_async" or "ssp": the config's choice, or the policy's own for "auto".
 std::string schedule_name(const Experiment& experiment, const Algorithm& algorithm);
 
 }  // namespace edgesim

@@ -36,6 +36,9 @@ struct TrainingShape {
   int frozen_layers = 0;
   int forward_passes = 1;    // autograd graphs alive at once (FjORD's teacher and student)
   int no_grad_passes = 0;    // forward passes of networks of the same shape without gradients
+  // Every early-exit head of the spec runs and trains too (DepthFL's loss over all its
+  // classifiers): their layers' FLOPs and saved activations count like the model's own.
+  bool all_exits = false;
 };
 // Per sample: forward of every layer, plus backward (2x) of the trainable ones, plus the
 // no-grad passes. With the default shape this is training_flops_per_sample(spec).

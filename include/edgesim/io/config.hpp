@@ -82,6 +82,13 @@ struct AlgorithmConfig {
   std::string bn_statistics = "auto";  // evaluation: auto | model | training_pass (runtime/evaluation.hpp)
   std::int64_t bn_stats_samples = 2000;  // training_pass: training samples it runs (0 = all)
   bool fjord_distillation = false;     // FjORD: self-distillation from p_max
+  // DepthFL: mutual self-distillation (temperature, ramp length in rounds) and FedDyn.
+  bool depthfl_distillation = true;
+  double depthfl_temperature = 1.0;
+  int depthfl_ramp_rounds = 300;
+  bool feddyn = true;
+  double feddyn_alpha = 0.1;
+  int staleness_bound = 3;             // ssp: a device may be at most s iterations ahead of the slowest
   // AdaptCL (docs/ALGORITHMS.md): the pruned-rate learner and the channel-importance criterion.
   double adaptcl_slack = 0.1, adaptcl_gain = 0.5, adaptcl_cost_exponent = 2.0, adaptcl_keep_min = 0.1;
   double adaptcl_time_ema = 0.0, adaptcl_failure_backoff = 0.75;

@@ -71,6 +71,11 @@ TORCH_MODULE(SpecNet);
 
 SpecNet build_network(const ModelSpec& spec);
 
+// DepthFL's prediction: the mean of the logits of the classifiers after `blocks` (1-based,
+// ascending; the last block's classifier is the model's own), from one forward_exits pass.
+// Throws std::invalid_argument for a block without a classifier.
+torch::Tensor exit_average(SpecNet& net, const torch::Tensor& x, const std::vector<int>& blocks);
+
 // Parameters then buffers, each flattened, in registration order.
 torch::Tensor flatten_weights(const torch::nn::Module& module);
 void load_weights(torch::nn::Module& module, const torch::Tensor& flat);

@@ -9,9 +9,13 @@
 //
 // Depth: a submodel of depth k < B (the global model's blocks) keeps the layers up to the end
 // of block k and ends with block k's early-exit head, which then is its classifier; one of
-// depth B ends with the model's own classifier. Either way it carries no other exit head, so
-// an exit head is trained (and covered in the merge) only by the devices that end with it.
-// Depth -1 keeps the whole model as it is, every exit head included.
+// depth B ends with the model's own classifier. Either way it carries no other exit head
+// (unless `exits` names some, below), so an exit head is trained (and covered in the merge)
+// only by the devices that end with it.
+// Depth -1 keeps the whole model as it is, every exit head included. `exits` adds the exit heads
+// of earlier blocks (DepthFL: a classifier after each block of the local model): a submodel of
+// depth k with exits {j < k} keeps those heads too, in the global order, so its forward_exits
+// gives one logits tensor per classifier.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +27,7 @@ namespace edgesim {
 struct SubmodelSpec {
   std::vector<std::vector<std::int64_t>> kept;  // [group] -> kept unit indices
   int depth = -1;                               // blocks kept; -1 = the whole model
+  std::vector<std::int32_t> exits;              // blocks (1-based, < depth) whose exit heads it also keeps
   double rate = 1.0;                            // nominal width (HeteroFL scaler, reports)
 };
 
@@ -52,7 +57,8 @@ SubmodelSpec scaled_submodel(const ModelSpec& global, double rate, Slicing slici
 ModelSpec submodel_architecture(const ModelSpec& global, const SubmodelSpec& sub);
 // The same from the shape alone, as an executor receives it: units kept per group (empty =
 // all) and the depth. Which units are kept does not change the architecture.
-ModelSpec submodel_architecture(const ModelSpec& global, const std::vector<std::int32_t>& units, int depth);
+ModelSpec submodel_architecture(const ModelSpec& global, const std::vector<std::int32_t>& units, int depth,
+                                const std::vector<std::int32_t>& exits = {});
 
 // Flat index into the global weights (parameters then buffers) of every submodel entry.
 std::vector<std::int64_t> gather_index(const ModelSpec& global, const SubmodelSpec& sub);

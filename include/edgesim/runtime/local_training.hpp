@@ -62,5 +62,8 @@ struct Evaluation {
   double accuracy = 0, loss = 0;
 };
 Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y);
+// The same with the logits `predict` gives for a batch (DepthFL's exit average).
+using Predict = std::function<torch::Tensor(const torch::Tensor& x)>;
+Evaluation evaluate(SpecNet& net, const torch::Tensor& x, const torch::Tensor& y, const Predict& predict);
 
 }  // namespace edgesim

@@ -48,6 +48,7 @@ struct TaskOrder {
   std::int64_t schedule_round() const { return clock_round > 0 ? clock_round : round; }
   std::vector<std::int32_t> units;  // kept units per unit group; empty = the full model
   std::int32_t depth = -1;          // blocks kept (model/submodel.hpp); -1 = the whole model
+  std::vector<std::int32_t> exits;  // earlier blocks whose exit heads it also keeps (DepthFL)
   std::string trainer = "sgd";      // trainer/trainer.hpp's registry name
   TrainerOptions options;
   NamedTensors tensors;             // "weights" always; more as the trainer needs

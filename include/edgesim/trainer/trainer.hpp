@@ -16,6 +16,10 @@
 //                    representation is pulled toward the received model's and pushed from the
 //                    device's previous local model's (per-device state "previous"). Options:
 //                    mu (weight), tau (temperature).
+//   depthfl          DepthFL (Kim et al., ICLR 2023): every classifier of the submodel trains
+//                    on CE plus mutual self-distillation (trainer/depthfl_loss.hpp). Options:
+//                    kd_weight (this round's distillation weight), temperature, feddyn_alpha
+//                    (> 0: FedDyn's correction, per-device state "feddyn_h"); sgd's too.
 #include <cstdint>
 #include <string>
 
