@@ -6,6 +6,8 @@
 #include "edgesim/common/rng.hpp"
 #include "edgesim/device/compute_profile.hpp"
 #include "edgesim/device/compute_work.hpp"
+#include "edgesim/device/profile.hpp"
+#include "edgesim/io/config.hpp"
 #include "edgesim/device/profile_fit.hpp"
 #include "edgesim/model/spec_builder.hpp"
 #include "edgesim/model/zoo.hpp"
@@ -174,4 +176,43 @@ TEST_CASE("the fit never returns a negative coefficient", "[profile_fit]") {
   const auto y = fit_nonnegative(rows, {1.5, 2.5, 4.5, 8.5});  // = x + 0.5
   CHECK(y[0] == Approx(1.0));
   CHECK(y[1] == Approx(0.5));
+}
+
+TEST_CASE("device sets name compute profiles relative to themselves; a class priced by its own is not slowed down",
+          "[compute_profile][device]") {
+  const DeviceSet set = load_device_set(EDGESIM_SOURCE_DIR "/experiments/devices/jetson16.toml");
+  REQUIRE(set.reference_compute_profile >= 0);
+  const DeviceProfile* nano = nullptr;
+  for (const auto& d : set.devices)
+    if (d.name == "nano") nano = &d;
+  REQUIRE(nano);
+  double to_reference = 0;
+  const ComputeProfile* p = compute_profile_of(set, *nano, &to_reference);
+  REQUIRE(p);
+  CHECK(p->name == "nano");
+  CHECK(to_reference == Approx(1.0 / nano->slowdown));  // the clock's × slowdown then cancels
+
+  TempDir dir;
+  std::ofstream(dir.file("set.toml")) << "[reference]\nflops_per_second = 1e11\ncompute_profile = \"p/none.toml\"\n"
+                                         "[profiles.a]\nslowdown = 2\nmemory = \"1GiB\"\n[set]\ndevices = [\"a\"]\n";
+  const std::string error = input_error_of([&] { load_device_set(dir.file("set.toml")); });
+  CHECK_THAT(error, Catch::Contains("set.toml: key 'reference.compute_profile'") && Catch::Contains("p/none.toml"));
+}
+
+TEST_CASE("clock.profile is read only by the calibrated clock and must exist", "[compute_profile][config]") {
+  TempDir dir;
+  save_compute_profile(dir.file("host.toml"), example_profile());
+  auto config = [&](const std::string& body) {
+    std::ofstream(dir.file("exp.toml")) << "[devices]\nprofiles = \"" EDGESIM_SOURCE_DIR
+                                           "/experiments/devices/jetson16.toml\"\n[data]\ndataset = \"synthetic\"\n"
+                                        << body;
+    return dir.file("exp.toml");
+  };
+  // Relative to the config file.
+  const ExperimentConfig ok = load_config(config("[clock]\nmode = \"calibrated\"\nprofile = \"host.toml\"\n"), {});
+  CHECK(ok.clock.profile == dir.file("host.toml"));
+  CHECK_THAT(input_error_of([&] { load_config(config("[clock]\nprofile = \"host.toml\"\n"), {}); }),
+             Catch::Contains("clock.profile") && Catch::Contains("only read with clock.mode = \"calibrated\""));
+  CHECK_THAT(input_error_of([&] { load_config(config("[clock]\nmode = \"calibrated\"\nprofile = \"nope.toml\"\n"), {}); }),
+             Catch::Contains("clock.profile") && Catch::Contains("no such file"));
 }
