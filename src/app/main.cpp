@@ -17,6 +17,7 @@
 
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/catalog.hpp"
+#include "edgesim/app/profile_command.hpp"
 #include "edgesim/app/sweep_command.hpp"
 #include "edgesim/common/build_info.hpp"
 #include "edgesim/common/error.hpp"
@@ -276,6 +277,15 @@ int main(int argc, char** argv) {
   sweep_cmd->add_flag("--slurm", sweep.slurm, "Write a Slurm job array script instead of running");
   sweep_cmd->add_flag("--submit", sweep.submit, "With --slurm: submit it with sbatch");
 
+  edgesim::ProfileCommand profile;
+  auto* profile_cmd = app.add_subcommand("profile", "Measure this host and write a compute profile for clock.mode = "
+                                                    "\"calibrated\" (docs/CLOCK.md)");
+  profile_cmd->add_option("--out", profile.out, "Compute profile to write (default profile.toml)");
+  profile_cmd->add_option("--name", profile.name, "The profile's name (default: the host name)");
+  profile_cmd->add_option("--check", profile.check, "Also compare predicted and measured task times: CSV to write");
+  profile_cmd->add_option("--use", profile.use, "With --check: check this profile instead of measuring a new one");
+  profile_cmd->add_flag("--quick", profile.quick, "Fewer widths and batch sizes (a smoke test, not a calibration)");
+
   app.add_subcommand("config-reference", "Print the config key reference (Markdown)");
   app.add_subcommand("algorithms", "List the algorithms, their default schedule and the keys each reads");
 
@@ -299,6 +309,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("sweep")) return edgesim::run_sweep_command(sweep);
+    if (app.got_subcommand("profile")) return edgesim::run_profile_command(profile);
     return run_command(run);
   } catch (const edgesim::InputError& e) {
     std::cerr << "edgesim: error: " << e.what() << std::endl;

@@ -6,6 +6,7 @@ namespace edgesim {
 
 ClockMode parse_clock_mode(const std::string& mode) {
   if (mode == "analytic") return ClockMode::kAnalytic;
+  if (mode == "calibrated") return ClockMode::kCalibrated;
   if (mode == "measured") return ClockMode::kMeasured;
   if (mode == "realtime") return ClockMode::kRealtime;
   throw InputError("unknown clock mode '" + mode + "'");

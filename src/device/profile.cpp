@@ -1,6 +1,7 @@
 #include "edgesim/device/profile.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 #include "edgesim/common/error.hpp"
@@ -64,6 +65,19 @@ DeviceSet load_device_set(const std::string& path) {
   set.source = path;
   std::map<std::string, DeviceProfile> profiles;
   std::vector<std::string> order;
+  std::map<std::string, int> profile_files;  // compute profile path -> index
+  auto compute_profile = [&](const std::string& where, const std::string& v) {
+    namespace fs = std::filesystem;
+    const std::string file =
+        fs::path(v).is_relative() ? (fs::path(path).parent_path() / v).lexically_normal().string() : v;
+    if (auto it = profile_files.find(file); it != profile_files.end()) return it->second;
+    try {
+      set.compute_profiles.push_back(load_compute_profile(file));
+    } catch (const InputError& e) {
+      throw InputError(where + ": " + e.what());
+    }
+    return profile_files[file] = static_cast<int>(set.compute_profiles.size()) - 1;
+  };
   for (const auto& e : read_toml_file(path)) {
     const std::string where = path + ": key '" + e.key + "'";
     if (e.key == "set.devices") {
@@ -82,6 +96,8 @@ DeviceSet load_device_set(const std::string& path) {
     const std::string& v = e.values[0];
     if (e.key == "reference.name") {
       set.reference_name = v;
+    } else if (e.key == "reference.compute_profile") {
+      set.reference_compute_profile = compute_profile(where, v);
     } else if (e.key == "reference.flops_per_second") {
       set.reference_flops_per_s = positive_number(where, v, false);
     } else if (e.key.rfind("profiles.", 0) == 0 && e.key.find('.', 9) != std::string::npos) {
@@ -105,12 +121,15 @@ DeviceSet load_device_set(const std::string& path) {
       } else if (field == "uplink_mbps") p.uplink_mbps = positive_number(where, v, false);
       else if (field == "downlink_mbps") p.downlink_mbps = positive_number(where, v, false);
       else if (field == "latency_ms") p.latency_s = positive_number(where, v, true) / 1000.0;
+      else if (field == "compute_profile") p.compute_profile = compute_profile(where, v);
       else
         throw InputError(path + ": unknown key '" + e.key +
-                         "' (profile keys: slowdown, slowdown_schedule, memory, uplink_mbps, downlink_mbps, latency_ms)");
+                         "' (profile keys: slowdown, slowdown_schedule, memory, uplink_mbps, downlink_mbps, latency_ms, "
+                         "compute_profile)");
     } else {
       throw InputError(path + ": unknown key '" + e.key +
-                       "' (expected reference.name, reference.flops_per_second, profiles.<name>.<field>, set.devices)");
+                       "' (expected reference.name, reference.flops_per_second, reference.compute_profile, "
+                       "profiles.<name>.<field>, set.devices)");
     }
   }
   if (set.reference_flops_per_s <= 0)
@@ -126,6 +145,15 @@ DeviceSet load_device_set(const std::string& path) {
     set.devices.push_back(it->second);
   }
   return set;
+}
+
+const ComputeProfile* compute_profile_of(const DeviceSet& set, const DeviceProfile& device, double* to_reference) {
+  if (device.compute_profile >= 0) {
+    *to_reference = 1.0 / device.slowdown;
+    return &set.compute_profiles.at(device.compute_profile);
+  }
+  *to_reference = 1.0;
+  return set.reference_compute_profile >= 0 ? &set.compute_profiles.at(set.reference_compute_profile) : nullptr;
 }
 
 std::vector<DeviceProfile> expand_devices(const DeviceSet& set, int count) {

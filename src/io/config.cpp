@@ -339,10 +339,17 @@ const std::vector<Key>& schema() {
        "Slimming's 1e-4).",
        EDGESIM_FIELD(algorithm.adaptcl_bn_l1, to_float(v)), at_least(0)},
       {"clock.mode", Type::kString, "\"analytic\"",
-       "`analytic`: compute time from FLOPs (deterministic). `measured`: the host's measured step time x slowdown. "
+       "`analytic`: compute time from FLOPs (deterministic). `calibrated`: from FLOPs, bytes moved and kernels per "
+       "op, priced by measured compute profiles (deterministic; docs/CLOCK.md). `measured`: the host's measured step time x slowdown. "
        "`realtime`: measured, and the executor sleeps the difference, so wall-clock time is real (an executor runs its "
        "devices' tasks one after another: for real wall-clock asynchrony, host one device per executor rank).",
-       EDGESIM_FIELD(clock.mode, v), one_of({"analytic", "measured", "realtime"})},
+       EDGESIM_FIELD(clock.mode, v), one_of({"analytic", "calibrated", "measured", "realtime"})},
+      {"clock.profile", Type::kString, "\"\"",
+       "`calibrated`: the compute profile (written by `edgesim profile`, see docs/CLOCK.md) that prices the "
+       "reference device's work; devices without their own profile take it × their slowdown. Empty = the device "
+       "set's `reference.compute_profile`. A relative path is taken relative to the config file, in a `--set` "
+       "relative to the working directory.",
+       EDGESIM_FIELD(clock.profile, v), any()},
   };
   return keys;
 }
@@ -535,6 +542,10 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
   if (cfg.devices.profiles.empty()) fail("devices.profiles", "is required: the device-set file to use");
   if (!fs::is_regular_file(cfg.devices.profiles))
     fail("devices.profiles", "no such file '" + cfg.devices.profiles + "'");
+  if (!cfg.clock.profile.empty() && cfg.clock.mode != "calibrated")
+    fail("clock.profile", "is only read with clock.mode = \"calibrated\" (clock.mode is \"" + cfg.clock.mode + "\")");
+  if (!cfg.clock.profile.empty() && !fs::is_regular_file(cfg.clock.profile))
+    fail("clock.profile", "no such file '" + cfg.clock.profile + "'");
   const std::string& dataset = cfg.data.dataset;
   if (dataset == "synthetic") return;
   std::vector<const char*> files;
@@ -581,6 +592,9 @@ std::vector<double> parse_rate_list(const std::string& text) {
   return rates;
 }
 
+// Files a config names relative to itself (in a --set: to the working directory).
+static bool is_path_key(const std::string& key) { return key == "devices.profiles" || key == "clock.profile"; }
+
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::map<std::string, Setting> settings;
   bool renamed = false;  // algorithm.name given with --set over an earlier value
@@ -592,7 +606,7 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     if (entry.values.size() != 1)
       throw InputError(path + ": key '" + entry.key + "': expected a single value");
     std::string value = entry.values[0];
-    if (entry.key == "devices.profiles" && !value.empty() && fs::path(value).is_relative())
+    if (is_path_key(entry.key) && !value.empty() && fs::path(value).is_relative())
       value = (config_dir / value).lexically_normal().string();
     settings[entry.key] = {value, path};
   }
@@ -604,7 +618,7 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     if (!find_key(key)) throw InputError(unknown_key_message("--set", key));
     std::string value = o.substr(eq + 1);
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-    if (key == "devices.profiles" && !value.empty()) value = fs::absolute(value).lexically_normal().string();
+    if (is_path_key(key) && !value.empty()) value = fs::absolute(value).lexically_normal().string();
     if (key == "algorithm.name" && settings[key].origin != kDefaultOrigin) renamed = true;
     settings[key] = {value, origin};
   }

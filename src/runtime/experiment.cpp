@@ -33,6 +33,22 @@ Experiment Experiment::build(const ExperimentConfig& config) {
   Experiment e;
   e.config = config;
   e.device_set = load_device_set(config.devices.profiles);
+  if (config.clock.mode == "calibrated") {
+    if (!config.clock.profile.empty()) {
+      try {
+        e.device_set.compute_profiles.push_back(load_compute_profile(config.clock.profile));
+      } catch (const InputError& err) {
+        throw InputError(config.source + ": key 'clock.profile': " + err.what());
+      }
+      e.device_set.reference_compute_profile = static_cast<int>(e.device_set.compute_profiles.size()) - 1;
+    }
+    if (e.device_set.reference_compute_profile < 0)
+      for (const DeviceProfile& d : e.device_set.devices)
+        if (d.compute_profile < 0)
+          throw InputError(config.source + ": key 'clock.mode': \"calibrated\" needs a compute profile for device "
+                           "class '" + d.name + "': set clock.profile (e.g. one written by `edgesim profile`) or "
+                           "reference.compute_profile in " + config.devices.profiles);
+  }
   e.devices = expand_devices(e.device_set, config.devices.count);
   Datasets data = load_datasets(config.data, config.model.seq_len);
   e.train = std::move(data.train);

@@ -19,6 +19,23 @@ TaskRunner::TaskRunner(const Experiment& e, const std::vector<int>& hosted_devic
   if (enforce_memory_) install_counting_allocator();
 }
 
+double TaskRunner::reference_seconds(const DeviceProfile& device, const TrainerOutput& trained, double measured_s) const {
+  switch (clock_mode_) {
+    case ClockMode::kAnalytic:
+      return trained.flops / experiment_.device_set.reference_flops_per_s;
+    case ClockMode::kCalibrated: {
+      double to_reference = 1.0;
+      const ComputeProfile* p = compute_profile_of(experiment_.device_set, device, &to_reference);
+      if (!p) throw std::logic_error("calibrated clock without a compute profile for '" + device.name + "'");
+      return p->seconds(trained.work) * to_reference;
+    }
+    case ClockMode::kMeasured:
+    case ClockMode::kRealtime:
+      return measured_s;
+  }
+  return measured_s;
+}
+
 TaskResult TaskRunner::run(const TaskOrder& order) {
   const DeviceProfile& device = experiment_.devices.at(order.device);
   const Examples& data = data_.at(static_cast<int>(order.device));
@@ -64,8 +81,7 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   r.weights = flatten_weights(*net);
   r.state = std::move(trained.state);
   r.bytes_up = static_cast<std::uint64_t>(r.weights.numel()) * 4;
-  r.reference_compute_s = clock_mode_ == ClockMode::kAnalytic ? trained.flops / experiment_.device_set.reference_flops_per_s
-                                                               : measured_s;
+  r.reference_compute_s = reference_seconds(device, trained, measured_s);
   if (clock_mode_ == ClockMode::kRealtime) {
     // Make wall-clock time match the emulated device: the slower compute plus both transfers.
     const TaskTiming t = time_task(device.at_round(order.schedule_round()), measured_s, r.bytes_down, r.bytes_up);

@@ -34,4 +34,8 @@ std::uint64_t sgd_memory(const TrainerInput& in, TrainingShape shape) {
   return bytes;
 }
 
+ComputeWork local_work(const TrainerInput& in, const TrainingShape& shape) {
+  return training_work(in.arch, shape, in.recipe.batch_size, in.data.x.size(0)).scaled(double(in.recipe.epochs));
+}
+
 }  // namespace edgesim::trainer_detail

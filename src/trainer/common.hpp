@@ -20,4 +20,8 @@ LocalRecipe prepare(SpecNet& net, const TrainerInput& in);
 std::uint64_t sgd_memory(const TrainerInput& in, TrainingShape shape);
 TrainingShape sgd_shape(const TrainerInput& in);
 
+// The work of train_locally's passes over the device's data with `shape` (every epoch, last
+// partial batch included).
+ComputeWork local_work(const TrainerInput& in, const TrainingShape& shape);
+
 }  // namespace edgesim::trainer_detail

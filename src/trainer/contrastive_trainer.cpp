@@ -51,6 +51,7 @@ class ContrastiveTrainer : public Trainer {
     TrainerOutput out;
     out.local = train_locally(net, in.data.x, in.data.y, recipe, rng, {}, loss);
     out.flops = training_flops_per_sample(in.arch, contrastive_shape(in)) * double(out.local.samples);
+    out.work = local_work(in, contrastive_shape(in));
     out.state["previous"] = flatten_weights(*net);
     return out;
   }

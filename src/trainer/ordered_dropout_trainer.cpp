@@ -25,6 +25,7 @@ class OrderedDropoutTrainer : public Trainer {
     struct Width {
       std::vector<int> units;
       double flops_per_sample;
+      ModelSpec arch;  // for the calibrated clock's per-op work
     };
     std::vector<Width> widths;
     for (double p : in.order.options.list("widths")) {
@@ -32,7 +33,7 @@ class OrderedDropoutTrainer : public Trainer {
       for (std::size_t g = 0; g < narrow.groups.size(); ++g)
         if (narrow.groups[g].sliceable)
           narrow.groups[g].units = std::min(in.arch.groups[g].units, kept_units(in.global.groups[g].units, p));
-      Width w{{}, training_flops_per_sample(narrow)};
+      Width w{{}, training_flops_per_sample(narrow), narrow};
       for (const auto& g : narrow.groups) w.units.push_back(g.units);
       widths.push_back(std::move(w));
     }
@@ -40,6 +41,9 @@ class OrderedDropoutTrainer : public Trainer {
     Rng rng(in.seed, Purpose::kShuffle, in.order.device, in.order.round);
     Rng dropout_rng(in.seed, Purpose::kDropout, in.order.device, in.order.round);
     double step_flops = 0;
+    ComputeWork work;
+    const TrainingShape shape = sgd_shape(in);
+    const ComputeWork update = training_step_work(in.arch, shape, 1);
     const Width* sampled = nullptr;           // this step's width
     const Width* p_max = &widths.back();      // the device's whole submodel
     StepHook per_step = [&](std::int64_t batch) {
@@ -49,6 +53,14 @@ class OrderedDropoutTrainer : public Trainer {
       const double teacher = distill ? p_max->flops_per_sample : 0.0;
       const double student = distill && sampled == p_max ? 0.0 : sampled->flops_per_sample;
       step_flops += (teacher + student) * double(batch);
+      // The calibrated clock's view of the same passes: each a forward and backward of its width
+      // (the teacher's graph is differentiated too: its loss is the CE term), one update.
+      ComputeWork step;
+      if (distill) step += training_step_work(p_max->arch, shape, static_cast<int>(batch));
+      if (!distill || sampled != p_max) step += training_step_work(sampled->arch, shape, static_cast<int>(batch));
+      step.steps = 1;  // the optimizer updates the whole submodel once
+      step.optimizer_floats = update.optimizer_floats, step.optimizer_tensors = update.optimizer_tensors;
+      work += step;
     };
     // Self-distillation: the full submodel learns from the labels, the sampled width from the
     // full submodel's output (two forward passes, both charged).
@@ -66,6 +78,7 @@ class OrderedDropoutTrainer : public Trainer {
     TrainerOutput out;
     out.local = train_locally(net, in.data.x, in.data.y, recipe, rng, per_step, step_loss);
     out.flops = step_flops;
+    out.work = work;
     return out;
   }
 

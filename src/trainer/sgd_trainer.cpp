@@ -20,6 +20,7 @@ class SgdTrainer : public Trainer {
     TrainerOutput out;
     out.local = train_locally(net, in.data.x, in.data.y, recipe, rng, {}, loss);
     out.flops = training_flops_per_sample(in.arch, sgd_shape(in)) * double(out.local.samples);
+    out.work = local_work(in, sgd_shape(in));
     return out;
   }
 };

@@ -4,7 +4,9 @@
 //   compute  = reference compute seconds × slowdown
 //   upload   = bytes_up / uplink + latency
 // The reference compute seconds come from the clock mode: `analytic` = training FLOPs /
-// the reference device's throughput (deterministic); `measured` and `realtime` = the
+// the reference device's throughput (deterministic); `calibrated` = the task's work priced op
+// by op by the device's compute profile (deterministic; device/compute_profile.hpp);
+// `measured` and `realtime` = the
 // host's measured seconds for the same steps (the host stands in for the reference).
 #include <cstdint>
 #include <string>
@@ -13,7 +15,7 @@
 
 namespace edgesim {
 
-enum class ClockMode { kAnalytic, kMeasured, kRealtime };
+enum class ClockMode { kAnalytic, kCalibrated, kMeasured, kRealtime };
 ClockMode parse_clock_mode(const std::string& mode);
 
 struct TaskTiming {

@@ -11,11 +11,20 @@
 // A profile may change speed during a run (thermal throttling, a co-located job):
 //   [profiles.nano]  slowdown_schedule = ["21:12.0", "41:6.0"]   # "from round: slowdown"
 // The clock charges round r with slowdown_at(r).
+//
+// The calibrated clock (`clock.mode = "calibrated"`) prices compute with compute profiles
+// (device/compute_profile.hpp), paths relative to the set's file:
+//   [reference]  compute_profile = "profiles/agx-xavier.toml"
+//   [profiles.nano]  compute_profile = "profiles/nano.toml"   # else: the reference's × slowdown
+// A profile with its own compute profile is not scaled by `slowdown` (that is its speed under the
+// analytic clock); a slowdown_schedule still throttles it by slowdown_at(r) / slowdown.
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "edgesim/device/compute_profile.hpp"
 
 namespace edgesim {
 
@@ -32,6 +41,7 @@ struct DeviceProfile {
   double latency_s = 0.0;               // one-way, added to every transfer
   // (first round, slowdown) steps in ascending round order; before the first, `slowdown`.
   std::vector<std::pair<int, double>> slowdown_schedule;
+  int compute_profile = -1;  // index into DeviceSet::compute_profiles; -1 = the reference's
 
   double slowdown_at(std::int64_t round) const;
   DeviceProfile at_round(std::int64_t round) const;  // this profile with slowdown_at(round)
@@ -42,7 +52,14 @@ struct DeviceSet {
   std::string reference_name;
   double reference_flops_per_s = 0;
   std::vector<DeviceProfile> devices;  // in the order of [set].devices
+  std::vector<ComputeProfile> compute_profiles;  // loaded from the files the set names
+  int reference_compute_profile = -1;            // -1: none named
 };
+
+// The compute profile that prices `device`'s work (nullptr: none, only the analytic clock works),
+// and the factor that turns its seconds into reference seconds (what the clock multiplies by the
+// device's slowdown): 1 / slowdown for a device priced by its own profile, else 1.
+const ComputeProfile* compute_profile_of(const DeviceSet& set, const DeviceProfile& device, double* to_reference);
 
 // Throws InputError naming the file and key on unknown keys, missing profiles, bad values.
 DeviceSet load_device_set(const std::string& path);

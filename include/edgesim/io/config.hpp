@@ -97,7 +97,8 @@ struct AlgorithmConfig {
 };
 
 struct ClockConfig {
-  std::string mode = "analytic";  // analytic | measured | realtime
+  std::string mode = "analytic";  // analytic | calibrated | measured | realtime
+  std::string profile;            // calibrated: the reference device's compute profile ("" = the device set's)
 };
 
 struct ExperimentConfig {

@@ -14,12 +14,16 @@
 
 namespace edgesim {
 
+struct TrainerOutput;
+
 class TaskRunner {
  public:
   TaskRunner(const Experiment& experiment, const std::vector<int>& hosted_devices);
   TaskResult run(const TaskOrder& order);
 
  private:
+  // The task's compute seconds on the reference device, by the clock mode.
+  double reference_seconds(const DeviceProfile& device, const TrainerOutput& trained, double measured_s) const;
   const Experiment& experiment_;
   std::map<int, Examples> data_;
   LocalRecipe recipe_;

@@ -3,7 +3,8 @@
 // with its options; the trainer owns the local objective, the extra networks it runs and the
 // layers it freezes, and says what all of it costs: its memory estimate before training (the
 // task runner refuses a task whose estimate exceeds the device's cap, and the counting
-// allocator enforces the cap while it trains) and the FLOPs it ran (the analytic clock).
+// allocator enforces the cap while it trains) and the work it ran (FLOPs for the analytic clock,
+// op by op for the calibrated one).
 //
 // Trainers (docs/ALGORITHMS.md has each one's source):
 //   sgd              plain local SGD on cross-entropy. Options: scale (HeteroFL's 1/rate
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <string>
 
+#include "edgesim/device/compute_work.hpp"
 #include "edgesim/model/network.hpp"
 #include "edgesim/model/spec.hpp"
 #include "edgesim/runtime/local_training.hpp"
@@ -43,6 +45,7 @@ struct TrainerInput {
 struct TrainerOutput {
   LocalResult local;
   double flops = 0;     // every pass it ran, for the analytic clock
+  ComputeWork work;     // the same passes op by op, for the calibrated clock (device/compute_work.hpp)
   NamedTensors state;   // kept for the device's next task (per-device state)
 };
 

@@ -1,0 +1,31 @@
+#pragma once
+// Timing real LibTorch work on this host, for `edgesim profile` (docs/CLOCK.md): every layer of
+// a model alone (forward with autograd recording, then its backward), and whole training tasks
+// timed exactly as the measured clock times them (network built, weights loaded, local SGD).
+// Times are medians of repeats after a warm-up, on one intra-op thread.
+#include <string>
+#include <vector>
+
+#include "edgesim/device/compute_work.hpp"
+#include "edgesim/model/spec.hpp"
+
+namespace edgesim {
+
+struct LayerTiming {
+  std::string label;  // model, layer name, batch
+  OpClass op_class = OpClass::kConv;
+  OpWork work;        // device/compute_work.hpp's description of the same layer and batch
+  double forward_s = 0, backward_s = 0;
+};
+
+// Each layer of `model`'s forward pass at `batch`, run alone on random inputs of its shape
+// (layers that only make sense inside the network — additions of two branches, the tied head,
+// the positional table, flatten — are left out: their op class is fitted from the others).
+// Layers of identical shape are timed once.
+std::vector<LayerTiming> benchmark_layers(const ModelSpec& model, int batch, double min_seconds = 0.02);
+
+// One local-SGD task (1 epoch over `samples` random samples in batches of `batch`, momentum
+// 0.9), timed as `clock.mode = "measured"` times a task: median over `repeats`.
+double benchmark_task(const ModelSpec& arch, int batch, int samples, int repeats);
+
+}  // namespace edgesim

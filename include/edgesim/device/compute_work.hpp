@@ -1,0 +1,52 @@
+#pragma once
+// What a training task computes, in the terms a compute model more detailed than FLOPs prices
+// (device/compute_profile.hpp). The analytic clock needs only FLOPs (device/cost.hpp); real
+// hardware also pays for the bytes every op moves and a fixed cost per op (a kernel launch, an
+// operator dispatch), which dominate for the small submodels width-scaling methods hand out.
+//
+// Every layer falls in one of three op classes with their own speed — convolutions, matrix
+// products (linear, attention, the tied LM head), and element-wise / memory-bound ops (BN,
+// activations, pooling, additions, norms, embeddings) — and is described, per step of batch b,
+// by three numbers: FLOPs (element-wise ops: one per output element), bytes moved (4 × (its
+// input and output activations, attention's internals included) × b + 4 × its parameters) and
+// kernels (op dispatches, a constant per layer kind). A step runs each layer forward, and the
+// trainable ones backward too (priced by the backward coefficients of the same class), then an
+// optimizer update over the trainable parameters.
+#include <array>
+#include <cstdint>
+
+#include "edgesim/device/cost.hpp"
+#include "edgesim/model/spec.hpp"
+
+namespace edgesim {
+
+enum class OpClass { kConv = 0, kMatmul = 1, kElementwise = 2 };
+inline constexpr int kOpClasses = 3;
+// nullopt-like: Flatten is a view and costs nothing (returns false).
+bool op_class_of(LayerKind kind, OpClass* out);
+
+struct OpWork {
+  double flops = 0, bytes = 0, kernels = 0;
+};
+// One layer's forward work for a batch of `batch` samples.
+OpWork layer_work(const ModelSpec& spec, int layer, int batch);
+
+// A task's work, summed over its steps: what ComputeProfile::seconds prices (linearly).
+struct ComputeWork {
+  std::array<OpWork, kOpClasses> forward{}, backward{};
+  double steps = 0;              // optimizer steps (each has a fixed cost: batch slicing, loss, zero_grad)
+  double optimizer_floats = 0;   // trainable parameters updated, summed over steps
+  double optimizer_tensors = 0;  // parameter tensors updated, summed over steps
+
+  ComputeWork& operator+=(const ComputeWork& o);
+  ComputeWork scaled(double k) const;
+};
+
+// One optimizer step of `arch` on a batch of `batch`, with the trainer's shape: frozen layers
+// run forward only; each extra autograd pass (forward_passes > 1) repeats forward and backward;
+// no-grad passes add forward work of the same architecture.
+ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape, int batch);
+// A task of `samples` samples in batches of `batch` (the last may be smaller), per epoch.
+ComputeWork training_work(const ModelSpec& arch, const TrainingShape& shape, int batch, std::int64_t samples);
+
+}  // namespace edgesim

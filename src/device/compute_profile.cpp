@@ -1,0 +1,134 @@
+#include "edgesim/device/compute_profile.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "edgesim/common/error.hpp"
+#include "edgesim/io/toml.hpp"
+
+namespace edgesim {
+
+const char* op_class_name(OpClass c) {
+  switch (c) {
+    case OpClass::kConv:
+      return "conv";
+    case OpClass::kMatmul:
+      return "matmul";
+    case OpClass::kElementwise:
+      return "elementwise";
+  }
+  return "?";
+}
+
+double ComputeProfile::seconds(const ComputeWork& w) const {
+  double s = w.steps * step_s + w.optimizer_floats * s_per_optimizer_float + w.optimizer_tensors * s_per_optimizer_tensor;
+  for (int c = 0; c < kOpClasses; ++c) s += forward[c].seconds(w.forward[c]) + backward[c].seconds(w.backward[c]);
+  return s;
+}
+
+namespace {
+
+// A rate in the file ("per second", or "inf") <-> the coefficient (seconds per unit).
+std::string rate_text(double s_per_unit) {
+  if (s_per_unit == 0) return "\"inf\"";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", 1.0 / s_per_unit);
+  return buf;
+}
+std::string seconds_text(double s) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", s);
+  return buf;
+}
+
+double parse_number(const std::string& where, const std::string& v, bool rate) {
+  if (rate && v == "inf") return 0.0;
+  double x = 0;
+  try {
+    std::size_t pos = 0;
+    x = std::stod(v, &pos);
+    if (pos != v.size() || !std::isfinite(x)) throw std::invalid_argument(v);
+  } catch (const std::exception&) {
+    throw InputError(where + ": expected a number" + (rate ? std::string(" or \"inf\"") : "") + ", got '" + v + "'");
+  }
+  if (rate ? x <= 0 : x < 0) throw InputError(where + ": must be " + (rate ? "> 0" : ">= 0") + ", got '" + v + "'");
+  return rate ? 1.0 / x : x;
+}
+
+struct Field {
+  double* target;
+  bool rate;
+};
+
+std::map<std::string, Field> fields_of(ComputeProfile& p) {
+  std::map<std::string, Field> f;
+  for (int c = 0; c < kOpClasses; ++c) {
+    for (auto [dir, speeds] : {std::pair{"forward", &p.forward}, std::pair{"backward", &p.backward}}) {
+      const std::string k = std::string(dir) + "." + op_class_name(OpClass(c)) + ".";
+      OpSpeed& s = (*speeds)[c];
+      f[k + "flops_per_second"] = {&s.s_per_flop, true};
+      f[k + "bytes_per_second"] = {&s.s_per_byte, true};
+      f[k + "kernel_seconds"] = {&s.s_per_kernel, false};
+    }
+  }
+  f["step.seconds"] = {&p.step_s, false};
+  f["optimizer.floats_per_second"] = {&p.s_per_optimizer_float, true};
+  f["optimizer.tensor_seconds"] = {&p.s_per_optimizer_tensor, false};
+  return f;
+}
+
+}  // namespace
+
+ComputeProfile load_compute_profile(const std::string& path) {
+  ComputeProfile p;
+  auto fields = fields_of(p);
+  std::set<std::string> seen;
+  for (const TomlEntry& e : read_toml_file(path)) {
+    const std::string where = path + ": key '" + e.key + "'";
+    if (e.values.size() != 1) throw InputError(where + ": expected a single value");
+    if (e.key == "profile.name") {
+      p.name = e.values[0];
+    } else if (e.key == "profile.source") {
+      p.source = e.values[0];
+    } else if (auto it = fields.find(e.key); it != fields.end()) {
+      *it->second.target = parse_number(where, e.values[0], it->second.rate);
+      seen.insert(e.key);
+    } else {
+      throw InputError(path + ": unknown key '" + e.key + "' in a compute profile (expected profile.name, profile.source, "
+                       "{forward,backward}.{conv,matmul,elementwise}.{flops_per_second,bytes_per_second,kernel_seconds}, "
+                       "step.seconds, optimizer.floats_per_second, optimizer.tensor_seconds)");
+    }
+  }
+  for (const auto& [key, field] : fields)
+    if (!seen.count(key)) throw InputError(path + ": key '" + key + "' is required in a compute profile");
+  return p;
+}
+
+void save_compute_profile(const std::string& path, const ComputeProfile& p) {
+  auto quoted = [](std::string s) {
+    for (char& ch : s)
+      if (ch == '"' || ch == '\\' || ch == '\n') ch = '\'';
+    return "\"" + s + "\"";
+  };
+  std::ofstream out(path);
+  if (!out) throw InputError(path + ": cannot write the compute profile");
+  out << "# edgesim compute profile (device/compute_profile.hpp): time per op = flops / flops_per_second\n"
+         "# + bytes / bytes_per_second + kernels * kernel_seconds; \"inf\" = the term costs nothing.\n"
+         "[profile]\nname = " << quoted(p.name) << "\nsource = " << quoted(p.source) << "\n";
+  for (auto [dir, speeds] : {std::pair{"forward", &p.forward}, std::pair{"backward", &p.backward}})
+    for (int c = 0; c < kOpClasses; ++c) {
+      const OpSpeed& s = (*speeds)[c];
+      out << "\n[" << dir << "." << op_class_name(OpClass(c)) << "]\nflops_per_second = " << rate_text(s.s_per_flop)
+          << "\nbytes_per_second = " << rate_text(s.s_per_byte) << "\nkernel_seconds = " << seconds_text(s.s_per_kernel)
+          << "\n";
+    }
+  out << "\n[step]\nseconds = " << seconds_text(p.step_s) << "\n\n[optimizer]\nfloats_per_second = "
+      << rate_text(p.s_per_optimizer_float) << "\ntensor_seconds = " << seconds_text(p.s_per_optimizer_tensor) << "\n";
+  if (!out) throw InputError(path + ": cannot write the compute profile");
+}
+
+}  // namespace edgesim

@@ -1,0 +1,158 @@
+#include "edgesim/device/compute_work.hpp"
+
+#include <vector>
+
+namespace edgesim {
+
+bool op_class_of(LayerKind kind, OpClass* out) {
+  switch (kind) {
+    case LayerKind::kConv2d:
+      *out = OpClass::kConv;
+      return true;
+    case LayerKind::kLinear:
+    case LayerKind::kSelfAttention:
+    case LayerKind::kTiedHead:
+      *out = OpClass::kMatmul;
+      return true;
+    case LayerKind::kBatchNorm2d:
+    case LayerKind::kReLU:
+    case LayerKind::kGELU:
+    case LayerKind::kMaxPool2d:
+    case LayerKind::kGlobalAvgPool:
+    case LayerKind::kAdd:
+    case LayerKind::kEmbedding:
+    case LayerKind::kPositionalEmbedding:
+    case LayerKind::kLayerNorm:
+      *out = OpClass::kElementwise;
+      return true;
+    case LayerKind::kFlatten:
+      return false;
+  }
+  return false;
+}
+
+namespace {
+
+// Op dispatches of one forward pass of a layer in LibTorch's CPU kernels (model/network.cpp):
+// conv and linear are one call with their bias; attention = the q/k/v/out projections, two
+// batched products, a softmax, the scaling and the reshapes around the heads.
+double kernels_of(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::kSelfAttention:
+      return 12;
+    case LayerKind::kFlatten:
+      return 0;
+    case LayerKind::kConv2d:
+    case LayerKind::kBatchNorm2d:
+    case LayerKind::kLinear:
+    case LayerKind::kReLU:
+    case LayerKind::kGELU:
+    case LayerKind::kMaxPool2d:
+    case LayerKind::kGlobalAvgPool:
+    case LayerKind::kAdd:
+    case LayerKind::kEmbedding:
+    case LayerKind::kPositionalEmbedding:
+    case LayerKind::kLayerNorm:
+    case LayerKind::kTiedHead:
+      return 1;
+  }
+  return 1;
+}
+
+// Floats a layer reads per sample (its inputs).
+double input_floats(const ModelSpec& s, const LayerSpec& l) {
+  const double in = l.in_group >= 0 ? s.width(l.in_group) : (l.out_group >= 0 ? s.width(l.out_group) : 0);
+  switch (l.kind) {
+    case LayerKind::kLinear:
+      return in * l.planes * double(l.out_h) * l.out_w;
+    case LayerKind::kAdd:
+      return 2.0 * (l.out_group >= 0 ? s.width(l.out_group) : 0) * double(l.out_h) * l.out_w;
+    case LayerKind::kEmbedding:
+      return double(l.in_h) * l.in_w;  // token ids
+    default:
+      return in * double(l.in_h) * l.in_w;
+  }
+}
+
+std::vector<double> parameters_per_layer(const ModelSpec& s, std::vector<double>* tensors) {
+  std::vector<double> out(s.layers.size(), 0.0);
+  if (tensors) tensors->assign(s.layers.size(), 0.0);
+  for (const ParamSpec& p : s.parameters()) {
+    double n = 1;
+    for (const ParamDim& d : p.dims) n *= double(s.extent(d));
+    if (p.layer < 0 || p.layer >= static_cast<int>(out.size())) continue;
+    out[p.layer] += n;
+    if (tensors) (*tensors)[p.layer] += 1;
+  }
+  return out;
+}
+
+OpWork work_of(const ModelSpec& s, int i, int batch, double params) {
+  const LayerSpec& l = s.layers[i];
+  OpClass c;
+  if (!op_class_of(l.kind, &c)) return {};
+  const double b = batch;
+  const double out_floats = double(layer_activation_floats(s, l));
+  OpWork w;
+  w.flops = c == OpClass::kElementwise ? out_floats * b : layer_forward_flops(s, l) * b;
+  w.bytes = 4.0 * (input_floats(s, l) + out_floats) * b + 4.0 * params;
+  w.kernels = kernels_of(l.kind);
+  return w;
+}
+
+void add(OpWork& a, const OpWork& b, double k = 1.0) {
+  a.flops += k * b.flops, a.bytes += k * b.bytes, a.kernels += k * b.kernels;
+}
+
+}  // namespace
+
+OpWork layer_work(const ModelSpec& spec, int layer, int batch) {
+  const std::vector<double> params = parameters_per_layer(spec, nullptr);
+  return work_of(spec, layer, batch, params.at(layer));
+}
+
+ComputeWork& ComputeWork::operator+=(const ComputeWork& o) {
+  for (int c = 0; c < kOpClasses; ++c) add(forward[c], o.forward[c]), add(backward[c], o.backward[c]);
+  steps += o.steps, optimizer_floats += o.optimizer_floats, optimizer_tensors += o.optimizer_tensors;
+  return *this;
+}
+
+ComputeWork ComputeWork::scaled(double k) const {
+  ComputeWork w;
+  for (int c = 0; c < kOpClasses; ++c) add(w.forward[c], forward[c], k), add(w.backward[c], backward[c], k);
+  w.steps = k * steps, w.optimizer_floats = k * optimizer_floats, w.optimizer_tensors = k * optimizer_tensors;
+  return w;
+}
+
+ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape, int batch) {
+  std::vector<double> tensors;
+  const std::vector<double> params = parameters_per_layer(arch, &tensors);
+  ComputeWork w;
+  OpWork forward_once[kOpClasses]{};
+  for (int i = 0; i <= arch.output(); ++i) {
+    OpClass c;
+    if (!op_class_of(arch.layers[i].kind, &c)) continue;
+    const OpWork lw = work_of(arch, i, batch, params[i]);
+    add(forward_once[int(c)], lw);
+    add(w.forward[int(c)], lw, shape.forward_passes);
+    if (i >= shape.frozen_layers) {
+      add(w.backward[int(c)], lw, shape.forward_passes);
+      w.optimizer_floats += params[i];
+      w.optimizer_tensors += tensors[i];
+    }
+  }
+  for (int c = 0; c < kOpClasses; ++c) add(w.forward[c], forward_once[c], shape.no_grad_passes);
+  w.steps = 1;
+  return w;
+}
+
+ComputeWork training_work(const ModelSpec& arch, const TrainingShape& shape, int batch, std::int64_t samples) {
+  ComputeWork w;
+  if (samples <= 0 || batch <= 0) return w;
+  const std::int64_t full = samples / batch, rest = samples % batch;
+  if (full > 0) w += training_step_work(arch, shape, batch).scaled(double(full));
+  if (rest > 0) w += training_step_work(arch, shape, static_cast<int>(rest));
+  return w;
+}
+
+}  // namespace edgesim

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The calibrated clock (docs/CLOCK.md): `edgesim profile` writes a compute profile that a run
+# reads back; a calibrated run is deterministic across rank counts (it prices work, it does not
+# time it); small submodels cost relatively more than FLOPs alone say; the shipped Jetson set
+# prices each class by its own profile; bad profiles stop the run before training.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# A quick profile of this host (a smoke test of the measuring path, not a calibration).
+"$EDGESIM_BIN" profile --quick --name test-host --out "$TMP/host.toml" --check "$TMP/check.csv" >"$TMP/profile.log" 2>&1 ||
+  { cat "$TMP/profile.log" >&2; fail "edgesim profile --quick"; }
+grep -q '^name = "test-host"' "$TMP/host.toml" || fail "profile: name not written"
+[[ $(wc -l <"$TMP/check.csv") -ge 9 ]] || fail "profile --check: expected 8 rows"
+"$PYTHON" "$EDGESIM_SOURCE_DIR/scripts/clock_error.py" "$TMP/check.csv" >"$TMP/table.md" || fail "clock_error.py"
+grep -q "^| cnn | 16 | 0.25 |" "$TMP/table.md" || fail "clock_error.py: no CNN row"
+check "edgesim profile --quick wrote a profile and a --check table ($(tail -1 "$TMP/table.md" | cut -c1-60)...)"
+
+write_device_set "$TMP/fastslow.toml" "fast 1.0 4GiB 100 0" "slow 4.0 4GiB 100 0" '"fast", "slow", "slow", "fast"'
+write_config "$TMP/cal.toml" fastslow.toml 4 2
+common=(--set data.train_samples=800 --set data.test_samples=200 --set algorithm.name=heterofl
+        --set 'algorithm.rates=1,0.25,0.25,1')
+cal=(--set clock.mode=calibrated --set "clock.profile=$TMP/host.toml")
+run_ok analytic 2 run "$TMP/cal.toml" "${common[@]}" --out "$TMP/analytic.h5"
+run_ok cal1 1 run "$TMP/cal.toml" "${common[@]}" "${cal[@]}" --out "$TMP/cal1.h5"
+run_ok cal3 3 run "$TMP/cal.toml" "${common[@]}" "${cal[@]}" --out "$TMP/cal3.h5"
+"$PYTHON" - "$TMP/analytic.h5" "$TMP/cal1.h5" "$TMP/cal3.h5" <<'PY'
+import sys
+import h5py
+import numpy as np
+
+def tasks(p):
+    with h5py.File(p, "r") as f:
+        return f["tasks"][:]
+a, c1, c3 = (tasks(p) for p in sys.argv[1:])
+for col in ("start_s", "end_s", "compute_s"):
+    assert np.array_equal(c1[col], c3[col]), f"calibrated: {col} differs between -np 1 and -np 3"
+print("  ok: calibrated clock: /tasks times bit-identical for -np 1 and -np 3")
+assert not np.array_equal(a["compute_s"], c1["compute_s"]), "calibrated compute times equal the analytic ones"
+# Device 1 (slow, rate 0.25) against device 0 (fast, rate 1): the slowdown cancels out of the
+# ratio of ratios; what is left is how much a quarter-width task costs relative to a full one.
+def share(t):
+    d0, d1 = t[t["device"] == 0]["compute_s"].sum(), t[t["device"] == 1]["compute_s"].sum()
+    s0, s1 = t[t["device"] == 0]["samples"].sum(), t[t["device"] == 1]["samples"].sum()
+    return (d1 / s1) / (d0 / s0) / 4.0
+sa, sc = share(a), share(c1)
+assert sc > 1.5 * sa, f"a quarter-width task's relative cost: calibrated {sc:.3f} not well above analytic {sa:.3f}"
+print(f"  ok: per-sample cost of width 0.25 relative to width 1: analytic {sa:.3f}, calibrated {sc:.3f}")
+PY
+
+# The shipped Jetson set: each class priced by its own data-sheet profile.
+write_config "$TMP/jetson.toml" "$EDGESIM_SOURCE_DIR/experiments/devices/jetson16.toml" 4 1
+run_ok jetson 2 run "$TMP/jetson.toml" --set data.train_samples=400 --set data.test_samples=100 \
+  --set clock.mode=calibrated --out "$TMP/jetson.h5"
+check "jetson16.toml under the calibrated clock (per-class profiles) runs"
+
+# Bad input: no profile for a class, a malformed profile, a profile without the calibrated clock.
+expect_error no-profile 0 "clock.mode" "needs a compute profile" "fastslow.toml" -- \
+  run "$TMP/cal.toml" --set clock.mode=calibrated --out "$TMP/x.h5"
+sed 's/^kernel_seconds = .*/kernel_seconds = soon/' "$TMP/host.toml" >"$TMP/bad.toml"
+expect_error bad-profile 0 "bad.toml" "forward.conv.kernel_seconds" "soon" -- \
+  run "$TMP/cal.toml" --set clock.mode=calibrated --set "clock.profile=$TMP/bad.toml" --out "$TMP/x.h5"
+expect_error profile-unread 0 "clock.profile" "only read with clock.mode" -- \
+  run "$TMP/cal.toml" --set "clock.profile=$TMP/host.toml" --out "$TMP/x.h5"

@@ -1,0 +1,218 @@
+// The calibrated clock's pieces: the work a step does, the profile file, and the fit.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+
+#include "edgesim/common/rng.hpp"
+#include "edgesim/device/compute_profile.hpp"
+#include "edgesim/device/compute_work.hpp"
+#include "edgesim/device/profile.hpp"
+#include "edgesim/io/config.hpp"
+#include "edgesim/device/profile_fit.hpp"
+#include "edgesim/model/spec_builder.hpp"
+#include "edgesim/model/zoo.hpp"
+#include "test_support.hpp"
+
+using namespace edgesim;
+using edgesim::test_support::input_error_of;
+using edgesim::test_support::TempDir;
+
+TEST_CASE("a conv layer's work: FLOPs of the cost model, bytes of its input, output and weights", "[compute_work]") {
+  ModelSpec s;
+  SpecBuilder b(s, 4, 10, 10);
+  const int conv = b.conv(b.group("c", 8), 3, 1, 1);
+  const OpWork w = layer_work(s, conv, 2);
+  CHECK(w.flops == 2 * 800.0 * 73.0);
+  // Per sample: 4·10·10 input floats, 8·10·10 output floats; weights 8·4·9 + 8 once per step.
+  CHECK(w.bytes == 4.0 * (400 + 800) * 2 + 4.0 * (8 * 4 * 9 + 8));
+  CHECK(w.kernels == 1);
+  const int relu = b.relu();
+  CHECK(layer_work(s, relu, 2).flops == 800.0 * 2);  // element-wise: one FLOP per output element
+}
+
+TEST_CASE("a step runs every layer forward, the trainable ones backward, and the optimizer", "[compute_work]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);
+  const ComputeWork full = training_step_work(cnn, {}, 32);
+  double fwd_flops = 0, bwd_flops = 0;
+  for (int c = 0; c < kOpClasses; ++c) fwd_flops += full.forward[c].flops, bwd_flops += full.backward[c].flops;
+  CHECK(fwd_flops == Approx(bwd_flops));
+  CHECK(full.steps == 1);
+  CHECK(full.optimizer_floats == double(cnn.parameter_count()));
+  // Frozen prefix: no backward and no update for those layers.
+  TrainingShape frozen;
+  frozen.frozen_layers = 3;
+  const ComputeWork f = training_step_work(cnn, frozen, 32);
+  CHECK(f.backward[int(OpClass::kConv)].flops < full.backward[int(OpClass::kConv)].flops);
+  CHECK(f.forward[int(OpClass::kConv)].flops == full.forward[int(OpClass::kConv)].flops);
+  CHECK(f.optimizer_floats < full.optimizer_floats);
+  // A no-grad pass (a teacher) adds forward work only.
+  TrainingShape teacher;
+  teacher.no_grad_passes = 1;
+  const ComputeWork t = training_step_work(cnn, teacher, 32);
+  CHECK(t.forward[int(OpClass::kConv)].flops == 2 * full.forward[int(OpClass::kConv)].flops);
+  CHECK(t.backward[int(OpClass::kConv)].flops == full.backward[int(OpClass::kConv)].flops);
+}
+
+TEST_CASE("a task is its full batches plus the last partial one", "[compute_work]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 0.5);
+  const ComputeWork task = training_work(cnn, {}, 32, 70);  // 32 + 32 + 6
+  ComputeWork by_hand = training_step_work(cnn, {}, 32).scaled(2);
+  by_hand += training_step_work(cnn, {}, 6);
+  CHECK(task.steps == 3);
+  for (int c = 0; c < kOpClasses; ++c) {
+    CHECK(task.forward[c].bytes == Approx(by_hand.forward[c].bytes));
+    CHECK(task.backward[c].kernels == by_hand.backward[c].kernels);
+  }
+}
+
+namespace {
+ComputeProfile example_profile() {
+  ComputeProfile p;
+  p.name = "example";
+  p.source = "hand-set for the test";
+  for (int c = 0; c < kOpClasses; ++c) {
+    p.forward[c] = {1.0 / (1e10 * (c + 1)), 1.0 / 5e9, 1e-5 * (c + 1)};
+    p.backward[c] = {1.0 / (7e9 * (c + 1)), 1.0 / 4e9, 2e-5};
+  }
+  p.forward[int(OpClass::kElementwise)].s_per_flop = 0;  // "inf": not a bottleneck
+  p.step_s = 3e-5;
+  p.s_per_optimizer_float = 1.0 / 2e9;
+  p.s_per_optimizer_tensor = 1e-6;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("a compute profile prices work linearly, term by term", "[compute_profile]") {
+  const ComputeProfile p = example_profile();
+  ComputeWork w;
+  w.forward[int(OpClass::kConv)] = {1e10, 5e9, 10};  // 1 s + 1 s + 1e-4 s
+  w.steps = 2;                                       // 6e-5 s
+  w.optimizer_floats = 2e9;                          // 1 s
+  w.optimizer_tensors = 4;                           // 4e-6 s
+  CHECK(p.seconds(w) == Approx(3.0 + 1e-4 + 6e-5 + 4e-6).epsilon(1e-12));
+}
+
+TEST_CASE("a compute profile file round-trips", "[compute_profile]") {
+  TempDir dir;
+  const ComputeProfile p = example_profile();
+  save_compute_profile(dir.file("p.toml"), p);
+  const ComputeProfile q = load_compute_profile(dir.file("p.toml"));
+  CHECK(q.name == p.name);
+  CHECK(q.source == p.source);
+  for (int c = 0; c < kOpClasses; ++c) {
+    CHECK(q.forward[c].s_per_flop == Approx(p.forward[c].s_per_flop).epsilon(1e-15));
+    CHECK(q.forward[c].s_per_byte == Approx(p.forward[c].s_per_byte).epsilon(1e-15));
+    CHECK(q.backward[c].s_per_kernel == p.backward[c].s_per_kernel);
+  }
+  CHECK(q.forward[int(OpClass::kElementwise)].s_per_flop == 0);
+  CHECK(q.step_s == p.step_s);
+  CHECK(q.s_per_optimizer_tensor == p.s_per_optimizer_tensor);
+}
+
+TEST_CASE("a missing or malformed compute profile is an error naming the file and the key", "[compute_profile]") {
+  TempDir dir;
+  CHECK_THAT(input_error_of([&] { load_compute_profile(dir.file("absent.toml")); }),
+             Catch::Contains("absent.toml"));
+  save_compute_profile(dir.file("p.toml"), example_profile());
+  std::string text;
+  {
+    std::ifstream in(dir.file("p.toml"));
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto write = [&](const std::string& name, const std::string& body) {
+    std::ofstream(dir.file(name)) << body;
+    return dir.file(name);
+  };
+  // A coefficient left out.
+  std::string missing = text;
+  missing.erase(missing.find("[step]"), std::string("[step]\nseconds = ").size());
+  const std::string m = write("missing.toml", missing.substr(0, missing.find("\n[optimizer]")) + "\n" +
+                                                  text.substr(text.find("[optimizer]")));
+  CHECK_THAT(input_error_of([&] { load_compute_profile(m); }),
+             Catch::Contains("missing.toml") && Catch::Contains("step.seconds"));
+  // A malformed number.
+  std::string bad = text;
+  const auto at = bad.find("kernel_seconds = ") + 17;
+  bad.replace(at, bad.find('\n', at) - at, "fast");
+  const std::string b = write("bad.toml", bad);
+  CHECK_THAT(input_error_of([&] { load_compute_profile(b); }),
+             Catch::Contains("bad.toml") && Catch::Contains("forward.conv.kernel_seconds") && Catch::Contains("fast"));
+  // An unknown key.
+  const std::string u = write("unknown.toml", text + "\n[forward.pool]\nflops_per_second = 1\n");
+  CHECK_THAT(input_error_of([&] { load_compute_profile(u); }),
+             Catch::Contains("unknown.toml") && Catch::Contains("forward.pool.flops_per_second"));
+}
+
+TEST_CASE("the fit recovers known coefficients from synthetic timings", "[profile_fit]") {
+  const OpSpeed truth{1.0 / 2e10, 1.0 / 6e9, 1.5e-5};
+  Rng rng(7, Purpose::kShuffle, 0, 0);
+  std::vector<OpTiming> timings;
+  for (int i = 0; i < 60; ++i) {
+    // Work spanning small-kernel-bound to compute-bound ops.
+    const double scale = std::pow(10.0, 3.0 * rng.uniform());
+    OpWork w{2e5 * scale * (0.5 + rng.uniform()), 4e4 * scale * (0.5 + rng.uniform()), double(1 + rng.below(3))};
+    timings.push_back({w, truth.seconds(w)});
+  }
+  const OpSpeed fit = fit_op_speed(timings);
+  CHECK(fit.s_per_flop == Approx(truth.s_per_flop).epsilon(1e-6));
+  CHECK(fit.s_per_byte == Approx(truth.s_per_byte).epsilon(1e-6));
+  CHECK(fit.s_per_kernel == Approx(truth.s_per_kernel).epsilon(1e-6));
+
+  // With 2% multiplicative noise the coefficients stay within a few percent.
+  for (auto& t : timings) t.seconds *= 1.0 + 0.04 * (rng.uniform() - 0.5);
+  const OpSpeed noisy = fit_op_speed(timings);
+  CHECK(noisy.s_per_flop == Approx(truth.s_per_flop).epsilon(0.05));
+  CHECK(noisy.s_per_kernel == Approx(truth.s_per_kernel).epsilon(0.1));
+}
+
+TEST_CASE("the fit never returns a negative coefficient", "[profile_fit]") {
+  // Times that a negative per-kernel cost would fit best: the constrained optimum sets it to 0.
+  std::vector<std::vector<double>> rows = {{1, 1}, {2, 1}, {4, 1}, {8, 1}};
+  std::vector<double> times = {0.5, 1.5, 3.5, 7.5};  // = x − 0.5 exactly
+  const auto x = fit_nonnegative(rows, times);
+  CHECK(x[1] == 0.0);
+  CHECK(x[0] > 0.0);
+  // The exact unconstrained case is recovered too.
+  const auto y = fit_nonnegative(rows, {1.5, 2.5, 4.5, 8.5});  // = x + 0.5
+  CHECK(y[0] == Approx(1.0));
+  CHECK(y[1] == Approx(0.5));
+}
+
+TEST_CASE("device sets name compute profiles relative to themselves; a class priced by its own is not slowed down",
+          "[compute_profile][device]") {
+  const DeviceSet set = load_device_set(EDGESIM_SOURCE_DIR "/experiments/devices/jetson16.toml");
+  REQUIRE(set.reference_compute_profile >= 0);
+  const DeviceProfile* nano = nullptr;
+  for (const auto& d : set.devices)
+    if (d.name == "nano") nano = &d;
+  REQUIRE(nano);
+  double to_reference = 0;
+  const ComputeProfile* p = compute_profile_of(set, *nano, &to_reference);
+  REQUIRE(p);
+  CHECK(p->name == "nano");
+  CHECK(to_reference == Approx(1.0 / nano->slowdown));  // the clock's × slowdown then cancels
+
+  TempDir dir;
+  std::ofstream(dir.file("set.toml")) << "[reference]\nflops_per_second = 1e11\ncompute_profile = \"p/none.toml\"\n"
+                                         "[profiles.a]\nslowdown = 2\nmemory = \"1GiB\"\n[set]\ndevices = [\"a\"]\n";
+  const std::string error = input_error_of([&] { load_device_set(dir.file("set.toml")); });
+  CHECK_THAT(error, Catch::Contains("set.toml: key 'reference.compute_profile'") && Catch::Contains("p/none.toml"));
+}
+
+TEST_CASE("clock.profile is read only by the calibrated clock and must exist", "[compute_profile][config]") {
+  TempDir dir;
+  save_compute_profile(dir.file("host.toml"), example_profile());
+  auto config = [&](const std::string& body) {
+    std::ofstream(dir.file("exp.toml")) << "[devices]\nprofiles = \"" EDGESIM_SOURCE_DIR
+                                           "/experiments/devices/jetson16.toml\"\n[data]\ndataset = \"synthetic\"\n"
+                                        << body;
+    return dir.file("exp.toml");
+  };
+  // Relative to the config file.
+  const ExperimentConfig ok = load_config(config("[clock]\nmode = \"calibrated\"\nprofile = \"host.toml\"\n"), {});
+  CHECK(ok.clock.profile == dir.file("host.toml"));
+  CHECK_THAT(input_error_of([&] { load_config(config("[clock]\nprofile = \"host.toml\"\n"), {}); }),
+             Catch::Contains("clock.profile") && Catch::Contains("only read with clock.mode = \"calibrated\""));
+  CHECK_THAT(input_error_of([&] { load_config(config("[clock]\nmode = \"calibrated\"\nprofile = \"nope.toml\"\n"), {}); }),
+             Catch::Contains("clock.profile") && Catch::Contains("no such file"));
+}
