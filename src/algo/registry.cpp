@@ -6,6 +6,7 @@
 #include "edgesim/algo/fjord.hpp"
 #include "edgesim/algo/heterofl.hpp"
 #include "edgesim/algo/moon.hpp"
+#include "edgesim/algo/msfusion.hpp"
 #include "edgesim/common/error.hpp"
 
 namespace edgesim {
@@ -17,6 +18,7 @@ std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment) {
   if (name == "fedrolex") return std::make_unique<FedRolex>(experiment);
   if (name == "fjord") return std::make_unique<FjORD>(experiment);
   if (name == "moon") return std::make_unique<Moon>(experiment);
+  if (name == "msfusion") return std::make_unique<MsFusion>(experiment);
   if (name == "adaptcl") return std::make_unique<AdaptCL>(experiment);
   if (name == "fedasync") return std::make_unique<FedAsync>(experiment);
   if (name == "fedbuff") return std::make_unique<FedBuff>(experiment);
