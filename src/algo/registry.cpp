@@ -8,6 +8,7 @@
 #include "edgesim/algo/heterofl.hpp"
 #include "edgesim/algo/moon.hpp"
 #include "edgesim/algo/ssp.hpp"
+#include "edgesim/algo/msfusion.hpp"
 #include "edgesim/common/error.hpp"
 
 namespace edgesim {
@@ -21,6 +22,7 @@ std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment) {
   if (name == "moon") return std::make_unique<Moon>(experiment);
   if (name == "depthfl") return std::make_unique<DepthFL>(experiment);
   if (name == "ssp") return std::make_unique<Ssp>(experiment);
+  if (name == "msfusion") return std::make_unique<MsFusion>(experiment);
   if (name == "adaptcl") return std::make_unique<AdaptCL>(experiment);
   if (name == "fedasync") return std::make_unique<FedAsync>(experiment);
   if (name == "fedbuff") return std::make_unique<FedBuff>(experiment);

@@ -129,7 +129,9 @@ ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape
   const std::vector<double> params = parameters_per_layer(arch, &tensors);
   ComputeWork w;
   OpWork forward_once[kOpClasses]{};
-  for (int i = 0; i <= arch.output(); ++i) {
+  // DepthFL's trainer runs every exit head too (TrainingShape::all_exits), forward and backward.
+  const int last = shape.all_exits ? static_cast<int>(arch.layers.size()) - 1 : arch.output();
+  for (int i = 0; i <= last; ++i) {
     OpClass c;
     if (!op_class_of(arch.layers[i].kind, &c)) continue;
     const OpWork lw = work_of(arch, i, batch, params[i]);

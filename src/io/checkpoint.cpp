@@ -14,7 +14,7 @@
 namespace edgesim {
 namespace {
 
-constexpr char kMagic[8] = {'E', 'S', 'C', 'K', 'P', 'T', '0', '3'};
+constexpr char kMagic[8] = {'E', 'S', 'C', 'K', 'P', 'T', '0', '4'};
 
 }  // namespace
 

@@ -93,6 +93,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   const Examples test = to_examples(e.test);
 
   GatherCache gather_cache;  // submodel extraction and per-width evaluation share it
+  const std::vector<LinkProfile> links = links_of(e.devices);
   // One finished round (synchronous) or aggregation (asynchronous): evaluate, append /tasks
   // and /rounds (flushed), print progress. `tasks` in device order (sync) or finish order.
   auto record_round = [&](int round, const std::vector<TaskResult>& tasks, std::int64_t participants,
@@ -112,7 +113,16 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     rec.dropped = static_cast<std::int64_t>(tasks.size()) - participants;
     rec.train_loss = loss_weight > 0 ? loss_sum / loss_weight : kNaN;
     rec.test_accuracy = rec.test_loss = kNaN;
+    std::vector<TransferRecord> transfers;
     if (round % cfg.run.eval_every == 0 || round == cfg.run.rounds) {
+      // A serverless policy's model is gathered from its holders to be evaluated: recorded, off
+      // the critical path (evaluation is the simulator's, not the participants').
+      const std::vector<Transfer> assembly = algorithm.assembly_transfers();
+      const auto timings = time_transfers(assembly, links, now);
+      for (std::size_t i = 0; i < assembly.size(); ++i)
+        transfers.push_back({round, assembly[i].source, assembly[i].destination,
+                             static_cast<std::int64_t>(assembly[i].bytes), timings[i].start_s, timings[i].end_s,
+                             TransferKind::kAssembly});
       const GlobalEvaluation ev = evaluate_global(e, algorithm, gather_cache, net, global, round, test);
       rec.test_accuracy = ev.whole.accuracy;
       rec.test_loss = ev.whole.loss;
@@ -124,7 +134,6 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     rec.aggregation_wall_s = aggregation_s;
 
     std::vector<TaskRecord> task_records;
-    std::vector<TransferRecord> transfers;
     for (const auto& t : tasks) {
       task_records.push_back(to_record(t));
       // A transfer a cancellation cut short never completed: not recorded.

@@ -38,6 +38,7 @@ std::string encode_plan(const TaskPlan& p) {
     w.list(values);
   }
   for (const auto* list : {&p.downloads, &p.uploads}) w.list(*list);
+  w.pod<std::uint8_t>(p.serverless);
   return w.out;
 }
 
@@ -61,6 +62,7 @@ TaskPlan decode_plan(const std::string& s, const std::string& origin) {
   }
   p.downloads = r.list<Transfer>("a task plan");
   p.uploads = r.list<Transfer>("a task plan");
+  p.serverless = r.pod<std::uint8_t>("a task plan") != 0;
   return p;
 }
 

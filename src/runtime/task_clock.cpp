@@ -24,12 +24,12 @@ double time_phase(const std::vector<Transfer>& transfers, const std::vector<Link
 }  // namespace
 
 std::vector<Transfer> task_downloads(const TaskPlan& plan, int device, std::uint64_t bytes_down) {
-  if (!plan.downloads.empty()) return plan.downloads;
+  if (!plan.downloads.empty() || plan.serverless) return plan.downloads;
   return {Transfer{kServer, device, bytes_down}};
 }
 
 std::vector<Transfer> task_uploads(const TaskPlan& plan, int device, std::uint64_t bytes_up) {
-  if (!plan.uploads.empty()) return plan.uploads;
+  if (!plan.uploads.empty() || plan.serverless) return plan.uploads;
   return {Transfer{device, kServer, bytes_up}};
 }
 
@@ -43,6 +43,12 @@ void apply_clock(const Experiment& e, const std::vector<LinkProfile>& links, con
   const DeviceProfile device = e.devices[d].at_round(clock_round);
   t.transfers.clear();
   t.start_s = start_s;
+  if (plan.serverless) {  // the task's traffic is its peer transfers, not a copy of its (sub)model each way
+    t.bytes_down = t.bytes_up = 0;
+    for (const Transfer& x : plan.downloads) t.bytes_down += x.bytes;
+    if (t.status != TaskStatus::kOom)
+      for (const Transfer& x : plan.uploads) t.bytes_up += x.bytes;
+  }
   t.download_s = time_phase(task_downloads(plan, d, t.bytes_down), links, start_s, TransferKind::kDownload, &t.transfers);
   t.compute_s = t.upload_s = 0;
   if (t.status != TaskStatus::kOom) {  // one refused for memory fails on arrival

@@ -58,6 +58,7 @@ class DepthFLTrainer : public Trainer {
     TrainerOutput out;
     out.local = train_locally(net, in.data.x, in.data.y, recipe, rng, {}, loss);
     out.flops = training_flops_per_sample(in.arch, depthfl_shape(in)) * double(out.local.samples);
+    out.work = local_work(in, depthfl_shape(in));
     if (alpha > 0) {
       torch::NoGradGuard no_grad;
       out.state["feddyn_h"] = feddyn_next_state(h, flat_parameters(net), received, alpha);

@@ -67,7 +67,7 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   fs::resize_file(path, fs::file_size(path) - 5);
   CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains(path) && Catch::Contains("truncated at byte"));
   std::ofstream(path) << "ESCKPT01 an older format";
-  CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("checkpoint format 01 is not this edgesim's (03)"));
+  CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("checkpoint format 01 is not this edgesim's (04)"));
   std::ofstream(path) << "garbage!garbage!";
   CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("not an edgesim checkpoint"));
   fs::remove(path);

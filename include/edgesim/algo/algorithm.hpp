@@ -24,6 +24,9 @@ struct TaskPlan {
   // The task's transfers before and after training; empty = the (sub)model from the server and
   // the update back to it (a star). Serverless algorithms list peer-to-peer transfers here.
   std::vector<Transfer> downloads, uploads;
+  // The lists above are the task's whole traffic even when empty (a peer that already holds
+  // what it needs downloads nothing): no server is involved.
+  bool serverless = false;
 };
 
 // How rank 0 evaluates the global model (runtime/evaluation.hpp): what the policy's paper or
@@ -76,6 +79,11 @@ class Algorithm {
 
   // How its global model is evaluated (the whole model and every evaluation rate).
   virtual EvaluationRule evaluation_rule() const { return {}; }
+
+  // Traffic that gathering the global model for an evaluation takes, when no server holds it
+  // (serverless policies: from the participants that hold each part); recorded as `assembly`
+  // transfers, off the clock's critical path. Empty: the server has it.
+  virtual std::vector<Transfer> assembly_transfers() const { return {}; }
 
   // State the policy carries between rounds, for checkpoints (FedAvg has none).
   virtual std::string save_state() const { return {}; }

@@ -59,6 +59,12 @@ struct AlgorithmConfig {
   std::string schedule = "auto";       // auto | sync | async | semi_async (algo/schedule.hpp)
   double semi_async_fraction = 0.5;    // semi_async: K = ceil(ρ·participants)
   double moon_mu = 1.0, moon_tau = 0.5;  // MOON's contrastive weight and temperature
+  // MSfusion (algo/msfusion.hpp; every one a reconstruction, docs/ALGORITHMS.md).
+  double msfusion_max_split = 0.5, msfusion_gap = 0.0;
+  int msfusion_shift = 1;
+  std::string msfusion_overlap = "adaptive";  // adaptive | fixed
+  double msfusion_overlap_level = 1.0, msfusion_overlap_step = 0.1, msfusion_overlap_min = 0.0;
+  double msfusion_contrastive_weight = 1.0, msfusion_tau = 0.5;
   double fraction = 1.0;  // share of devices selected per round
   int local_epochs = 1;
   int batch_size = 32;
