@@ -3,11 +3,13 @@
 namespace edgesim {
 namespace {
 
-// Keys of the width-scaled family (device rates and how updates merge).
-std::vector<std::string> with_rates(std::vector<std::string> more) {
+// Keys of the width-scaled family (device rates and how updates merge); HeteroFL's merge
+// (its subclasses) also reads the label-split rule.
+std::vector<std::string> with_rates(std::vector<std::string> more, bool label_split = true) {
   std::vector<std::string> keys = {"algorithm.fraction",   "algorithm.weighting",  "algorithm.rates",
                                    "algorithm.rate_rule",  "algorithm.rate_levels", "algorithm.rate_memory_margin",
-                                   "algorithm.masked_ce", "algorithm.label_split_merge"};
+                                   "algorithm.masked_ce"};
+  if (label_split) keys.push_back("algorithm.label_split_merge");
   keys.insert(keys.end(), more.begin(), more.end());
   return keys;
 }
@@ -24,7 +26,8 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
        {"algorithm.fraction", "algorithm.weighting", "algorithm.moon_mu", "algorithm.moon_tau"}, false},
       {"depthfl", "DepthFL (Kim et al. 2023): depth-scaled models, mutual self-distillation, FedDyn", "sync",
        with_rates({"algorithm.depthfl_distillation", "algorithm.depthfl_temperature", "algorithm.depthfl_ramp_rounds",
-                   "algorithm.feddyn", "algorithm.feddyn_alpha"}),
+                   "algorithm.feddyn", "algorithm.feddyn_alpha"},
+                  false),
        false, true},
       {"ssp", "SSP (Ho et al. 2013): stale-synchronous parallel, each update applied on arrival", "ssp",
        {"algorithm.weighting"}, false},

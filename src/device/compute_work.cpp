@@ -4,16 +4,26 @@
 
 namespace edgesim {
 
-bool op_class_of(LayerKind kind, OpClass* out) {
+namespace {
+
+// Per layer kind: its op class, and its op dispatches per forward pass in LibTorch's CPU kernels
+// (model/network.cpp): conv and linear are one call with their bias; attention = the q/k/v/out
+// projections, two batched products, a softmax, the scaling and the reshapes around the heads.
+// Flatten is a view: no op class, no cost.
+struct KindCost {
+  bool costs;
+  OpClass op_class;
+  double kernels;
+};
+KindCost cost_of(LayerKind kind) {
   switch (kind) {
     case LayerKind::kConv2d:
-      *out = OpClass::kConv;
-      return true;
+      return {true, OpClass::kConv, 1};
     case LayerKind::kLinear:
-    case LayerKind::kSelfAttention:
     case LayerKind::kTiedHead:
-      *out = OpClass::kMatmul;
-      return true;
+      return {true, OpClass::kMatmul, 1};
+    case LayerKind::kSelfAttention:
+      return {true, OpClass::kMatmul, 12};
     case LayerKind::kBatchNorm2d:
     case LayerKind::kReLU:
     case LayerKind::kGELU:
@@ -23,41 +33,24 @@ bool op_class_of(LayerKind kind, OpClass* out) {
     case LayerKind::kEmbedding:
     case LayerKind::kPositionalEmbedding:
     case LayerKind::kLayerNorm:
-      *out = OpClass::kElementwise;
-      return true;
+      return {true, OpClass::kElementwise, 1};
     case LayerKind::kFlatten:
-      return false;
+      return {false, OpClass::kElementwise, 0};
   }
-  return false;
+  return {false, OpClass::kElementwise, 0};
+}
+
+double kernels_of(LayerKind kind) { return cost_of(kind).kernels; }
+
+}  // namespace
+
+bool op_class_of(LayerKind kind, OpClass* out) {
+  const KindCost c = cost_of(kind);
+  *out = c.op_class;
+  return c.costs;
 }
 
 namespace {
-
-// Op dispatches of one forward pass of a layer in LibTorch's CPU kernels (model/network.cpp):
-// conv and linear are one call with their bias; attention = the q/k/v/out projections, two
-// batched products, a softmax, the scaling and the reshapes around the heads.
-double kernels_of(LayerKind kind) {
-  switch (kind) {
-    case LayerKind::kSelfAttention:
-      return 12;
-    case LayerKind::kFlatten:
-      return 0;
-    case LayerKind::kConv2d:
-    case LayerKind::kBatchNorm2d:
-    case LayerKind::kLinear:
-    case LayerKind::kReLU:
-    case LayerKind::kGELU:
-    case LayerKind::kMaxPool2d:
-    case LayerKind::kGlobalAvgPool:
-    case LayerKind::kAdd:
-    case LayerKind::kEmbedding:
-    case LayerKind::kPositionalEmbedding:
-    case LayerKind::kLayerNorm:
-    case LayerKind::kTiedHead:
-      return 1;
-  }
-  return 1;
-}
 
 // Floats a layer reads per sample (its inputs).
 double input_floats(const ModelSpec& s, const LayerSpec& l) {
