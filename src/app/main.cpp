@@ -17,6 +17,7 @@
 
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/catalog.hpp"
+#include "edgesim/app/plan_command.hpp"
 #include "edgesim/app/sweep_command.hpp"
 #include "edgesim/common/build_info.hpp"
 #include "edgesim/common/error.hpp"
@@ -276,6 +277,12 @@ int main(int argc, char** argv) {
   sweep_cmd->add_flag("--slurm", sweep.slurm, "Write a Slurm job array script instead of running");
   sweep_cmd->add_flag("--submit", sweep.submit, "With --slurm: submit it with sbatch");
 
+  PlanCommand plan;
+  auto* plan_cmd = app.add_subcommand("plan", "Print the pipeline plan(s) of a pipeline run's config (asteroid)");
+  plan_cmd->add_option("config", plan.config, "Experiment config (TOML)")->required();
+  plan_cmd->add_option("--set", plan.sets, "Override a config key: --set section.key=value (repeatable)");
+  plan_cmd->add_flag("--all", plan.all, "Asteroid and every baseline planner, not only pipeline.planner");
+
   app.add_subcommand("config-reference", "Print the config key reference (Markdown)");
   app.add_subcommand("algorithms", "List the algorithms, their default schedule and the keys each reads");
 
@@ -299,6 +306,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (app.got_subcommand("sweep")) return edgesim::run_sweep_command(sweep);
+    if (app.got_subcommand("plan")) return edgesim::run_plan_command(plan);
     return run_command(run);
   } catch (const edgesim::InputError& e) {
     std::cerr << "edgesim: error: " << e.what() << std::endl;
