@@ -17,6 +17,7 @@
 
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/catalog.hpp"
+#include "edgesim/app/pipeline_run.hpp"
 #include "edgesim/app/plan_command.hpp"
 #include "edgesim/app/sweep_command.hpp"
 #include "edgesim/common/build_info.hpp"
@@ -227,7 +228,7 @@ int run_command(const RunArgs& args) {
   }
 
   if (rank != 0) {
-    serve_tasks(experiment, rank, size);
+    if (!is_pipeline_run(cfg)) serve_tasks(experiment, rank, size);  // a pipeline runs on rank 0 (app/pipeline_run.hpp)
     MPI_Finalize();
     return 0;
   }
@@ -242,7 +243,8 @@ int run_command(const RunArgs& args) {
                        static_cast<std::int64_t>(experiment.partition.indices[d].size()),
                        experiment.partition.label_histogram[d]});
   }
-  const int rc = coordinate(experiment, args, out, meta, devices, size);
+  const int rc = is_pipeline_run(cfg) ? run_pipeline(experiment, out, args.overwrite, args.resume, meta, devices)
+                                      : coordinate(experiment, args, out, meta, devices, size);
   // Stopped or failed mid-run: executors may be mid-task; end them all.
   if ((rc == kExitStopped || rc == 1) && size > 1) MPI_Abort(MPI_COMM_WORLD, rc);
   MPI_Finalize();
