@@ -45,6 +45,15 @@ class BatchStream {
   std::size_t at_ = 0;
 };
 
+const char* op_kind_name(PipelineOpKind k) {
+  switch (k) {
+    case PipelineOpKind::kForward: return "forward";
+    case PipelineOpKind::kBackward: return "backward";
+    case PipelineOpKind::kAllReduce: return "allreduce";
+  }
+  return "?";
+}
+
 }  // namespace
 
 bool is_pipeline_run(const ExperimentConfig& cfg) {
@@ -66,7 +75,7 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
     if (e.train.size() < planned.plan.batch())
       throw InputError(cfg.source + ": key 'algorithm.batch_size': " + std::to_string(planned.plan.batch()) +
                        " samples per iteration but only " + std::to_string(e.train.size()) + " training samples");
-    results = std::make_unique<ResultsWriter>(out, overwrite, meta, devices, e.label_classes());
+    results = std::make_unique<ResultsWriter>(out, overwrite, meta, devices, e.label_classes(), true);
   } catch (const InputError& err) {
     std::cerr << "edgesim: error: " << err.what() << std::endl;
     return 2;
@@ -89,6 +98,14 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
   for (int it = 1; it <= cfg.run.rounds; ++it) {
     const Examples batch = to_examples(e.train, batches.next());
     const PipelineIteration r = executor.run_iteration(batch.x, batch.y);
+    // One plan per run today (plan_id 0); re-plans after faults will number theirs.
+    const PipelineIterationRecord iteration{it, 0, r.samples, virtual_time, virtual_time + r.time_s,
+                                            r.oom ? std::nan("") : r.loss};
+    std::vector<PipelineOpRecordRow> ops;
+    for (const PipelineOpRecord& op : r.ops)
+      ops.push_back({it, op.device, op.stage, op.micro_batch, virtual_time + op.start_s, virtual_time + op.end_s,
+                     op_kind_name(op.kind)});
+    results->append_pipeline(iteration, ops);
     virtual_time += r.time_s;
     RoundRecord row;
     row.round = it;

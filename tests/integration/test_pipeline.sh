@@ -55,6 +55,13 @@ run_ok gpipe1 1 run "$TMP/p.toml" --out "$TMP/gpipe1.h5" --set pipeline.planner=
 grep -q "gpipe: 4 stage(s)" "$TMP/gpipe1.log" || { cat "$TMP/gpipe1.log"; fail "the GPipe-like plan is not 4 stages"; }
 run_ok gpipe2 2 run "$TMP/p.toml" --out "$TMP/gpipe2.h5" --set pipeline.planner=gpipe
 h5check identical --no-tasks "$TMP/gpipe1.h5" "$TMP/gpipe2.h5"
+/usr/bin/python3 - "$TMP/gpipe1.h5" "$TMP/gpipe2.h5" <<'PY' || fail "pipeline tables differ between -np 1 and 2"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:])
+for t in ("pipeline_iterations", "pipeline_ops"):
+    assert a[t].dtype == b[t].dtype and np.array_equal(a[t][:], b[t][:]), t
+PY
+check "/pipeline_iterations and /pipeline_ops identical for -np 1 and 2"
 run_ok asteroid 1 run "$TMP/p.toml" --out "$TMP/asteroid.h5"
 /usr/bin/python3 - "$TMP/gpipe1.h5" "$TMP/asteroid.h5" <<'PY' || fail "pipeline /rounds"
 import sys, h5py, numpy as np
@@ -66,5 +73,27 @@ for r in (g, a):
 # Same batches, same initial model, same gradient step: the losses agree whatever the plan.
 assert np.allclose(g["train_loss"], a["train_loss"], rtol=1e-5), (g["train_loss"], a["train_loss"])
 assert not np.allclose(g["virtual_time_s"], a["virtual_time_s"]), "different plans, same time?"
+PY
+/usr/bin/python3 - "$TMP/gpipe1.h5" <<'PY' || fail "pipeline tables"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+it, ops, rounds = f["pipeline_iterations"][:], f["pipeline_ops"][:], f["rounds"][:]
+assert len(it) == 3 and list(it["iteration"]) == [1, 2, 3] and np.all(it["samples"] == 16)
+assert np.allclose(it["end_s"], rounds["virtual_time_s"]) and np.all(it["start_s"][1:] == it["end_s"][:-1])
+assert np.array_equal(it["train_loss"], rounds["train_loss"])
+# 4 stages of one device each, M micro-batches: 2M compute ops + one all-reduce per device per iteration.
+per = len(ops) // 3
+assert len(ops) == 3 * per and per % 4 == 0 and (per // 4 - 1) % 2 == 0, len(ops)
+kinds = set(ops["kind"])
+assert kinds == {b"forward", b"backward", b"allreduce"}, kinds
+assert np.all(ops["end_s"] >= ops["start_s"])
+for i, row in enumerate(it):
+    o = ops[ops["iteration"] == row["iteration"]]
+    assert o["start_s"].min() >= row["start_s"] - 1e-12 and abs(o["end_s"].max() - row["end_s"]) < 1e-9
+# 1F1B on stage 0 of 4: min(3, M) warm-up forwards, then one forward, then its first backward.
+M = (per // 4 - 1) // 2
+s0 = ops[(ops["iteration"] == 1) & (ops["stage"] == 0)]
+first_bwd = list(s0["kind"]).index(b"backward")
+assert first_bwd == min(3, M) + 1, (first_bwd, M)
 PY
 check "runs: 3 iterations, finite losses, GPipe-like and Asteroid plans train the same, in different virtual times"

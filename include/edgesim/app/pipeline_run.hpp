@@ -6,7 +6,8 @@
 // [choice]; reshuffled each epoch from the (seed, shuffle) stream), one 1F1B iteration, and
 // every run.eval_every iterations a test evaluation of the whole model. /rounds gets one row per
 // iteration (round = iteration, virtual time, training loss, test accuracy and loss,
-// participants = the plan's devices). Other ranks idle: executing stages on executor ranks over
+// participants = the plan's devices), /pipeline_iterations and /pipeline_ops their rows
+// (docs/RESULTS.md). Other ranks idle: executing stages on executor ranks over
 // MPI is not done yet (docs/ALGORITHMS.md), so results do not depend on the rank count.
 #include <string>
 #include <vector>
