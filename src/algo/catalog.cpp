@@ -45,6 +45,12 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
        false},
       {"fedasync", "FedAsync (Xie et al. 2019)", "async",
        {"algorithm.async_alpha", "algorithm.staleness", "algorithm.staleness_a", "algorithm.staleness_b"}, false},
+      // A pipeline, not federated rounds: one model trained by all devices (pipeline/, app/pipeline_run).
+      {"asteroid", "Asteroid (Ye et al. 2024, reconstructed): hybrid pipeline parallelism, one model over all devices",
+       "pipeline",
+       {"pipeline.planner", "pipeline.micro_batches", "pipeline.max_micro_batches", "pipeline.max_stages",
+        "pipeline.cuts", "pipeline.grouping", "pipeline.op_overhead_s"},
+       false},
       {"fedbuff", "FedBuff (Nguyen et al. 2022)", "async",
        {"algorithm.buffer_size", "algorithm.server_lr", "algorithm.staleness", "algorithm.staleness_a",
         "algorithm.staleness_b"},

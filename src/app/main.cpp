@@ -18,6 +18,9 @@
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/catalog.hpp"
 #include "edgesim/app/profile_command.hpp"
+
+#include "edgesim/app/pipeline_run.hpp"
+#include "edgesim/app/plan_command.hpp"
 #include "edgesim/app/sweep_command.hpp"
 #include "edgesim/common/build_info.hpp"
 #include "edgesim/common/error.hpp"
@@ -227,7 +230,7 @@ int run_command(const RunArgs& args) {
   }
 
   if (rank != 0) {
-    serve_tasks(experiment, rank, size);
+    if (!is_pipeline_run(cfg)) serve_tasks(experiment, rank, size);  // a pipeline runs on rank 0 (app/pipeline_run.hpp)
     MPI_Finalize();
     return 0;
   }
@@ -242,7 +245,8 @@ int run_command(const RunArgs& args) {
                        static_cast<std::int64_t>(experiment.partition.indices[d].size()),
                        experiment.partition.label_histogram[d]});
   }
-  const int rc = coordinate(experiment, args, out, meta, devices, size);
+  const int rc = is_pipeline_run(cfg) ? run_pipeline(experiment, out, args.overwrite, args.resume, meta, devices)
+                                      : coordinate(experiment, args, out, meta, devices, size);
   // Stopped or failed mid-run: executors may be mid-task; end them all.
   if ((rc == kExitStopped || rc == 1) && size > 1) MPI_Abort(MPI_COMM_WORLD, rc);
   MPI_Finalize();
@@ -286,6 +290,12 @@ int main(int argc, char** argv) {
   profile_cmd->add_option("--use", profile.use, "With --check: check this profile instead of measuring a new one");
   profile_cmd->add_flag("--quick", profile.quick, "Fewer widths and batch sizes (a smoke test, not a calibration)");
 
+  PlanCommand plan;
+  auto* plan_cmd = app.add_subcommand("plan", "Print the pipeline plan(s) of a pipeline run's config (asteroid)");
+  plan_cmd->add_option("config", plan.config, "Experiment config (TOML)")->required();
+  plan_cmd->add_option("--set", plan.sets, "Override a config key: --set section.key=value (repeatable)");
+  plan_cmd->add_flag("--all", plan.all, "Asteroid and every baseline planner, not only pipeline.planner");
+
   app.add_subcommand("config-reference", "Print the config key reference (Markdown)");
   app.add_subcommand("algorithms", "List the algorithms, their default schedule and the keys each reads");
 
@@ -310,6 +320,8 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("sweep")) return edgesim::run_sweep_command(sweep);
     if (app.got_subcommand("profile")) return edgesim::run_profile_command(profile);
+
+    if (app.got_subcommand("plan")) return edgesim::run_plan_command(plan);
     return run_command(run);
   } catch (const edgesim::InputError& e) {
     std::cerr << "edgesim: error: " << e.what() << std::endl;

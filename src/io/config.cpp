@@ -78,7 +78,7 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(run.name, v), any()},
       {"run.seed", Type::kInt, "1", "Seed of every random stream (model init, partition, selection, shuffling).",
        EDGESIM_FIELD(run.seed, static_cast<std::uint64_t>(to_int(v))), at_least(0)},
-      {"run.rounds", Type::kInt, "20", "Number of rounds.", EDGESIM_FIELD(run.rounds, static_cast<int>(to_int(v))), at_least(1)},
+      {"run.rounds", Type::kInt, "20", "Number of rounds (pipeline runs: iterations).", EDGESIM_FIELD(run.rounds, static_cast<int>(to_int(v))), at_least(1)},
       {"run.eval_every", Type::kInt, "1", "Evaluate the global model on the test set every k rounds (and after the last).",
        EDGESIM_FIELD(run.eval_every, static_cast<int>(to_int(v))), at_least(1)},
       {"run.threads", Type::kInt, "1", "LibTorch intra-op threads per rank. 1 keeps results bit-identical across machines.",
@@ -371,6 +371,33 @@ const std::vector<Key>& schema() {
        "AdaptCL with `bn_gamma`: λ of the L1 penalty on BatchNorm scales during local training (Network "
        "Slimming's 1e-4).",
        EDGESIM_FIELD(algorithm.adaptcl_bn_l1, to_float(v)), at_least(0)},
+      {"pipeline.planner", Type::kString, "\"asteroid\"",
+       "Pipeline runs (`algorithm.name = \"asteroid\"`): the plan to run: `asteroid` (the DP over stages, device "
+       "groups and shares), or a baseline on the same machinery: `data_parallel` (whole model on every device), "
+       "`gpipe` (even layer split, one device per stage), `pipedream` (PipeDream's planner assuming identical "
+       "devices), `hetpipe` (hybrid, equal shares inside a stage). See docs/ALGORITHMS.md (Asteroid). An iteration "
+       "is `algorithm.batch_size` samples; `run.rounds` iterations.",
+       EDGESIM_FIELD(pipeline.planner, v), one_of({"asteroid", "data_parallel", "gpipe", "pipedream", "hetpipe"})},
+      {"pipeline.micro_batches", Type::kInt, "0",
+       "Pipeline runs: micro-batches M per iteration (must divide `algorithm.batch_size`; micro-batch size = "
+       "batch / M); 0 = the planner picks M among the divisors up to `pipeline.max_micro_batches`.",
+       EDGESIM_FIELD(pipeline.micro_batches, static_cast<int>(to_int(v))), at_least(0)},
+      {"pipeline.max_micro_batches", Type::kInt, "32", "Pipeline runs: the largest M the planner tries.",
+       EDGESIM_FIELD(pipeline.max_micro_batches, static_cast<int>(to_int(v))), at_least(1)},
+      {"pipeline.max_stages", Type::kInt, "0", "Pipeline runs: the most stages a plan may have (0 = no limit).",
+       EDGESIM_FIELD(pipeline.max_stages, static_cast<int>(to_int(v))), at_least(0)},
+      {"pipeline.cuts", Type::kString, "\"blocks\"",
+       "[choice] Pipeline runs: where stages may be cut: at the model's `blocks` (ResNet/Transformer blocks, VGG "
+       "stages, plus stem and head) or between any two `layers`.",
+       EDGESIM_FIELD(pipeline.cuts, v), one_of({"blocks", "layers"})},
+      {"pipeline.grouping", Type::kString, "\"auto\"",
+       "[choice] Pipeline planner's device dimension: `subsets` (every device subset, exact), `sorted_runs` (devices "
+       "sorted by memory, each stage a run of that order), `auto` (subsets up to 256 device states).",
+       EDGESIM_FIELD(pipeline.grouping, v), one_of({"auto", "subsets", "sorted_runs"})},
+      {"pipeline.op_overhead_s", Type::kFloat, "0.0",
+       "[choice] Pipeline runs: fixed virtual seconds added to every forward and backward op of a micro-batch "
+       "(0 = the analytic clock, linear in samples).",
+       EDGESIM_FIELD(pipeline.op_overhead_s, to_float(v)), at_least(0)},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `calibrated`: from FLOPs, bytes moved and kernels per "
        "op, priced by measured compute profiles (deterministic; docs/CLOCK.md). `measured`: the host's measured step time x slowdown. "
@@ -555,6 +582,26 @@ void check_algorithm_keys(ExperimentConfig& cfg, std::map<std::string, Setting>&
   }
 }
 
+// pipeline.* keys are read only by pipeline algorithms (catalog schedule "pipeline"), which run
+// under no other schedule and time their ops with the analytic clock only.
+void check_pipeline_keys(const ExperimentConfig& cfg, const AlgorithmInfo& info, std::map<std::string, Setting>& settings,
+                         const std::function<void(const std::string&, const std::string&)>& fail) {
+  for (const auto& k : schema()) {
+    if (k.name.rfind("pipeline.", 0) != 0 || settings[k.name].value == unquote_default(k.default_value)) continue;
+    if (std::find(info.keys.begin(), info.keys.end(), k.name) == info.keys.end())
+      fail(k.name, "is not used by algorithm '" + info.name + "' (pipeline keys are read by pipeline algorithms: asteroid)");
+  }
+  if (info.schedule != "pipeline") return;
+  if (cfg.algorithm.schedule != "auto")
+    fail("algorithm.schedule", "algorithm '" + info.name + "' runs as a pipeline, not under a federated schedule: leave it \"auto\"");
+  if (cfg.clock.mode != "analytic")
+    fail("clock.mode", "pipeline runs time their ops with the analytic clock only (for now)");
+  const int m = cfg.pipeline.micro_batches;
+  if (m > 0 && cfg.algorithm.batch_size % m != 0)
+    fail("pipeline.micro_batches", std::to_string(m) + " micro-batches do not divide algorithm.batch_size " +
+                                       std::to_string(cfg.algorithm.batch_size));
+}
+
 // Checks that need several keys or the file system.
 void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings, bool renamed) {
   auto fail = [&](const std::string& key, const std::string& why) {
@@ -564,6 +611,7 @@ void check_whole(ExperimentConfig& cfg, std::map<std::string, Setting>& settings
   if (cfg.algorithm.straggler == "deadline" && cfg.algorithm.deadline_s <= 0)
     fail("algorithm.deadline_s", "must be > 0 when algorithm.straggler = \"deadline\"");
   check_algorithm_keys(cfg, settings, renamed, fail);
+  check_pipeline_keys(cfg, *find_algorithm(cfg.algorithm.name), settings, fail);
   for (const char* key : {"algorithm.rates", "algorithm.rate_levels"}) {
     try {
       const auto rates = parse_rate_list(settings[key].value);

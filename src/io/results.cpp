@@ -128,11 +128,20 @@ struct TransferRow {
   char kind[kTransferKindBytes];
 };
 
+// A pipeline op with its kind as text (same width as /transfers.kind).
+struct PipelineOpRow {
+  std::int64_t iteration, device, stage, micro_batch;
+  double start_s, end_s;
+  char kind[kTransferKindBytes];
+};
+
 // The in-memory row types double as the file types, so any padding would land in the file
 // (and in every reader's numpy dtype). All are packed today; keep it that way.
 static_assert(sizeof(RoundRecord) == 11 * 8, "RoundRecord gained padding or fields");
 static_assert(sizeof(TaskRow) == 13 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
 static_assert(sizeof(TransferRow) == 6 * 8 + kTransferKindBytes, "TransferRow gained padding or fields");
+static_assert(sizeof(PipelineIterationRecord) == 6 * 8, "PipelineIterationRecord gained padding or fields");
+static_assert(sizeof(PipelineOpRow) == 6 * 8 + kTransferKindBytes, "PipelineOpRow gained padding or fields");
 
 
 Handle string_type(std::size_t bytes, const std::string& path) {
@@ -246,6 +255,9 @@ struct ResultsWriter::Impl {
   Handle width_type, transfer_type;
   Handle status_ds, rounds_ds, tasks_ds, width_ds, transfers_ds;
   hsize_t num_rounds = 0, num_tasks = 0, num_width_evals = 0, num_transfers = 0;
+  // Pipeline runs only: created after every other table, so other runs' files are unchanged.
+  Handle pipe_iter_type, pipe_op_type, pipe_iter_ds, pipe_op_ds;
+  hsize_t num_pipe_iters = 0, num_pipe_ops = 0;
 
   hid_t id(hid_t h, const char* call, const std::string& what) const {
     return check_id(h, call, path, what);
@@ -261,6 +273,7 @@ struct ResultsWriter::Impl {
   void write_devices(const std::vector<DeviceRecord>& devices, int num_classes);
   void create_status();
   void create_tables();
+  void create_pipeline_tables();
   Handle create_table(const char* name, hid_t type, hsize_t chunk_rows);
   void append(hid_t ds, hid_t type, hsize_t& rows, const void* data, hsize_t n,
               const char* what);
@@ -439,6 +452,37 @@ void ResultsWriter::Impl::create_tables() {
   transfers_ds = create_table("transfers", transfer_type.get(), kTransferChunkRows);
 }
 
+void ResultsWriter::Impl::create_pipeline_tables() {
+  struct Col {
+    const char* name;
+    std::size_t offset;
+    hid_t type;
+  };
+  const Col iter_cols[] = {
+      {"iteration", HOFFSET(PipelineIterationRecord, iteration), H5T_NATIVE_INT64},
+      {"plan_id", HOFFSET(PipelineIterationRecord, plan_id), H5T_NATIVE_INT64},
+      {"samples", HOFFSET(PipelineIterationRecord, samples), H5T_NATIVE_INT64},
+      {"start_s", HOFFSET(PipelineIterationRecord, start_s), H5T_NATIVE_DOUBLE},
+      {"end_s", HOFFSET(PipelineIterationRecord, end_s), H5T_NATIVE_DOUBLE},
+      {"train_loss", HOFFSET(PipelineIterationRecord, train_loss), H5T_NATIVE_DOUBLE}};
+  pipe_iter_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineIterationRecord)), "H5Tcreate", "/pipeline_iterations"),
+                          H5Tclose);
+  for (const auto& c : iter_cols) ok(H5Tinsert(pipe_iter_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_iterations");
+  Handle kind_str = string_type(kTransferKindBytes);
+  const Col op_cols[] = {
+      {"iteration", HOFFSET(PipelineOpRow, iteration), H5T_NATIVE_INT64},
+      {"device", HOFFSET(PipelineOpRow, device), H5T_NATIVE_INT64},
+      {"stage", HOFFSET(PipelineOpRow, stage), H5T_NATIVE_INT64},
+      {"micro_batch", HOFFSET(PipelineOpRow, micro_batch), H5T_NATIVE_INT64},
+      {"start_s", HOFFSET(PipelineOpRow, start_s), H5T_NATIVE_DOUBLE},
+      {"end_s", HOFFSET(PipelineOpRow, end_s), H5T_NATIVE_DOUBLE},
+      {"kind", HOFFSET(PipelineOpRow, kind), kind_str.get()}};
+  pipe_op_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineOpRow)), "H5Tcreate", "/pipeline_ops"), H5Tclose);
+  for (const auto& c : op_cols) ok(H5Tinsert(pipe_op_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_ops");
+  pipe_iter_ds = create_table("pipeline_iterations", pipe_iter_type.get(), kRoundChunkRows);
+  pipe_op_ds = create_table("pipeline_ops", pipe_op_type.get(), kTransferChunkRows);
+}
+
 void ResultsWriter::Impl::write_status(const char* text) {
   char buf[kStatusBytes] = {};
   std::memcpy(buf, text, std::min(std::strlen(text), sizeof buf));
@@ -451,7 +495,7 @@ void ResultsWriter::Impl::flush() {
 }
 
 ResultsWriter::ResultsWriter(const std::string& path, bool overwrite, const RunMetadata& meta,
-                             const std::vector<DeviceRecord>& devices, int num_classes)
+                             const std::vector<DeviceRecord>& devices, int num_classes, bool pipeline_tables)
     : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
 
@@ -487,6 +531,7 @@ ResultsWriter::ResultsWriter(const std::string& path, bool overwrite, const RunM
     impl_->write_devices(devices, num_classes);
     impl_->create_status();
     impl_->create_tables();
+    if (pipeline_tables) impl_->create_pipeline_tables();
     // From here on the file on disk is always consistent: readers may open it with SWMR
     // read access while we run, and after a crash it holds everything up to the last flush.
     impl_->ok(H5Fstart_swmr_write(impl_->file.get()), "H5Fstart_swmr_write", "the file");
@@ -526,6 +571,21 @@ void ResultsWriter::append_tasks(const std::vector<TaskRecord>& tasks) {
 void ResultsWriter::append_width_evals(const std::vector<WidthEvalRecord>& evals) {
   impl_->append(impl_->width_ds.get(), impl_->width_type.get(), impl_->num_width_evals, evals.data(), evals.size(),
                 "/width_eval");
+}
+
+void ResultsWriter::append_pipeline(const PipelineIterationRecord& iteration,
+                                    const std::vector<PipelineOpRecordRow>& ops) {
+  if (impl_->pipe_iter_ds.get() < 0) throw std::logic_error("ResultsWriter: no pipeline tables in this file");
+  impl_->append(impl_->pipe_iter_ds.get(), impl_->pipe_iter_type.get(), impl_->num_pipe_iters, &iteration, 1,
+                "/pipeline_iterations");
+  std::vector<PipelineOpRow> rows(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const PipelineOpRecordRow& o = ops[i];
+    rows[i] = PipelineOpRow{o.iteration, o.device, o.stage, o.micro_batch, o.start_s, o.end_s, {}};
+    std::memcpy(rows[i].kind, o.kind.data(), std::min(o.kind.size(), sizeof rows[i].kind));
+  }
+  impl_->append(impl_->pipe_op_ds.get(), impl_->pipe_op_type.get(), impl_->num_pipe_ops, rows.data(), rows.size(),
+                "/pipeline_ops");
 }
 
 void ResultsWriter::append_transfers(const std::vector<TransferRecord>& transfers) {

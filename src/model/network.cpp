@@ -1,5 +1,6 @@
 #include "edgesim/model/network.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -23,8 +24,13 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
   return o_(ctx);
 }
 
-SpecNetImpl::SpecNetImpl(const ModelSpec& spec) : spec_(spec), layers_(spec.layers.size()) {
-  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+SpecNetImpl::SpecNetImpl(const ModelSpec& spec) : SpecNetImpl(spec, 0, static_cast<int>(spec.layers.size())) {}
+
+SpecNetImpl::SpecNetImpl(const ModelSpec& spec, int begin, int end)
+    : spec_(spec), begin_(begin), end_(end), layers_(spec.layers.size()) {
+  if (begin < 0 || end > static_cast<int>(spec.layers.size()) || begin >= end)
+    throw std::invalid_argument("SpecNet: bad layer range");
+  for (std::size_t i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) {
     const LayerSpec& l = spec.layers[i];
     Layer& m = layers_[i];
     switch (l.kind) {
@@ -62,6 +68,13 @@ SpecNetImpl::SpecNetImpl(const ModelSpec& spec) : spec_(spec), layers_(spec.laye
         m.attention = register_module(l.name, SelfAttention(spec.width(l.in_group), heads.units, spec.unit_width(l.inner_group)));
         break;
       }
+      case LayerKind::kTiedHead:
+        // The embedding's weight, registered where the embedding is not: this stage trains a
+        // copy whose gradient is exchanged with the owner's (pipeline/executor.hpp).
+        if (l.tied_to < begin || l.tied_to >= end)
+          tied_weight_ = register_parameter(l.name + "_tied_weight",
+                                            torch::zeros({spec.layers.at(l.tied_to).vocab, spec.width(l.in_group)}));
+        break;
       default:
         break;
     }
@@ -168,10 +181,21 @@ torch::Tensor exit_average(SpecNet& net, const torch::Tensor& x, const std::vect
   return sum / static_cast<double>(blocks.size());
 }
 
+void SpecNetImpl::forward_into(const torch::Tensor& x, std::vector<torch::Tensor>& out) {
+  const int end = std::min(end_, spec_.output() + 1);
+  if (static_cast<int>(out.size()) < end) throw std::invalid_argument("SpecNet::forward_into: output vector too short");
+  run_range(x, begin_, end, out);
+}
+
 std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int end) {
   std::vector<torch::Tensor> out(end);
+  run_range(x, 0, end, out);
+  return out;
+}
+
+void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vector<torch::Tensor>& out) {
   const bool scale = is_training() && train_scale_ != 1.0;
-  for (int i = 0; i < end; ++i) {
+  for (int i = begin; i < end; ++i) {
     const LayerSpec& l = spec_.layers[i];
     const torch::Tensor& in = !l.inputs.empty() ? out[l.inputs[0]] : (i == 0 ? x : out[i - 1]);
     Layer& m = layers_[i];
@@ -190,7 +214,11 @@ std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int e
       case LayerKind::kPositionalEmbedding: y = m.embedding->weight.unsqueeze(0); break;
       case LayerKind::kLayerNorm: y = m.norm(in); break;
       case LayerKind::kSelfAttention: y = m.attention(in); break;
-      case LayerKind::kTiedHead: y = torch::matmul(in, layers_.at(l.tied_to).embedding->weight.t()); break;
+      case LayerKind::kTiedHead: {
+        const Layer& owner = layers_.at(l.tied_to);
+        y = torch::matmul(in, (owner.embedding ? owner.embedding->weight : tied_weight_).t());
+        break;
+      }
     }
     if (scale && (l.kind == LayerKind::kConv2d ||
                   (l.kind == LayerKind::kLinear && spec_.groups[l.out_group].sliceable)))
@@ -204,7 +232,6 @@ std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int e
     }
     out[i] = std::move(y);
   }
-  return out;
 }
 
 SpecNet build_network(const ModelSpec& spec) { return SpecNet(spec); }

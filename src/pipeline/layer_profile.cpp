@@ -56,6 +56,11 @@ std::uint64_t count(const ModelSpec& s, const ParamSpec& p) {
 
 }  // namespace
 
+std::vector<int> crossing_tensors(const ModelSpec& spec, int cut) {
+  const std::set<int> c = crossing_producers(spec, cut);
+  return {c.begin(), c.end()};
+}
+
 std::uint64_t crossing_bytes(const ModelSpec& spec, int cut) {
   std::uint64_t floats = 0;
   for (int j : crossing_producers(spec, cut)) floats += output_floats(spec, j);

@@ -11,8 +11,9 @@ namespace edgesim {
 
 struct AlgorithmInfo {
   std::string name, summary;
-  std::string schedule;           // "sync" | "async" | "semi_async" | "ssp"
-  std::vector<std::string> keys;  // algorithm.* keys it reads (besides the local recipe's)
+  std::string schedule;           // "sync" | "async" | "semi_async" | "ssp"; "pipeline": not federated rounds
+                                  // but one model over all devices (app/pipeline_run.hpp), reading pipeline.* keys
+  std::vector<std::string> keys;  // algorithm.* (and pipeline.*) keys it reads (besides the local recipe's)
   bool cuts_depth = false;        // accepts algorithm.slicing other than "width"
   bool needs_early_exits = false; // trains early-exit heads (model.early_exits must be on)
 };

@@ -102,6 +102,18 @@ struct AlgorithmConfig {
   double adaptcl_bn_l1 = 1e-4;
 };
 
+// Pipeline runs (an algorithm whose catalog schedule is "pipeline": asteroid). An iteration is
+// algorithm.batch_size samples in `micro_batches` micro-batches; run.rounds iterations.
+struct PipelineConfig {
+  std::string planner = "asteroid";  // asteroid | data_parallel | gpipe | pipedream | hetpipe
+  int micro_batches = 0;             // 0 = the planner picks among the divisors of the batch
+  int max_micro_batches = 32;
+  int max_stages = 0;                // 0 = no limit
+  std::string cuts = "blocks";       // blocks | layers: where stages may be cut
+  std::string grouping = "auto";     // auto | subsets | sorted_runs (pipeline/planner.hpp)
+  double op_overhead_s = 0.0;        // fixed seconds per forward/backward op
+};
+
 struct ClockConfig {
   std::string mode = "analytic";  // analytic | calibrated | measured | realtime
   std::string profile;            // calibrated: the reference device's compute profile ("" = the device set's)
@@ -113,6 +125,7 @@ struct ExperimentConfig {
   DevicesConfig devices;
   ModelConfig model;
   AlgorithmConfig algorithm;
+  PipelineConfig pipeline;
   ClockConfig clock;
   std::string source;         // the config file path
   std::string resolved_toml;  // every key with its final value, as TOML

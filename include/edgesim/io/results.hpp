@@ -71,6 +71,19 @@ struct TransferRecord {
   TransferKind kind = TransferKind::kDownload;
 };
 
+// Pipeline runs only (docs/RESULTS.md): one row of /pipeline_iterations per iteration and
+// one row of /pipeline_ops per device op (kind "forward", "backward", "allreduce").
+struct PipelineIterationRecord {
+  std::int64_t iteration = 0, plan_id = 0, samples = 0;
+  double start_s = 0, end_s = 0;  // virtual time
+  double train_loss = 0;          // NaN when the iteration was oom
+};
+struct PipelineOpRecordRow {
+  std::int64_t iteration = 0, device = 0, stage = 0, micro_batch = 0;  // micro_batch -1: all-reduce
+  double start_s = 0, end_s = 0;  // virtual time
+  std::string kind;               // "forward" | "backward" | "allreduce"
+};
+
 // What a results file holds so far; readable while its writer runs or after it was killed.
 struct ResultsTables {
   std::string status;  // "running" or "complete"
@@ -88,7 +101,7 @@ class ResultsWriter {
  public:
   // Throws InputError if `path` exists and !overwrite, or cannot be created.
   ResultsWriter(const std::string& path, bool overwrite, const RunMetadata& meta,
-                const std::vector<DeviceRecord>& devices, int num_classes);
+                const std::vector<DeviceRecord>& devices, int num_classes, bool pipeline_tables = false);
   ~ResultsWriter();
   ResultsWriter(const ResultsWriter&) = delete;
   ResultsWriter& operator=(const ResultsWriter&) = delete;
@@ -96,6 +109,8 @@ class ResultsWriter {
   void append_tasks(const std::vector<TaskRecord>& tasks);
   void append_width_evals(const std::vector<WidthEvalRecord>& evals);  // before its round's append_round
   void append_transfers(const std::vector<TransferRecord>& transfers);  // before its round's append_round
+  // Only with pipeline_tables; before its iteration's append_round, which flushes them.
+  void append_pipeline(const PipelineIterationRecord& iteration, const std::vector<PipelineOpRecordRow>& ops);
   void append_round(const RoundRecord& round);  // appends, then flushes the file
   void mark_complete();                         // sets /status to "complete" and flushes
 

@@ -24,6 +24,14 @@ TORCH_MODULE(SelfAttention);
 class SpecNetImpl : public torch::nn::Module {
  public:
   explicit SpecNetImpl(const ModelSpec& spec);
+  // Only layers [begin, end) of the spec, with their parameters and buffers (a pipeline stage,
+  // model/stage.hpp). A tied head whose embedding lies outside the range gets its own copy of
+  // that weight, registered as "<head>_tied_weight".
+  SpecNetImpl(const ModelSpec& spec, int begin, int end);
+  // Runs this module's layers (up to output()), reading earlier layers' outputs from `out`
+  // (indexed by layer, at least output() + 1 long) and `x` (the model input; read only by
+  // layer 0), and writing their own outputs into it.
+  void forward_into(const torch::Tensor& x, std::vector<torch::Tensor>& out);
   // Images [batch, c, h, w] -> logits [batch, classes]; tokens [batch, seq] -> [batch, seq, vocab].
   // The model's own classifier; early-exit heads (model/spec.hpp) are not run.
   torch::Tensor forward(const torch::Tensor& x);
@@ -62,7 +70,10 @@ class SpecNetImpl : public torch::nn::Module {
   // Outputs of layers [0, end).
   std::vector<torch::Tensor> run_layers(const torch::Tensor& x, int end);
   torch::Tensor batchnorm(torch::nn::BatchNorm2d& bn, const LayerSpec& l, const torch::Tensor& in);
+  void run_range(const torch::Tensor& x, int begin, int end, std::vector<torch::Tensor>& out);
   ModelSpec spec_;
+  int begin_ = 0, end_ = 0;     // the layers this module holds
+  torch::Tensor tied_weight_;   // a tied head's copy of an embedding outside [begin_, end_)
   std::vector<Layer> layers_;
   double train_scale_ = 1.0;
   std::vector<torch::Tensor> masks_;  // per group: 0/1 over its width, undefined = all active

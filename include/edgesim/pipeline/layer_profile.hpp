@@ -56,6 +56,10 @@ enum class CutPoints {
 
 LayerProfile profile_layers(const ModelSpec& spec, CutPoints cuts = CutPoints::kLayers);
 
+// The tensors produced before spec layer `cut` and read at or after it (up to output()), as
+// producing layer indices in ascending order, -1 = the model input: what crosses the cut.
+std::vector<int> crossing_tensors(const ModelSpec& spec, int cut);
+
 // Bytes per sample of every tensor produced before spec layer `cut` and read at or after it.
 std::uint64_t crossing_bytes(const ModelSpec& spec, int cut);
 

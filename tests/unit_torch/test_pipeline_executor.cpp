@@ -1,0 +1,223 @@
+// Pipeline execution (issue 13): one 1F1B iteration over S stages and M micro-batches gives the
+// weights one process gets by accumulating gradients over the same micro-batches and stepping
+// once — CNN, ResNet-18 cut inside a residual block, and the Transformer with its tied head in
+// another stage than the embedding; the virtual time is the 1F1B schedule's; a device over its
+// cap makes the iteration oom.
+#include "model_support.hpp"
+
+#include <numeric>
+
+#include "edgesim/model/stage.hpp"
+#include "edgesim/model/zoo.hpp"
+#include "edgesim/pipeline/layer_profile.hpp"
+#include "edgesim/runtime/pipeline_executor.hpp"
+
+using namespace edgesim;
+
+namespace {
+
+constexpr std::uint64_t kPlenty = std::uint64_t(1) << 40;
+
+Fleet test_fleet(int n) {
+  std::vector<DeviceProfile> d(n);
+  for (int i = 0; i < n; ++i) {
+    d[i].slowdown = 1.0 + i, d[i].memory_cap_bytes = kPlenty;
+    d[i].uplink_mbps = 100 + 50 * i, d[i].downlink_mbps = 200, d[i].latency_s = 0.001 * i;
+  }
+  return Fleet(1e11, d);
+}
+
+StagePlan stage(int begin, int end, std::vector<int> devices, std::vector<int> shares) {
+  return {begin, end, std::move(devices), std::move(shares)};
+}
+
+const SgdSettings kSgd{0.05, 0.9, 1e-4};
+
+// One process: for each micro-batch, and each chunk of it (`chunks`: sample counts summing to
+// the micro-batch; one chunk = the whole micro-batch), loss(chunk) · |chunk| / batch, backward;
+// then one step. With one chunk this is (mean loss of the micro-batch) / M accumulated.
+torch::Tensor reference_step(const ModelSpec& spec, const SpecNet& initial, const torch::Tensor& x,
+                             const torch::Tensor& y, int micro_batches, const std::vector<int>& chunks) {
+  SpecNet net = build_network(spec);
+  load_weights(*net, flatten_weights(*initial));
+  net->train();
+  torch::optim::SGD opt(net->parameters(),
+                        torch::optim::SGDOptions(kSgd.lr).momentum(kSgd.momentum).weight_decay(kSgd.weight_decay));
+  opt.zero_grad();
+  const std::int64_t batch = x.size(0), mb = batch / micro_batches;
+  for (int m = 0; m < micro_batches; ++m) {
+    std::int64_t at = m * mb;
+    for (int c : chunks) {
+      const auto loss = classification_loss(net->forward(x.narrow(0, at, c)), y.narrow(0, at, c));
+      (loss * (static_cast<double>(c) / batch)).backward();
+      at += c;
+    }
+  }
+  opt.step();
+  return flatten_weights(*net);
+}
+
+struct Outcome {
+  torch::Tensor before, pipeline, reference;
+  PipelineIteration iteration;
+};
+
+Outcome compare(const ModelSpec& spec, const Plan& plan, const std::vector<int>& chunks, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  SpecNet initial = build_network(spec);
+  const int batch = plan.batch();
+  const torch::Tensor x = test::sample_input(spec, batch);
+  const torch::Tensor y = spec.token_input ? torch::randint(0, spec.num_classes, {batch, spec.in_h}, torch::kInt64)
+                                           : torch::randint(0, spec.num_classes, {batch}, torch::kInt64);
+  const LayerProfile profile = profile_layers(spec, CutPoints::kLayers);
+  const Fleet fleet = test_fleet(4);
+  Outcome o;
+  o.before = flatten_weights(*initial);
+  PipelineExecutor exec(spec, profile, plan, fleet, kSgd, initial);
+  o.iteration = exec.run_iteration(x, y);
+  SpecNet after = build_network(spec);
+  load_weights(*after, o.before);
+  exec.copy_into(after);
+  o.pipeline = flatten_weights(*after);
+  o.reference = reference_step(spec, initial, x, y, plan.micro_batches, chunks);
+  return o;
+}
+
+// Parameters only: the first parameter_count() floats of the flat buffer.
+torch::Tensor params(const ModelSpec& spec, const torch::Tensor& flat) { return flat.narrow(0, 0, spec.parameter_count()); }
+
+double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+// A cut inside a residual block: after its first layer, so its input (the shortcut) crosses too.
+int cut_inside_block(const ModelSpec& spec, int block) { return spec.blocks.at(block).begin + 1; }
+
+}  // namespace
+
+// The stated tolerance: after one step with lr 0.05, every weight within 2e-6 of the reference
+// (float32 sums in a different order); the step itself moves weights by far more (checked).
+constexpr double kTolerance = 2e-6;
+
+TEST_CASE("pipeline stage: a cut inside a residual block carries the shortcut", "[pipeline_exec]") {
+  const ModelSpec resnet = make_resnet18(3, 32, 10, 0.125, false);
+  const int cut = cut_inside_block(resnet, 2);
+  CHECK(crossing_tensors(resnet, cut).size() == 2);
+  StageNet a(resnet, 0, cut), b(resnet, cut, resnet.output() + 1);
+  CHECK(a.outputs() == b.inputs());
+  CHECK(b.is_last());
+  torch::manual_seed(3);
+  SpecNet whole = build_network(resnet);
+  whole->eval();
+  a.copy_from(whole), b.copy_from(whole);
+  a.net()->eval(), b.net()->eval();
+  const auto x = test::sample_input(resnet, 4);
+  const auto staged = b.forward(a.forward({x}))[0];
+  CHECK(max_diff(staged, whole->forward(x)) < 1e-5);
+}
+
+TEST_CASE("pipeline iteration = accumulated micro-batch gradients, one step: CNN", "[pipeline_exec]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);  // no BatchNorm: a multi-device stage is exact too
+  Plan plan;
+  plan.micro_batch = 8, plan.micro_batches = 4;
+  plan.stages = {stage(0, 3, {0}, {8}), stage(3, 7, {1, 2}, {3, 5}), stage(7, cnn.output() + 1, {3}, {8})};
+  const Outcome o = compare(cnn, plan, {8}, 11);
+  REQUIRE_FALSE(o.iteration.oom);
+  CHECK(max_diff(o.pipeline, o.before) > 1e-4);
+  CHECK(max_diff(o.pipeline, o.reference) < kTolerance);
+  CHECK(o.iteration.samples == 32);
+  CHECK(std::isfinite(o.iteration.loss));
+}
+
+TEST_CASE("pipeline iteration = accumulated micro-batch gradients, one step: ResNet-18 cut inside blocks",
+          "[pipeline_exec]") {
+  const ModelSpec resnet = make_resnet18(3, 32, 10, 0.125, false);
+  const int c1 = cut_inside_block(resnet, 1), c2 = cut_inside_block(resnet, 5), end = resnet.output() + 1;
+  SECTION("one device per stage: BatchNorm sees each micro-batch's statistics in both; buffers compared too") {
+    Plan plan;
+    plan.micro_batch = 4, plan.micro_batches = 3;
+    plan.stages = {stage(0, c1, {0}, {4}), stage(c1, c2, {1}, {4}), stage(c2, end, {2}, {4})};
+    const Outcome o = compare(resnet, plan, {4}, 12);
+    REQUIRE_FALSE(o.iteration.oom);
+    CHECK(max_diff(o.pipeline, o.before) > 1e-4);
+    CHECK(max_diff(o.pipeline, o.reference) < kTolerance);
+  }
+  SECTION("two devices per stage: BN sees each device's share, as the reference's chunks; parameters compared") {
+    Plan plan;
+    plan.micro_batch = 6, plan.micro_batches = 2;
+    plan.stages = {stage(0, c1, {0, 1}, {2, 4}), stage(c1, end, {2, 3}, {2, 4})};
+    const Outcome o = compare(resnet, plan, {2, 4}, 13);
+    REQUIRE_FALSE(o.iteration.oom);
+    CHECK(max_diff(params(resnet, o.pipeline), params(resnet, o.before)) > 1e-4);
+    CHECK(max_diff(params(resnet, o.pipeline), params(resnet, o.reference)) < kTolerance);
+  }
+}
+
+TEST_CASE("pipeline iteration = accumulated micro-batch gradients, one step: Transformer, tied head in another stage",
+          "[pipeline_exec]") {
+  const ModelSpec lm = make_transformer_lm(transformer_preset("tiny", 50, 12), 1.0);
+  const LayerProfile profile = profile_layers(lm, CutPoints::kLayers);
+  // Stages are unit ranges; no cut separates the positional table from its add.
+  auto unit_at = [&](int layer) {
+    for (int u = 0; u < profile.size(); ++u)
+      if (profile.units[u].begin == layer) return u;
+    FAIL("no unit starts at layer " << layer);
+    return -1;
+  };
+  const int end = profile.size(), mid = unit_at(lm.blocks.at(1).begin);
+  // The first stage is the embeddings: the tied head, in the last stage, holds a copy.
+  const int first = unit_at(lm.blocks.at(0).begin);
+  Plan plan;
+  plan.micro_batch = 4, plan.micro_batches = 3;
+  plan.stages = {stage(0, first, {0}, {4}), stage(first, mid, {1, 2}, {1, 3}), stage(mid, end, {3}, {4})};
+  const Outcome o = compare(lm, plan, {4}, 14);
+  REQUIRE_FALSE(o.iteration.oom);
+  CHECK(max_diff(o.pipeline, o.before) > 1e-4);
+  CHECK(max_diff(o.pipeline, o.reference) < kTolerance);
+}
+
+TEST_CASE("pipeline iteration: virtual time is the 1F1B schedule's, close to the planner's closed form", "[pipeline_exec]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);
+  Plan plan;
+  plan.micro_batch = 8, plan.micro_batches = 4;
+  plan.stages = {stage(0, 3, {0}, {8}), stage(3, 7, {1, 2}, {3, 5}), stage(7, cnn.output() + 1, {3}, {8})};
+  const Outcome o = compare(cnn, plan, {8}, 15);
+  const LayerProfile profile = profile_layers(cnn, CutPoints::kLayers);
+  const Fleet fleet = test_fleet(4);
+  const Schedule1F1B s = schedule_1f1b(plan, profile, fleet);
+  CHECK(o.iteration.time_s == s.makespan_s);
+  const double predicted = iteration_time(plan, profile, fleet);
+  INFO("executed " << o.iteration.time_s << " s, planner " << predicted << " s");
+  CHECK(std::abs(o.iteration.time_s - predicted) <= 0.06 * predicted);
+  // Every device records every one of its ops: 2M compute ops + one all-reduce, inside its stage's op.
+  CHECK(o.iteration.ops.size() == 4 * (2 * 4 + 1));
+  for (const PipelineOpRecord& r : o.iteration.ops) {
+    CHECK(r.end_s >= r.start_s);
+    CHECK(r.end_s <= s.makespan_s + 1e-12);
+  }
+  // The slower device of the shared stage (device 2: slowdown 3, 5 samples) ends its forwards last.
+  double end1 = 0, end2 = 0;
+  for (const PipelineOpRecord& r : o.iteration.ops)
+    if (r.kind == PipelineOpKind::kForward && r.micro_batch == 0) {
+      if (r.device == 1) end1 = r.end_s;
+      if (r.device == 2) end2 = r.end_s;
+    }
+  CHECK(end2 > end1);
+}
+
+TEST_CASE("pipeline iteration: a device over its cap makes the iteration oom and nothing trains", "[pipeline_exec]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);
+  const LayerProfile profile = profile_layers(cnn, CutPoints::kLayers);
+  Fleet fleet = test_fleet(2);
+  Plan plan;
+  plan.micro_batch = 4, plan.micro_batches = 2;
+  plan.stages = {stage(0, 4, {0}, {4}), stage(4, cnn.output() + 1, {1}, {4})};
+  fleet.devices[1].memory_cap_bytes = memory_of(plan, 1, 0, profile, true).total() - 1;
+  torch::manual_seed(5);
+  SpecNet initial = build_network(cnn);
+  PipelineExecutor exec(cnn, profile, plan, fleet, kSgd, initial);
+  const auto r = exec.run_iteration(test::sample_input(cnn, 8), torch::randint(0, 10, {8}, torch::kInt64));
+  CHECK(r.oom);
+  CHECK(r.oom_devices == std::vector<int>{1});
+  SpecNet after = build_network(cnn);
+  exec.copy_into(after);
+  CHECK(max_diff(flatten_weights(*after), flatten_weights(*initial)) == 0);
+}
