@@ -26,6 +26,15 @@ struct TaskPlan {
   std::vector<Transfer> downloads, uploads;
 };
 
+// The rate each device trains at (the share of the model's width or depth), for the start-up
+// summary of the width/depth-scaling policies: which rule produced the rates, and whether they
+// stay fixed for the run (AdaptCL learns its own from observed times).
+struct RateAssignment {
+  std::string rule;           // e.g. `algorithm.rate_rule = "memory"`: what it compares
+  std::vector<double> rates;  // per device
+  bool fixed = true;
+};
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -59,6 +68,9 @@ class Algorithm {
   // in use), and the submodel a rate stands for: by default the prefix of that width.
   virtual std::vector<double> eval_rates() const { return {}; }
   virtual SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const { return prefix_submodel(model, rate); }
+
+  // Device rates for the start-up summary; nullopt: every device always trains the whole model.
+  virtual std::optional<RateAssignment> rate_assignment() const { return std::nullopt; }
 
   // State the policy carries between rounds, for checkpoints (FedAvg has none).
   virtual std::string save_state() const { return {}; }

@@ -8,6 +8,7 @@
 // is cut as `algorithm.slicing` says; cut in depth, its compute share is its FLOPs over the full
 // model's instead of r². A device that fits no level gets the smallest (it will end as `oom`,
 // visibly, rather than be dropped silently).
+#include <string>
 #include <vector>
 
 #include "edgesim/runtime/experiment.hpp"
@@ -15,5 +16,7 @@
 namespace edgesim {
 
 std::vector<double> device_rates(const Experiment& experiment);
+// Which rule device_rates() applied, in words naming its keys (for the start-up summary).
+std::string rate_rule_description(const Experiment& experiment);
 
 }  // namespace edgesim

@@ -16,6 +16,7 @@ class HeteroFL : public FedAvg {
   explicit HeteroFL(const Experiment& experiment);
   std::vector<double> eval_rates() const override;  // the distinct device rates
   SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // cut as devices get it
+  std::optional<RateAssignment> rate_assignment() const override;  // device_rates()'s rates and rule
 
  protected:
   std::optional<SubmodelSpec> submodel(int device, int round) override;
