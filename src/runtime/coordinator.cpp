@@ -116,7 +116,8 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   auto print_progress = [&](const RoundRecord& rec, std::size_t tasks, const std::string& eta) {
     // The accepted updates' mean train loss: "-" without updates (round 0), "nan"/"inf" diverged.
     char loss[24] = "  -  ";
-    if (rec.participants > 0)
+    if (rec.participants > 0 && std::isnan(rec.train_loss)) std::snprintf(loss, sizeof loss, "nan");
+    else if (rec.participants > 0)
       std::snprintf(loss, sizeof loss, std::fabs(rec.train_loss) < 1e4 ? "%.3f" : "%.3g", rec.train_loss);
     char acc[16] = "  -   ";
     if (!std::isnan(rec.test_accuracy)) std::snprintf(acc, sizeof acc, "%5.2f%%", rec.test_accuracy * 100);

@@ -6,7 +6,7 @@
 # must end above chance accuracy and raise no learning warning; plot.py and summary.py must
 # accept the files.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-ROUNDS=${ROUNDS:-4}
+ROUNDS=${ROUNDS:-3}
 cd "$EDGESIM_SOURCE_DIR"
 
 # The sh block under "## Running your own experiments", one command per line.
@@ -32,7 +32,7 @@ while read -r cmd; do
   cmd=${cmd//build\/edgesim/$EDGESIM_BIN}
   [[ $cmd == *" run "* ]] && cmd="$cmd --set run.rounds=$ROUNDS"
   echo "  \$ $cmd"
-  bash -c "$cmd" >"$TMP/cmd$i.log" 2>&1 || { sed 's/^/    | /' "$TMP/cmd$i.log" >&2; fail "README command $i failed"; }
+  bash -c "$cmd" </dev/null >"$TMP/cmd$i.log" 2>&1 || { sed 's/^/    | /' "$TMP/cmd$i.log" >&2; fail "README command $i failed"; }
   if [[ $cmd == *" run "* ]] && grep -q "edgesim: warning" "$TMP/cmd$i.log"; then
     sed 's/^/    | /' "$TMP/cmd$i.log" >&2
     fail "README command $i warns: $(grep -m1 'edgesim: warning' "$TMP/cmd$i.log")"

@@ -87,3 +87,33 @@ import sys, h5py
 r = h5py.File(sys.argv[1], 'r')['rounds'][:]
 assert list(r['round']) == [1, 2], list(r['round'])" "$TMP/no-initial.h5" || fail "run.eval_initial = false still wrote round 0"
 check "run.eval_initial = false: rows of rounds 1 and 2 only"
+
+echo "(sweep) run.until_virtual_s as a sweep axis"
+cat >"$TMP/budget-sweep.toml" <<TOML
+[sweep]
+name = "budgets"
+base = "exp.toml"
+out_dir = "$TMP/budget-sweep"
+seeds = [1]
+ranks = 2
+set = ["data.train_samples=1200", "data.test_samples=300", "run.rounds=40"]
+
+[axes]
+run.until_virtual_s = [0.5, 1.5]
+TOML
+"$EDGESIM_BIN" sweep "$TMP/budget-sweep.toml" --jobs 1 --oversubscribe >"$TMP/sweep.log" 2>&1 || { cat "$TMP/sweep.log" >&2; fail "sweep failed"; }
+"$PYTHON" - "$TMP/budget-sweep" <<'PY' || fail "the sweep's runs did not stop at their budgets"
+import glob, sys
+import h5py
+files = sorted(glob.glob(sys.argv[1] + "/*.h5"))
+assert len(files) == 2, files
+ends = {}
+for path in files:
+    with h5py.File(path, "r") as f:
+        r = f["rounds"][:]
+        budget = float([l for l in f.attrs["config"].splitlines() if l.startswith("until_virtual_s")][0].split("=")[1])
+        assert f.attrs["ended_by"] == "until_virtual_s" and r["virtual_time_s"][-2] < budget <= r["virtual_time_s"][-1], path
+        ends[budget] = int(r["round"][-1])
+assert ends[0.5] < ends[1.5], ends
+print(f"  ok: sweep axis run.until_virtual_s: rounds by budget {ends}")
+PY
