@@ -7,7 +7,7 @@
 #   results/examples/accuracy_vs_time.png, results/examples/table.md
 # HeteroFL and FedRolex derive rates from memory and speed: the 2 GiB cap alone never binds for
 # this CNN, so rate_rule = "memory" would give every device rate 1 (= FedAvg; edgesim warns).
-# Usage: scripts/example.sh [OUT_DIR]   (NP=3 ranks by default; about 4 minutes on 2 cores)
+# Usage: scripts/example.sh [OUT_DIR]   (NP=3 ranks by default; ~8 min on 2 busy cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/examples}
