@@ -123,7 +123,7 @@ def figures(runs, out):
                 ax.plot(t, 100 * acc, label=aname, lw=1.4)
         ax.set_title(f"{WORKLOADS[w]}\n{SETTINGS[s]}", fontsize=9)
         ax.set_xlabel("virtual time (s)")
-        ax.set_xscale("log")
+        ax.set_xscale("log", nonpositive="mask")  # round 0 at time 0 has no place on it
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy (%)")
     axes[0][0].legend(fontsize=7)

@@ -48,7 +48,7 @@ NAN = float("nan")
 # (column, kind): kind is "f" (float64, NaN when unknown) or "i" (int64; unknown, i.e. a
 # missing or unreadable run: -1 in HDF5, an empty cell in CSV).
 RUN_METRICS = [
-    ("rounds", "i"),                         # finished rounds (rows of /rounds)
+    ("rounds", "i"),                         # finished training rounds (rows of /rounds but round 0)
     ("final_accuracy", "f"),                 # test accuracy of the last evaluated round
     ("best_accuracy", "f"),                  # highest test accuracy of any evaluated round
     ("time_to_target_s", "f"),               # virtual time of the first evaluated round >= target
@@ -171,13 +171,18 @@ def at_time_column(t):
     return f"accuracy_at_{t:g}s_interpolated"
 
 
+def trained_rounds(rounds):
+    """Rows of /rounds that are training rounds: round 0 (the initial model) is not one."""
+    return int(np.count_nonzero(rounds["round"] >= 1)) if len(rounds) else 0
+
+
 def run_metrics(rounds, tasks, target, at_times=()):
     """The RUN_METRICS of one run from its /rounds and /tasks tables, and its accuracy at
     each of at_times."""
     m = {c: (NAN if k == "f" else -1) for c, k in RUN_METRICS}
     for t in at_times:
         m[at_time_column(t)] = accuracy_at_time(rounds, t) if len(rounds) else NAN
-    m["rounds"] = len(rounds)
+    m["rounds"] = trained_rounds(rounds)
     # Tasks of a round still in progress (unfinished run) are left out: every counted task
     # belongs to a round of /rounds.
     if len(rounds):
@@ -232,8 +237,9 @@ def collect_runs(sweep, target, at_times=()):
                 row.update(run_metrics(rounds, tasks, target, at_times))
                 row["status"] = "complete" if status == "complete" else "incomplete"
                 if row["status"] != "complete":
-                    warn(f"{run['name']}: incomplete (status \"{status}\", {len(rounds)} "
-                         f"round{'s' if len(rounds) != 1 else ''} written); left out of the aggregates")
+                    n = trained_rounds(rounds)
+                    warn(f"{run['name']}: incomplete (status \"{status}\", {n} "
+                         f"round{'s' if n != 1 else ''} written); left out of the aggregates")
         rows.append(row)
     return rows
 

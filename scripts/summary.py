@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Prints a short summary of an edgesim results file: rounds, accuracy (and for language
-models test perplexity = exp(test_loss)), virtual time, tasks."""
+models test perplexity = exp(test_loss)), virtual time, tasks, what ended the run and the
+warnings it raised."""
 import argparse
 import sys
 import tomllib
@@ -22,10 +23,15 @@ def main():
         rounds, tasks = f["rounds"][:], f["tasks"][:]
         status = f["status"][()].decode()
         language_model = tomllib.loads(f.attrs["config"])["model"]["name"] == "transformer"
+        # Files from before these attributes existed have neither.
+        warnings = str(f.attrs.get("warnings", "")).splitlines()
+        ended_by = str(f.attrs.get("ended_by", ""))
     acc = rounds["test_accuracy"]
     evaluated = ~np.isnan(acc)
     counts = {s: int(np.sum(tasks["status"] == s.encode())) for s in ("ok", "oom", "dropped")}
-    print(f"{args.run}: {len(rounds)} rounds ({status})")
+    trained = int(np.count_nonzero(rounds["round"] >= 1))  # round 0 is the initial model
+    how = {"until_virtual_s": ", ended by the virtual-time budget run.until_virtual_s"}.get(ended_by, "")
+    print(f"{args.run}: {trained} rounds ({status}{how})")
     if evaluated.any():
         last = np.flatnonzero(evaluated)[-1]
         kind = "next-token accuracy" if language_model else "test accuracy"
@@ -38,6 +44,8 @@ def main():
         print(f"  virtual time {rounds['virtual_time_s'][-1]:.1f} s, wall time {rounds['wall_time_s'][-1]:.1f} s")
         print(f"  traffic {rounds['bytes_down'].sum() / 2**20:.1f} MiB down, {rounds['bytes_up'].sum() / 2**20:.1f} MiB up")
     print(f"  tasks: {counts['ok']} ok, {counts['oom']} oom, {counts['dropped']} dropped")
+    for w in warnings:
+        print(f"  warning: {w}")
     return 0
 
 

@@ -41,4 +41,11 @@ void AdaptCL::observe_round(const std::vector<TaskResult>& tasks) {
   learner_.observe(seen);
 }
 
+std::optional<RateAssignment> AdaptCL::rate_assignment() const {
+  std::vector<double> keep;
+  for (int d = 0; d < experiment_.config.devices.count; ++d) keep.push_back(learner_.keep(d));
+  return RateAssignment{"learned from each worker's observed update times (PrunedRateLearner); these are the starting keep rates",
+                        keep, false};
+}
+
 }  // namespace edgesim

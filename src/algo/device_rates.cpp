@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <sstream>
 
 #include "edgesim/device/cost.hpp"
 #include "edgesim/model/submodel.hpp"
@@ -48,6 +49,17 @@ std::vector<double> device_rates(const Experiment& e, const RateCost& cost) {
     }
   }
   return rates;
+}
+
+std::string rate_rule_description(const Experiment& e) {
+  const auto& a = e.config.algorithm;
+  if (!a.rates.empty()) return "algorithm.rates = \"" + a.rates + "\" (given per device, cycled)";
+  std::ostringstream margin;
+  margin << a.rate_memory_margin;
+  std::string rule = "algorithm.rate_rule = \"" + a.rate_rule + "\": the largest of rate_levels \"" + a.rate_levels +
+                     "\" whose training footprint fits " + margin.str() + " x the device's memory cap";
+  if (a.rate_rule == "memory_and_speed") rule += " and whose compute (r^2 x slowdown) is at most the reference device's";
+  return rule;
 }
 
 }  // namespace edgesim

@@ -41,4 +41,8 @@ std::vector<double> HeteroFL::eval_rates() const {
   return {distinct.begin(), distinct.end()};
 }
 
+std::optional<RateAssignment> HeteroFL::rate_assignment() const {
+  return RateAssignment{rate_rule_description(experiment_), rates_, true};
+}
+
 }  // namespace edgesim

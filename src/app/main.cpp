@@ -17,10 +17,10 @@
 
 #include "edgesim/algo/algorithm.hpp"
 #include "edgesim/algo/catalog.hpp"
-#include "edgesim/app/profile_command.hpp"
-
 #include "edgesim/app/pipeline_run.hpp"
 #include "edgesim/app/plan_command.hpp"
+#include "edgesim/app/profile_command.hpp"
+#include "edgesim/app/rate_summary.hpp"
 #include "edgesim/app/sweep_command.hpp"
 #include "edgesim/common/build_info.hpp"
 #include "edgesim/common/error.hpp"
@@ -126,6 +126,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
   std::unique_ptr<ResultsWriter> results;
   auto transport = make_transport(experiment, size);
   std::unique_ptr<Algorithm> algorithm;
+  std::vector<RoundRecord> kept_rounds;  // resumed: the rows up to the checkpoint
   try {
     // The policy derives its settings (rates, cuts) from the config: a bad combination is an
     // input error, reported before the results file is touched.
@@ -163,7 +164,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
         if (t.round <= resume->round) transfers.push_back(t);
       results->append_transfers(transfers);
       for (const auto& r : old.rounds)
-        if (r.round <= resume->round) results->append_round(r);
+        if (r.round <= resume->round) results->append_round(r), kept_rounds.push_back(r);
       std::filesystem::rename(tmp, out);
       std::printf("resuming %s after round %lld\n", out.c_str(), static_cast<long long>(resume->round));
     } else {
@@ -180,9 +181,18 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
               cfg.run.name.c_str(), cfg.devices.count, cfg.devices.profiles.c_str(), size, cfg.algorithm.name.c_str(),
               cfg.run.rounds, cfg.clock.mode.c_str(), out.c_str());
   std::printf("data: %s, %s\n", cfg.data.dataset.c_str(), describe_data(experiment).c_str());
+  const RateSummary rates = summarize_rates(experiment, *algorithm);
+  for (const auto& line : rates.lines) std::printf("%s\n", line.c_str());
+  if (cfg.run.until_virtual_s > 0)
+    std::printf("virtual-time budget: %g s (run.until_virtual_s; run.rounds = %d is the upper bound)\n",
+                cfg.run.until_virtual_s, cfg.run.rounds);
   std::fflush(stdout);
+  for (const auto& w : rates.warnings) std::cerr << "edgesim: warning: " << w << std::endl;
 
-  const CoordinatorOptions options{ckpt_path, cfg.run.checkpoint_every, resume ? &*resume : nullptr};
+  CoordinatorOptions options{ckpt_path, cfg.run.checkpoint_every, resume ? &*resume : nullptr};
+  options.resume_rounds = kept_rounds;
+  options.warnings = cfg.warnings;  // said on stderr before the experiment was built
+  options.warnings.insert(options.warnings.end(), rates.warnings.begin(), rates.warnings.end());
   RunSummary s;
   try {
     s = run_coordinator(experiment, *algorithm, *transport, *results, options);
@@ -194,8 +204,10 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
   }
   results.reset();
   if (s.stopped) return kExitStopped;
-  std::printf("done: %d rounds, final accuracy %.2f%% (best %.2f%%), virtual time %.1f s, wall time %.1f s -> %s\n",
-              s.rounds, s.final_accuracy * 100, s.best_accuracy * 100, s.virtual_time_s, s.wall_time_s, out.c_str());
+  const std::string budget = s.ended_by == "until_virtual_s" ? " (virtual-time budget reached)" : "";
+  std::printf("done: %d rounds%s, final accuracy %.2f%% (best %.2f%%), virtual time %.1f s, wall time %.1f s -> %s\n",
+              s.rounds, budget.c_str(), s.final_accuracy * 100, s.best_accuracy * 100, s.virtual_time_s, s.wall_time_s,
+              out.c_str());
   return 0;
 }
 

@@ -81,6 +81,23 @@ const std::vector<Key>& schema() {
       {"run.rounds", Type::kInt, "20", "Number of rounds (pipeline runs: iterations).", EDGESIM_FIELD(run.rounds, static_cast<int>(to_int(v))), at_least(1)},
       {"run.eval_every", Type::kInt, "1", "Evaluate the global model on the test set every k rounds (and after the last).",
        EDGESIM_FIELD(run.eval_every, static_cast<int>(to_int(v))), at_least(1)},
+      {"run.until_virtual_s", Type::kFloat, "0",
+       "Virtual-time budget in seconds (0 = none): the run ends after the round (synchronous) or aggregation "
+       "(asynchronous) whose virtual end time reaches it, so runs of different speeds compare at equal time; "
+       "`run.rounds` stays the upper bound. `/` attribute `ended_by` says which ended the run.",
+       EDGESIM_FIELD(run.until_virtual_s, to_float(v)), at_least(0)},
+      {"run.eval_initial", Type::kBool, "true",
+       "Evaluate the initial model before training: a `/rounds` row with round 0 at virtual time 0 (participants 0), "
+       "so every curve starts at the same point.",
+       EDGESIM_FIELD(run.eval_initial, v == "true"), any()},
+      {"run.warn_loss_growth", Type::kFloat, "3",
+       "Warn (stderr and the `warnings` attribute) when a round's train loss exceeds this factor times the initial "
+       "model's test loss (round 0; without it, round 1's train loss): training is diverging. 0 = never.",
+       EDGESIM_FIELD(run.warn_loss_growth, to_float(v)), at_least(0)},
+      {"run.warn_chance_evals", Type::kInt, "3",
+       "Warn when this many consecutive evaluations after training (round >= 1) have test accuracy at chance "
+       "(at most 1.2 / classes): the model is not learning. 0 = never.",
+       EDGESIM_FIELD(run.warn_chance_evals, static_cast<int>(to_int(v))), at_least(0)},
       {"run.threads", Type::kInt, "1", "LibTorch intra-op threads per rank. 1 keeps results bit-identical across machines.",
        EDGESIM_FIELD(run.threads, static_cast<int>(to_int(v))), at_least(1)},
       {"run.checkpoint_every", Type::kInt, "10",

@@ -269,6 +269,7 @@ struct ResultsWriter::Impl {
   void create_file();
   Handle string_type(std::size_t bytes) const { return edgesim::string_type(bytes, path); }
   void write_string_attr(const char* name, const std::string& value);
+  void rewrite_string_attr(const char* name, const std::string& value);
   void write_root_attributes(const RunMetadata& meta);
   void write_devices(const std::vector<DeviceRecord>& devices, int num_classes);
   void create_status();
@@ -304,6 +305,14 @@ void ResultsWriter::Impl::write_string_attr(const char* name, const std::string&
   ok(H5Awrite(attr.get(), type.get(), &text), "H5Awrite", what);
 }
 
+void ResultsWriter::Impl::rewrite_string_attr(const char* name, const std::string& value) {
+  const std::string what = std::string("root attribute ") + name;
+  Handle type = string_type(0);
+  Handle attr(id(H5Aopen(file.get(), name, H5P_DEFAULT), "H5Aopen", what), H5Aclose);
+  const char* text = value.c_str();
+  ok(H5Awrite(attr.get(), type.get(), &text), "H5Awrite", what);
+}
+
 void ResultsWriter::Impl::write_root_attributes(const RunMetadata& meta) {
   write_string_attr("config", meta.config_toml);
   {
@@ -325,6 +334,10 @@ void ResultsWriter::Impl::write_root_attributes(const RunMetadata& meta) {
                     std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel));
   write_string_attr("host", meta.host);
   write_string_attr("start_time", meta.start_time);
+  // Written now (empty) and rewritten in place later: under SWMR an existing attribute may
+  // change, but none may be created.
+  write_string_attr("warnings", "");
+  write_string_attr("ended_by", "");
 }
 
 void ResultsWriter::Impl::write_devices(const std::vector<DeviceRecord>& devices,
@@ -603,6 +616,18 @@ void ResultsWriter::append_transfers(const std::vector<TransferRecord>& transfer
 void ResultsWriter::append_round(const RoundRecord& round) {
   impl_->append(impl_->rounds_ds.get(), impl_->round_type.get(), impl_->num_rounds, &round, 1,
                 "/rounds");
+  impl_->flush();
+}
+
+void ResultsWriter::set_warnings(const std::vector<std::string>& warnings) {
+  std::string text;
+  for (const auto& w : warnings) text += (text.empty() ? "" : "\n") + w;
+  impl_->rewrite_string_attr("warnings", text);
+  impl_->flush();
+}
+
+void ResultsWriter::set_ended_by(const std::string& reason) {
+  impl_->rewrite_string_attr("ended_by", reason);
   impl_->flush();
 }
 

@@ -15,6 +15,7 @@
 #include "edgesim/model/gather_cache.hpp"
 #include "edgesim/runtime/evaluation.hpp"
 #include "edgesim/runtime/event_loop.hpp"
+#include "edgesim/runtime/learning_monitor.hpp"
 #include "edgesim/runtime/local_training.hpp"
 #include "edgesim/runtime/stop_signal.hpp"
 
@@ -92,8 +93,60 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
 
   const Examples test = to_examples(e.test);
 
+  // Warnings: the start-up ones, then the monitor's; all of them in the results file. A resumed
+  // run replays the rows it kept, so the monitor is where it was, without saying it again.
+  LearningMonitor monitor({e.test.num_classes, cfg.run.warn_loss_growth, cfg.run.warn_chance_evals});
+  if (options.resume)
+    for (const auto& r : options.resume_rounds) monitor.observe(r);
+  auto keep_warnings = [&] {
+    std::vector<std::string> all = options.warnings;
+    for (const auto& w : monitor.warnings()) all.push_back(w);
+    if (!all.empty()) results.set_warnings(all);
+  };
+  keep_warnings();
+  auto watch = [&](const RoundRecord& rec) {
+    const auto fresh = monitor.observe(rec);
+    for (const auto& w : fresh) std::fprintf(stderr, "edgesim: warning: %s\n", w.c_str());
+    if (!fresh.empty()) keep_warnings();
+  };
+
   GatherCache gather_cache;  // submodel extraction and per-width evaluation share it
   const std::vector<LinkProfile> links = links_of(e.devices);
+  const double virtual_before = now;
+  // "round 3/20  virtual 12.4 s  loss 0.512  acc 71.30%  updates 16/16  eta 00:01:10"
+  auto print_progress = [&](const RoundRecord& rec, std::size_t tasks, const std::string& eta) {
+    // The accepted updates' mean train loss: "-" without updates (round 0), "nan"/"inf" diverged.
+    char loss[24] = "  -  ";
+    if (rec.participants > 0 && std::isnan(rec.train_loss)) std::snprintf(loss, sizeof loss, "nan");
+    else if (rec.participants > 0)
+      std::snprintf(loss, sizeof loss, std::fabs(rec.train_loss) < 1e4 ? "%.3f" : "%.3g", rec.train_loss);
+    char acc[16] = "  -   ";
+    if (!std::isnan(rec.test_accuracy)) std::snprintf(acc, sizeof acc, "%5.2f%%", rec.test_accuracy * 100);
+    char perplexity[32] = "";  // language models: exp(loss per token)
+    if (e.test.text && !std::isnan(rec.test_loss))
+      std::snprintf(perplexity, sizeof perplexity, "  ppl %.2f", std::exp(rec.test_loss));
+    std::printf("round %lld/%d  virtual %.1f s  loss %s  acc %s%s  updates %lld/%zu  eta %s\n",
+                static_cast<long long>(rec.round), cfg.run.rounds, rec.virtual_time_s, loss, acc, perplexity,
+                static_cast<long long>(rec.participants), tasks, eta.c_str());
+    std::fflush(stdout);
+  };
+  // Round 0: the initial model at virtual time 0, so every run's curve starts at the same point.
+  // A resumed run already has it (or was started without it).
+  if (!options.resume && cfg.run.eval_initial) {
+    RoundRecord rec;
+    rec.round = 0;
+    rec.virtual_time_s = 0;
+    rec.train_loss = kNaN;
+    const GlobalEvaluation ev = evaluate_global(e, algorithm, gather_cache, net, global, 0, test);
+    rec.test_accuracy = ev.whole.accuracy;
+    rec.test_loss = ev.whole.loss;
+    summary.final_accuracy = summary.best_accuracy = ev.whole.accuracy;
+    results.append_width_evals(ev.widths);
+    rec.wall_time_s = wall_now();
+    results.append_round(rec);
+    print_progress(rec, 0, "  -  ");
+    watch(rec);
+  }
   // One finished round (synchronous) or aggregation (asynchronous): evaluate, append /tasks
   // and /rounds (flushed), print progress. `tasks` in device order (sync) or finish order.
   auto record_round = [&](int round, const std::vector<TaskResult>& tasks, std::int64_t participants,
@@ -114,7 +167,9 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     rec.train_loss = loss_weight > 0 ? loss_sum / loss_weight : kNaN;
     rec.test_accuracy = rec.test_loss = kNaN;
     std::vector<TransferRecord> transfers;
-    if (round % cfg.run.eval_every == 0 || round == cfg.run.rounds) {
+    // The last round, by count or by the virtual-time budget, is always evaluated.
+    const bool last = round == cfg.run.rounds || (cfg.run.until_virtual_s > 0 && now >= cfg.run.until_virtual_s);
+    if (round % cfg.run.eval_every == 0 || last) {
       // A serverless policy's model is gathered from its holders to be evaluated: recorded, off
       // the critical path (evaluation is the simulator's, not the participants').
       const std::vector<Transfer> assembly = algorithm.assembly_transfers();
@@ -144,15 +199,13 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     results.append_transfers(transfers);
     results.append_round(rec);
 
-    const double eta = (rec.wall_time_s - wall_before) / (round - first_round + 1) * (cfg.run.rounds - round);
-    char acc[16] = "  -   ";
-    if (!std::isnan(rec.test_accuracy)) std::snprintf(acc, sizeof acc, "%5.2f%%", rec.test_accuracy * 100);
-    char perplexity[32] = "";  // language models: exp(loss per token)
-    if (e.test.text && !std::isnan(rec.test_loss))
-      std::snprintf(perplexity, sizeof perplexity, "  ppl %.2f", std::exp(rec.test_loss));
-    std::printf("round %d/%d  virtual %.1f s  acc %s%s  updates %lld/%zu  eta %s\n", round, cfg.run.rounds, now, acc,
-                perplexity, static_cast<long long>(rec.participants), tasks.size(), format_duration(eta).c_str());
-    std::fflush(stdout);
+    // The rounds left, or the virtual time left at this run's pace, whichever ends it first.
+    const double wall_spent = rec.wall_time_s - wall_before;
+    double eta = wall_spent / (round - first_round + 1) * (cfg.run.rounds - round);
+    if (cfg.run.until_virtual_s > 0 && now > virtual_before)
+      eta = std::min(eta, wall_spent / (now - virtual_before) * std::max(0.0, cfg.run.until_virtual_s - now));
+    print_progress(rec, tasks.size(), format_duration(eta));
+    watch(rec);
     summary.rounds = round;
   };
 
@@ -166,6 +219,8 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   if (!run_event_loop(e, algorithm, *schedule, transport, global, now, options.resume, record_round, snapshot))
     return stop();
   transport.shutdown();
+  summary.ended_by = summary.rounds < cfg.run.rounds ? "until_virtual_s" : "rounds";
+  results.set_ended_by(summary.ended_by);
   results.mark_complete();
   if (!options.checkpoint_path.empty()) std::filesystem::remove(options.checkpoint_path);
   summary.virtual_time_s = now;

@@ -77,7 +77,7 @@ class EventLoop : public RunControl {
   double now() const override { return now_; }
   std::int64_t version() const override { return version_; }
   int round() const override { return round_; }
-  bool done() const override { return round_ > e_.config.run.rounds; }
+  bool done() const override { return round_ > e_.config.run.rounds || budget_spent_; }
   const torch::Tensor& global() const override { return global_; }
   int devices() const override { return static_cast<int>(busy_.size()); }
   bool busy(int device) const override { return busy_.at(device) != 0; }
@@ -117,6 +117,7 @@ class EventLoop : public RunControl {
     const double merge_s = extraction_s_ + (wall_seconds() - t0);
     extraction_s_ = 0;
     ++version_;
+    budget_spent_ = budget_spent();
     record_(round_, tasks, static_cast<std::int64_t>(accepted.size()), merge_s);
     ++round_;
     aggregated_ = true;
@@ -149,6 +150,12 @@ class EventLoop : public RunControl {
     double start_s = 0, lower_bound_s = 0;  // it cannot end before its downloads arrive
     std::optional<TaskResult> result;       // once trained (and timed)
   };
+
+  // Checked right after an aggregation only: the run ends with the one that reaches the budget.
+  bool budget_spent() const {
+    const double budget = e_.config.run.until_virtual_s;
+    return budget > 0 && now_ >= budget;
+  }
 
   void build_order(InFlight& f, int device, std::int64_t stream, std::int64_t clock_round) {
     TaskOrder& o = f.order;
@@ -259,6 +266,7 @@ class EventLoop : public RunControl {
 
   void restore(const Checkpoint& c) {
     round_ = static_cast<int>(c.round) + 1;
+    budget_spent_ = c.round > 0 && budget_spent();  // a checkpoint is taken right after an aggregation
     dispatched_ = c.dispatched, version_ = c.version;
     for (const auto& t : c.device_state) device_state_[static_cast<int>(t.device)][t.name] = from_floats(t.values);
     std::map<std::int64_t, torch::Tensor> models{{version_, global_}};
@@ -305,6 +313,7 @@ class EventLoop : public RunControl {
   double timer_ = kNever;
   double extraction_s_ = 0;  // wall seconds extracting submodels since the last aggregation
   bool aggregated_ = false;
+  bool budget_spent_ = false;  // the last aggregation reached run.until_virtual_s
 };
 
 }  // namespace

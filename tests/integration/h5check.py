@@ -48,6 +48,23 @@ def load(path):
                 "devices": f["devices"][()], "status": status}
 
 
+def trained(rounds):
+    """The training rounds of /rounds: every row but round 0 (the initial model)."""
+    return rounds[rounds["round"] >= 1]
+
+
+def check_initial_row(rounds):
+    """Round 0 (run.eval_initial, the default): one row, first, at virtual time 0, with no
+    participants, evaluated."""
+    zero = rounds[rounds["round"] == 0]
+    require(len(zero) == 1 and rounds["round"][0] == 0, f"expected one round-0 row first, got "
+            f"round numbers {list(rounds['round'][:3])}...")
+    z = zero[0]
+    require(float(z["virtual_time_s"]) == 0.0 and int(z["participants"]) == 0 and
+            not np.isnan(z["test_accuracy"]), f"round 0: virtual_time_s {z['virtual_time_s']!r}, "
+            f"participants {z['participants']}, test_accuracy {z['test_accuracy']!r}")
+
+
 def status_text(row):
     s = row["status"]
     return s.decode() if isinstance(s, bytes) else str(s)
@@ -128,7 +145,8 @@ def cmd_selection(args):
 # --- stragglers ------------------------------------------------------------------------
 
 def check_round_shape(run, rounds, devices):
-    r = run["rounds"]
+    check_initial_row(run["rounds"])
+    r = trained(run["rounds"])
     require(len(r) == rounds, f"expected {rounds} rounds, got {len(r)}")
     require(list(r["round"]) == list(range(1, rounds + 1)), f"round numbers {list(r['round'])}")
     by_round = tasks_by_round(run)
@@ -168,7 +186,7 @@ def rel_err(x, y):
 def cmd_straggler_wait_all(args):
     run = load(args.file)
     by_round = check_round_shape(run, args.rounds, args.devices)
-    rounds = run["rounds"]
+    rounds = trained(run["rounds"])
     prev_end = 0.0
     for k in range(1, args.rounds + 1):
         tasks = by_round[k]
@@ -221,7 +239,7 @@ def cmd_deadline_between(args):
 def cmd_straggler_deadline(args):
     run = load(args.file)
     by_round = check_round_shape(run, args.rounds, args.devices)
-    rounds = run["rounds"]
+    rounds = trained(run["rounds"])
     deadline = float(args.deadline)
     prev_end = 0.0
     for k in range(1, args.rounds + 1):
@@ -278,7 +296,7 @@ def cmd_excluded(args):
                         f"{float(t['compute_s'])!r}, expected 0")
                 require(int(t["memory_bytes"]) > cap, f"round {k}: oom task needs "
                         f"{int(t['memory_bytes'])} bytes, not more than the cap {cap}")
-        row = run["rounds"][k - 1]
+        row = trained(run["rounds"])[k - 1]
         require(int(row["participants"]) == args.devices - 1 and int(row["dropped"]) == 1,
                 f"round {k}: participants={row['participants']} dropped={row['dropped']}, "
                 f"expected {args.devices - 1} and 1")
@@ -298,7 +316,7 @@ def cmd_lm_learns(args):
     loss = rounds["test_loss"][~np.isnan(rounds["test_loss"])]
     require(len(loss) >= 2, f"{len(loss)} evaluated rounds, need at least 2")
     require(loss[-1] < loss[0], f"test loss per token did not fall: {list(loss)}")
-    train = rounds["train_loss"]
+    train = trained(rounds)["train_loss"]
     require(train[-1] < train[0], f"train loss did not fall: {list(train)}")
     ppl = np.exp(loss)
     require(ppl[-1] < args.vocab, f"final perplexity {ppl[-1]:.2f} is not below the uniform "
@@ -316,7 +334,7 @@ def cmd_wait_rounds(args):
     while time.monotonic() < deadline:
         try:
             with h5py.File(args.file, "r", swmr=True) as f:
-                n = f["rounds"].shape[0]
+                n = len(trained(f["rounds"][()]))
             if n >= args.n:
                 print(f"  {args.file}: {n} rounds written")
                 return
@@ -331,15 +349,17 @@ def cmd_killed(args):
     with h5py.File(args.file, "r", swmr=True) as f:
         rounds = f["rounds"][()]
         status = f["status"][()]
-    require(len(rounds) >= args.min_rounds, f"/rounds has {len(rounds)} rows, expected at "
-            f"least {args.min_rounds}")
+    require(len(trained(rounds)) >= args.min_rounds, f"/rounds has {len(trained(rounds))} training "
+            f"rows, expected at least {args.min_rounds}")
+    check_initial_row(rounds)
     vt = rounds["virtual_time_s"]
     require(bool(np.all(np.isfinite(vt))), f"non-finite virtual_time_s: {vt}")
     require(bool(np.all(np.diff(vt) > 0)), f"virtual_time_s not increasing: {vt}")
+    rounds = trained(rounds)
     require(list(rounds["round"]) == list(range(1, len(rounds) + 1)),
             f"round numbers {list(rounds['round'])}")
     require(status == b"running", f"/status is {status!r}, expected b'running'")
-    ok(f"killed run's file opens (SWMR read): {len(rounds)} rounds, rounds 1..{len(rounds)}, "
+    ok(f"killed run's file opens (SWMR read): round 0 and rounds 1..{len(rounds)}, "
        "finite increasing virtual_time_s")
     ok("/status is b'running'")
 
@@ -347,8 +367,9 @@ def cmd_killed(args):
 def cmd_complete(args):
     run = load(args.file)
     require(run["status"] == b"complete", f"/status is {run['status']!r}, expected b'complete'")
-    require(len(run["rounds"]) == args.rounds, f"/rounds has {len(run['rounds'])} rows, "
-            f"expected {args.rounds}")
+    check_initial_row(run["rounds"])
+    n = len(trained(run["rounds"]))
+    require(n == args.rounds, f"/rounds has {n} training rows (and round 0), expected {args.rounds}")
     ok(f"{args.file}: /status is b'complete', {args.rounds} rounds")
 
 
@@ -410,7 +431,7 @@ def main(argv):
     s.add_argument("--vocab", type=int, required=True)
     s.set_defaults(func=cmd_lm_learns)
 
-    s = sub.add_parser("wait-rounds", help="wait until the file has at least N rounds")
+    s = sub.add_parser("wait-rounds", help="wait until the file has at least N training rounds (round 0 aside)")
     s.add_argument("file")
     s.add_argument("n", type=int)
     s.add_argument("--timeout", type=float, default=120)

@@ -26,6 +26,8 @@ tmp = sys.argv[1]
 for alg, k in (("fedasync", 1), ("fedbuff", 3)):
     with h5py.File(f"{tmp}/{alg}-np2.h5", "r") as f:
         r, t = f["rounds"][:], f["tasks"][:]
+    assert r["round"][0] == 0 and r["participants"][0] == 0, "round 0: the initial model"
+    r = r[1:]
     assert len(r) == 12 and (r["participants"] == k).all(), (alg, r["participants"])
     assert len(t) == 12 * k, len(t)
     assert (np.diff(t["end_s"]) >= 0).all(), "updates must be applied in virtual-time order"

@@ -31,7 +31,8 @@ import numpy as np
 tmp = sys.argv[1]
 def load(name):
     with h5py.File(f"{tmp}/{name}.h5", "r") as f:
-        return f["rounds"][:], f["tasks"][:], f["devices"][:]
+        r = f["rounds"][:]
+        return r[r["round"] >= 1], f["tasks"][:], f["devices"][:]  # round 0 (initial model) aside
 
 cap = 6 * 2**20
 r, t, dev = load("fedavg")

@@ -39,7 +39,7 @@ import json, os, sys
 import h5py
 sweep = sys.argv[1]
 with h5py.File(os.path.join(sweep, "alpha-0.1_seed-3.h5"), "r+") as f:
-    f["rounds"].resize((1,))
+    f["rounds"].resize((2,))  # round 0 (the initial model) and round 1
     f["status"][()] = b"running"
 runs = []
 for alpha in ("0.1", "1.0"):

@@ -18,6 +18,7 @@ import sys
 import h5py
 with h5py.File(sys.argv[1], "r") as f:
     t, r = f["tasks"][:], f["rounds"][:]
+r = r[r["round"] >= 1]  # round 0 (the initial model) has no participants
 cap = 8_800_000
 edge, big = t[t["device"] == 1], t[t["device"] != 1]
 assert (edge["memory_bytes"] < cap).all(), "the estimate must fit, or the task is refused before it starts"

@@ -41,7 +41,7 @@ with open(sys.argv[1] + ".ckpt", "rb") as f:
 n = struct.unpack_from("<Q", data, 8)[0]           # magic, then the config's length and text
 ckpt_round = struct.unpack_from("<q", data, 16 + n)[0]
 with h5py.File(sys.argv[1], "r", swmr=True) as f:
-    rows = len(f["rounds"])
+    rows = int((f["rounds"]["round"] >= 1).sum())  # training rounds (round 0 aside)
 assert ckpt_round % 4 == 0 and 0 < ckpt_round <= rows, (ckpt_round, rows)
 print(f"  ok: killed with {rows} rounds in the file, last checkpoint after round {ckpt_round}"
       f" ({rows - ckpt_round} rounds to discard and redo)")

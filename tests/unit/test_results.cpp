@@ -703,3 +703,30 @@ TEST_CASE("A run killed before its first round still has a readable /transfers",
   // The unflushed rows may or may not be there; what is there is whole.
   if (!back.transfers.empty()) check_same(back.transfers, transfer_records(1));
 }
+
+TEST_CASE("ResultsWriter rewrites the warnings and ended_by attributes under SWMR", "[results]") {
+  TempDir tmp;
+  const fs::path quiet = tmp.path / "quiet.h5", warned = tmp.path / "warned.h5";
+  { ResultsWriter w(quiet.string(), false, metadata(), {}, 0); }
+  {
+    ResultsWriter w(warned.string(), false, metadata(), {}, 0);
+    w.set_warnings({"first"});
+    RoundRecord r;
+    r.round = 1;
+    w.append_round(r);
+    w.set_warnings({"first", "round 1: second"});  // rewritten, longer, after SWMR began
+    w.set_ended_by("until_virtual_s");
+    w.mark_complete();
+  }
+  hid_t f = H5Fopen(quiet.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  CHECK(string_attr(f, "warnings").empty());  // there from the start, empty
+  CHECK(string_attr(f, "ended_by").empty());
+  H5Fclose(f);
+  f = H5Fopen(warned.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  CHECK(string_attr(f, "warnings") == "first\nround 1: second");
+  CHECK(string_attr(f, "ended_by") == "until_virtual_s");
+  CHECK(string_dataset(f, "status", 16) == "complete");
+  H5Fclose(f);
+}

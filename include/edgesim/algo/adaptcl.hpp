@@ -21,6 +21,7 @@ class AdaptCL : public FedAvg {
   void begin_round(const torch::Tensor& global, int round) override;
   // The learner observes the round's update times (after the straggler rule).
   void observe_round(const std::vector<TaskResult>& tasks) override;
+  std::optional<RateAssignment> rate_assignment() const override;  // the learner's starting keep rates
   std::string save_state() const override { return learner_.save_state(); }
   void load_state(const std::string& state) override { learner_.load_state(state); }
 

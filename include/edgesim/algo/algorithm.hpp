@@ -43,6 +43,15 @@ struct EvaluationRule {
   std::vector<int> average_exits;
 };
 
+// The rate each device trains at (the share of the model's width or depth), for the start-up
+// summary of the width/depth-scaling policies: which rule produced the rates, and whether they
+// stay fixed for the run (AdaptCL learns its own from observed times).
+struct RateAssignment {
+  std::string rule;           // e.g. `algorithm.rate_rule = "memory"`: what it compares
+  std::vector<double> rates;  // per device
+  bool fixed = true;
+};
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -84,6 +93,9 @@ class Algorithm {
   // (serverless policies: from the participants that hold each part); recorded as `assembly`
   // transfers, off the clock's critical path. Empty: the server has it.
   virtual std::vector<Transfer> assembly_transfers() const { return {}; }
+
+  // Device rates for the start-up summary; nullopt: every device always trains the whole model.
+  virtual std::optional<RateAssignment> rate_assignment() const { return std::nullopt; }
 
   // State the policy carries between rounds, for checkpoints (FedAvg has none).
   virtual std::string save_state() const { return {}; }

@@ -11,6 +11,7 @@
 // classifier trains) gives its own footprint of a rate.
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "edgesim/runtime/experiment.hpp"
@@ -25,5 +26,7 @@ using RateCost = std::function<RateFootprint(double rate)>;
 
 std::vector<double> device_rates(const Experiment& experiment);  // HeteroFL's submodels, `algorithm.slicing`
 std::vector<double> device_rates(const Experiment& experiment, const RateCost& cost);
+// Which rule device_rates() applied, in words naming its keys (for the start-up summary).
+std::string rate_rule_description(const Experiment& experiment);
 
 }  // namespace edgesim

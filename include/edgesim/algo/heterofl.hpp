@@ -27,6 +27,7 @@ class HeteroFL : public FedAvg {
   void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
   // HeteroFL's code re-estimates BN statistics on training data before it evaluates (`stats`).
   EvaluationRule evaluation_rule() const override;
+  std::optional<RateAssignment> rate_assignment() const override;  // device_rates()'s rates and rule
 
  protected:
   std::optional<SubmodelSpec> submodel(int device, int round) override;

@@ -33,7 +33,7 @@ class RunControl {
   virtual double now() const = 0;
   virtual std::int64_t version() const = 0;     // aggregations applied so far
   virtual int round() const = 0;                // the /rounds row the next aggregation writes (1-based)
-  virtual bool done() const = 0;                // every round of the run has been aggregated
+  virtual bool done() const = 0;                // every round aggregated, or the last one reached run.until_virtual_s
   virtual const torch::Tensor& global() const = 0;
   virtual int devices() const = 0;
   virtual bool busy(int device) const = 0;      // a task of the device is in flight

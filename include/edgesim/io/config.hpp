@@ -14,6 +14,10 @@ struct RunConfig {
   std::uint64_t seed = 1;
   int rounds = 20;
   int eval_every = 1;
+  double until_virtual_s = 0;  // virtual-time budget; 0 = none
+  bool eval_initial = true;    // a round-0 row: the initial model at virtual time 0
+  double warn_loss_growth = 3;  // learning monitor (runtime/learning_monitor.hpp); 0 = off
+  int warn_chance_evals = 3;
   int threads = 1;  // LibTorch intra-op threads per rank
   int checkpoint_every = 10;
   std::string out;  // results file; empty = results/<name>.h5

@@ -113,6 +113,11 @@ class ResultsWriter {
   void append_pipeline(const PipelineIterationRecord& iteration, const std::vector<PipelineOpRecordRow>& ops);
   void append_round(const RoundRecord& round);  // appends, then flushes the file
   void mark_complete();                         // sets /status to "complete" and flushes
+  // Root attributes rewritten in place (and flushed): `warnings`, one per line (what the run
+  // warned about on stderr), and `ended_by`, what ended a complete run ("rounds" or
+  // "until_virtual_s"; empty while it runs).
+  void set_warnings(const std::vector<std::string>& warnings);
+  void set_ended_by(const std::string& reason);
 
  private:
   struct Impl;

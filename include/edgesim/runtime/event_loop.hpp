@@ -38,7 +38,7 @@ struct LoopSnapshot {
 using RecordAggregation = std::function<void(int, const std::vector<TaskResult>&, std::int64_t, double)>;
 using SnapshotSink = std::function<void(LoopSnapshot)>;
 
-// Runs aggregations `first_round`.. run.rounds; `global` and `now` are updated in place. A
+// Runs aggregations `first_round`.. run.rounds, or until one ends at or after run.until_virtual_s; `global` and `now` are updated in place. A
 // resumed run starts from `resume` (its in-flight tasks retrained, as they were). Returns false
 // when a stop signal interrupted it.
 bool run_event_loop(const Experiment& e, Algorithm& algorithm, Schedule& schedule, Transport& transport,
