@@ -135,4 +135,8 @@ void DepthFL::load_state(const std::string& state) {
   h_ = h.empty() ? torch::Tensor() : from_floats(h);
 }
 
+std::optional<RateAssignment> DepthFL::rate_assignment() const {
+  return RateAssignment{rate_rule_description(experiment_) + " (a rate r keeps ceil(r·B) blocks)", rates_, true};
+}
+
 }  // namespace edgesim

@@ -137,4 +137,9 @@ void MsFusion::load_state(const std::string& state) {
   holder_ = r.list<std::int32_t>("the holders");
 }
 
+std::optional<RateAssignment> MsFusion::rate_assignment() const {
+  return RateAssignment{rate_rule_description(experiment_) + ", capped at algorithm.msfusion_max_split", splits_,
+                        experiment_.config.algorithm.msfusion_overlap == "fixed"};
+}
+
 }  // namespace edgesim

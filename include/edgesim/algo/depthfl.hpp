@@ -26,6 +26,7 @@ class DepthFL : public FedAvg {
  public:
   explicit DepthFL(const Experiment& experiment);
   std::vector<double> eval_rates() const override;  // level/B for every classifier level in use
+  std::optional<RateAssignment> rate_assignment() const override;  // the depth rates and their rule
   SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // that classifier alone
   EvaluationRule evaluation_rule() const override;  // the mean of the classifiers in use
   void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;

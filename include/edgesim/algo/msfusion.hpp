@@ -36,6 +36,8 @@ class MsFusion : public FedAvg {
   TaskPlan plan(int device, int round) override;
   void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
   std::vector<Transfer> assembly_transfers() const override;
+  // The splits μ (at most msfusion_max_split, so never all 1); adapted per round when the overlap is.
+  std::optional<RateAssignment> rate_assignment() const override;
   std::string save_state() const override;
   void load_state(const std::string& state) override;
 
