@@ -9,7 +9,9 @@
 #       NAME.log and times.tsv. Configs and device sets are read from SRC_DIR (default: this
 #       checkout): compare-results.sh runs this copy of the list against each side's checkout.
 #   scripts/regression-runs.sh --list                 print the runs
-# Env: REGRESS_NP (ranks, default 3), REGRESS_ONLY (extended regex: only matching run names).
+# Env: REGRESS_NP (ranks, default 3), REGRESS_ONLY (extended regex: only matching run names),
+# REGRESS_SET (space-separated key=value overrides added to every run: e.g. a new rule turned off,
+# to show that a difference comes from it alone).
 # A failed run is logged and the others still run; the exit code is then 1.
 set -euo pipefail
 
@@ -130,8 +132,10 @@ main() {
     [[ -z ${REGRESS_ONLY:-} || $name =~ $REGRESS_ONLY ]] || return 0
     rm -f "$out/$name.h5"  # a run that fails before writing must not leave an older file behind
     t0=$(date +%s.%N)
+    local extra=() kv
+    for kv in ${REGRESS_SET:-}; do extra+=(--set "$kv"); done
     (cd "$src" && nice -n 5 "$here/mpirun.sh" "${REGRESS_NP:-3}" "$bin" run "$config" \
-      --set clock.mode=analytic --set run.checkpoint_every=0 "$@" --out "$out/$name.h5" --overwrite) \
+      --set clock.mode=analytic --set run.checkpoint_every=0 "$@" "${extra[@]}" --out "$out/$name.h5" --overwrite) \
       >"$out/$name.log" 2>&1 || rc=$?
     t1=$(date +%s.%N)
     printf '%s\t%.1f\t%d\n' "$name" "$(echo "$t1 - $t0" | bc)" $rc | tee -a "$out/times.tsv"
