@@ -28,7 +28,8 @@ import numpy as np
 tmp = sys.argv[1]
 def load(name):
     with h5py.File(f"{tmp}/{name}.h5", "r", swmr=True) as f:
-        return f["rounds"][:], f["tasks"][:]
+        r = f["rounds"][:]
+        return r[r["round"] > 0], f["tasks"][:]  # round 0: the initial model, no update
 
 def per_device(tasks):
     out = {}
