@@ -1,7 +1,4 @@
 #pragma once
-// NOTE (05:12 UTC): a duplicate helper launched on this worktree overwrote this header by mistake
-// and rebuilt it from learning_monitor.cpp and its test; check it matches what you intended, then
-// delete this note.
 // Watches a run's /rounds rows for the signs that it is not learning, and raises each kind of
 // warning at most once per run: a non-finite train or test loss; a train loss more than
 // `run.warn_loss_growth` times the initial loss (round 0's test loss, else the first train
