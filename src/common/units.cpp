@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "edgesim/common/error.hpp"
+
 namespace edgesim {
 
 const char* const kSizeUnits = "units: B, KB or kB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB (powers of 1024)";
@@ -44,6 +46,20 @@ std::string format_bytes(std::uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.1f %s", v, names[i]);
   return buf;
+}
+
+double positive_number(const std::string& where, const std::string& v, bool allow_zero) {
+  double x = 0;
+  try {
+    std::size_t pos = 0;
+    x = std::stod(v, &pos);
+    if (pos != v.size() || !std::isfinite(x)) throw std::invalid_argument(v);
+  } catch (const std::exception&) {
+    throw InputError(where + ": expected a number, got '" + v + "'");
+  }
+  if (x < 0 || (!allow_zero && x == 0))
+    throw InputError(where + ": must be " + (allow_zero ? ">= 0" : "> 0") + ", got '" + v + "'");
+  return x;
 }
 
 }  // namespace edgesim

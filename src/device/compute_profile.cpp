@@ -8,6 +8,7 @@
 #include <set>
 
 #include "edgesim/common/error.hpp"
+#include "edgesim/common/units.hpp"
 #include "edgesim/io/toml.hpp"
 
 namespace edgesim {
@@ -47,16 +48,7 @@ std::string seconds_text(double s) {
 
 double parse_number(const std::string& where, const std::string& v, bool rate) {
   if (rate && v == "inf") return 0.0;
-  double x = 0;
-  try {
-    std::size_t pos = 0;
-    x = std::stod(v, &pos);
-    if (pos != v.size() || !std::isfinite(x)) throw std::invalid_argument(v);
-  } catch (const std::exception&) {
-    throw InputError(where + ": expected a number" + (rate ? std::string(" or \"inf\"") : "") + ", got '" + v + "'");
-  }
-  if (rate ? x <= 0 : x < 0) throw InputError(where + ": must be " + (rate ? "> 0" : ">= 0") + ", got '" + v + "'");
-  return rate ? 1.0 / x : x;
+  return rate ? 1.0 / positive_number(where, v, false) : positive_number(where, v, true);
 }
 
 struct Field {

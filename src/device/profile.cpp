@@ -11,20 +11,6 @@
 namespace edgesim {
 namespace {
 
-double positive_number(const std::string& where, const std::string& v, bool allow_zero) {
-  double x = 0;
-  try {
-    std::size_t pos = 0;
-    x = std::stod(v, &pos);
-    if (pos != v.size() || !std::isfinite(x)) throw std::invalid_argument(v);
-  } catch (const std::exception&) {
-    throw InputError(where + ": expected a number, got '" + v + "'");
-  }
-  if (x < 0 || (!allow_zero && x == 0))
-    throw InputError(where + ": must be " + (allow_zero ? ">= 0" : "> 0") + ", got '" + v + "'");
-  return x;
-}
-
 // ["21:12.0", "41:6.0"] -> {(21, 12.0), (41, 6.0)}: rounds >= 1, strictly ascending.
 std::vector<std::pair<int, double>> parse_schedule(const std::string& where, const std::vector<std::string>& steps) {
   std::vector<std::pair<int, double>> out;

@@ -12,4 +12,8 @@ std::uint64_t parse_bytes(const std::string& text);
 extern const char* const kSizeUnits;  // the accepted units, for messages
 std::string format_bytes(std::uint64_t bytes);  // "3.5 MiB"
 
+// A finite number > 0 (>= 0 with allow_zero) from a file's value; throws InputError
+// "<where>: expected a number, got '...'" or "<where>: must be > 0, got '...'".
+double positive_number(const std::string& where, const std::string& text, bool allow_zero);
+
 }  // namespace edgesim
