@@ -14,6 +14,9 @@ them. Each number's source:
   backward      twice the forward's FLOPs and bytes and kernels (input and weight gradients)
   step          4 op dispatches per step (zero_grad, loss, its backward seed, batch slicing)
   optimizer     SGD with momentum reads and writes 5 floats per parameter; 3 ops per tensor
+  task set-up   the task's network built and its weights loaded: 3 floats of traffic per
+                parameter (initialised, read, written) at the memory term, 3 ops per tensor
+                (allocate, initialise, copy), no fixed cost — an assumption
 
     /usr/bin/python3 scripts/jetson_profiles.py   # rewrites experiments/devices/profiles/*.toml
 """
@@ -48,7 +51,9 @@ def profile_text(key, title, cores, ghz, gbps, kernel_s):
                     f"bytes_per_second = {bytes_ / factor!r}",
                     f"kernel_seconds = {kernel_s * factor!r}"]
     out += ["", "[step]", f"seconds = {4 * kernel_s!r}",
-            "", "[optimizer]", f"floats_per_second = {bytes_ / 20.0!r}", f"tensor_seconds = {3 * kernel_s!r}", ""]
+            "", "[optimizer]", f"floats_per_second = {bytes_ / 20.0!r}", f"tensor_seconds = {3 * kernel_s!r}",
+            "", "[task]", "seconds = 0.0", f"floats_per_second = {bytes_ / 12.0!r}",
+            f"tensor_seconds = {3 * kernel_s!r}", ""]
     return "\n".join(out)
 
 

@@ -300,6 +300,8 @@ int main(int argc, char** argv) {
   profile_cmd->add_option("--name", profile.name, "The profile's name (default: the host name)");
   profile_cmd->add_option("--check", profile.check, "Also compare predicted and measured task times: CSV to write");
   profile_cmd->add_option("--use", profile.use, "With --check: check this profile instead of measuring a new one");
+  profile_cmd->add_option("--timings", profile.timings, "Raw measurements to write (default: OUT's name with .timings.csv)");
+  profile_cmd->add_option("--from", profile.from, "Fit from these raw measurements (a --timings CSV) instead of measuring");
   profile_cmd->add_flag("--quick", profile.quick, "Fewer widths and batch sizes (a smoke test, not a calibration)");
 
   PlanCommand plan;

@@ -3,11 +3,11 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "edgesim/common/error.hpp"
 #include "edgesim/device/benchmark.hpp"
@@ -33,6 +33,13 @@ std::vector<ZooModel> zoo_models() {
           {"transformer", make_transformer_lm(lm, 1.0)}};
 }
 
+const ModelSpec& zoo_model(const std::string& name, const std::string& where) {
+  static const std::vector<ZooModel> models = zoo_models();
+  for (const ZooModel& m : models)
+    if (m.name == name) return m.spec;
+  throw InputError(where + ": unknown model '" + name + "'");
+}
+
 ModelSpec at_rate(const ModelSpec& global, double rate) {
   return rate >= 1.0 ? global : submodel_architecture(global, prefix_submodel(global, rate));
 }
@@ -50,80 +57,220 @@ std::string today() {
   return buf;
 }
 
-// Layer fits per op class and direction, then a whole-task fit of what they leave out.
-ComputeProfile measure_profile(const ProfileCommand& cmd) {
-  const std::vector<double> rates = cmd.quick ? std::vector<double>{1.0, 0.3} : std::vector<double>{1.0, 0.6, 0.3, 0.15};
-  const std::vector<int> batches = cmd.quick ? std::vector<int>{16} : std::vector<int>{8, 32};
-  std::vector<OpTiming> fwd[kOpClasses], bwd[kOpClasses];
-  std::size_t layers = 0;
-  for (const ZooModel& m : zoo_models())
-    for (double r : rates)
-      for (int b : batches)
-        for (const LayerTiming& t : benchmark_layers(at_rate(m.spec, r), b, cmd.quick ? 0.002 : 0.02)) {
-          fwd[int(t.op_class)].push_back({t.work, t.forward_s});
-          bwd[int(t.op_class)].push_back({t.work, t.backward_s});
-          ++layers;
-        }
-  ComputeProfile p;
-  p.name = cmd.name.empty() ? host_name() : cmd.name;
-  p.source = "edgesim profile on " + host_name() + ", " + today() + ", 1 thread, " + std::to_string(layers) +
-             " layer timings" + (cmd.quick ? " (quick)" : "");
-  for (int c = 0; c < kOpClasses; ++c) {
-    if (fwd[c].empty()) throw std::logic_error("profile: no layer of op class " + std::string(op_class_name(OpClass(c))));
-    p.forward[c] = fit_op_speed(fwd[c]);
-    p.backward[c] = fit_op_speed(bwd[c]);
-  }
-  std::printf("timed %zu layers; fitting whole tasks\n", layers);
-  std::fflush(stdout);
+// ---- the raw measurements -------------------------------------------------------------
 
-  // Whole tasks: time = α · (the layers' prediction) + steps · step_s + the optimizer's terms.
+struct LayerRow {
+  std::string model;
+  double rate = 1;
+  int batch = 0;
+  OpClass op_class = OpClass::kConv;
+  OpWork work;
+  double forward_s = 0, backward_s = 0;
+};
+struct TaskRow {
+  std::string kind;  // "fit" or "check"
+  std::string model;
+  double rate = 1;
+  int batch = 0, samples = 0;
+  double measured_s = 0;
+  ComputeWork work() const {
+    const ModelSpec arch = at_rate(zoo_model(model, "timings"), rate);
+    ComputeWork w = training_work(arch, {}, batch, samples);
+    w += task_setup_work(arch);
+    return w;
+  }
+};
+struct Timings {
+  std::string host, date;
+  std::vector<LayerRow> layers;
+  std::vector<TaskRow> tasks;
+};
+
+// Fit: layers at widths 1 → 0.15, batches 8, 32, 128; tasks down to width 0.06 (what HeteroFL's
+// smallest levels hand out) at the same batches, each of 2 and 8 steps (so the per-step and the
+// per-task costs separate). Check: widths 1 → 0.125 and batches 16, 64, none of them fitted.
+struct Grid {
+  std::vector<double> layer_rates, task_rates, check_rates;
+  std::vector<int> batches, check_batches, steps;
+  int repeats, check_repeats;
+  double layer_seconds;
+};
+Grid grid_of(bool quick) {
+  if (quick) return {{1.0, 0.3}, {1.0, 0.3}, {1.0, 0.25}, {16}, {16}, {1, 2}, 1, 1, 0.002};
+  return {{1.0, 0.6, 0.3, 0.15}, {1.0, 0.7, 0.4, 0.2, 0.1, 0.06}, {1.0, 0.5, 0.25, 0.125}, {8, 32, 128}, {16, 64},
+          {2, 8}, 3, 5, 0.02};
+}
+
+Timings measure(const ProfileCommand& cmd) {
+  const Grid g = grid_of(cmd.quick);
+  Timings t;
+  t.host = host_name(), t.date = today();
+  for (const ZooModel& m : zoo_models())
+    for (double r : g.layer_rates)
+      for (int b : g.batches)
+        for (const LayerTiming& l : benchmark_layers(at_rate(m.spec, r), b, g.layer_seconds))
+          t.layers.push_back({m.name, r, b, l.op_class, l.work, l.forward_s, l.backward_s});
+  std::printf("timed %zu layers; timing whole tasks\n", t.layers.size());
+  std::fflush(stdout);
+  for (const ZooModel& m : zoo_models())
+    for (double r : g.task_rates)
+      for (int b : g.batches)
+        for (int steps : g.steps) {
+          const int samples = steps * b;
+          t.tasks.push_back({"fit", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.repeats)});
+        }
+  if (!cmd.check.empty())
+    for (const ZooModel& m : zoo_models())
+      for (double r : g.check_rates)
+        for (int b : g.check_batches) {
+          const int samples = cmd.quick ? 2 * b : 256;
+          t.tasks.push_back({"check", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.check_repeats)});
+        }
+  return t;
+}
+
+void write_timings(const std::string& path, const Timings& t) {
+  std::ofstream out(path);
+  if (!out) throw InputError(path + ": cannot write the timings");
+  out << "# edgesim profile timings: " << t.host << ", " << t.date << ", 1 thread (seconds; medians of repeats)\n";
+  out << "kind,model,rate,batch,samples,op_class,flops,bytes,kernels,forward_s,backward_s,measured_s\n";
+  char line[512];
+  for (const LayerRow& l : t.layers) {
+    std::snprintf(line, sizeof line, "layer,%s,%.17g,%d,,%s,%.17g,%.17g,%.17g,%.17g,%.17g,\n", l.model.c_str(), l.rate,
+                  l.batch, op_class_name(l.op_class), l.work.flops, l.work.bytes, l.work.kernels, l.forward_s, l.backward_s);
+    out << line;
+  }
+  for (const TaskRow& r : t.tasks) {
+    std::snprintf(line, sizeof line, "%s,%s,%.17g,%d,%d,,,,,,,%.17g\n", r.kind.c_str(), r.model.c_str(), r.rate, r.batch,
+                  r.samples, r.measured_s);
+    out << line;
+  }
+  if (!out) throw InputError(path + ": cannot write the timings");
+}
+
+Timings read_timings(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot read the timings");
+  Timings t;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#' || line.rfind("kind,", 0) == 0) {
+      if (line.rfind("# edgesim profile timings: ", 0) == 0) {
+        const std::string rest = line.substr(27);
+        t.host = rest.substr(0, rest.find(','));
+        const std::size_t c = rest.find(", ");
+        t.date = c == std::string::npos ? "" : rest.substr(c + 2, 10);
+      }
+      continue;
+    }
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
+    while (f.size() < 12) f.emplace_back();
+    const std::string where = path + ": line " + std::to_string(n);
+    try {
+      if (f[0] == "layer") {
+        LayerRow l;
+        l.model = f[1], l.rate = std::stod(f[2]), l.batch = std::stoi(f[3]);
+        bool known = false;
+        for (int c = 0; c < kOpClasses; ++c)
+          if (f[5] == op_class_name(OpClass(c))) l.op_class = OpClass(c), known = true;
+        if (!known) throw InputError(where + ": unknown op class '" + f[5] + "'");
+        l.work = {std::stod(f[6]), std::stod(f[7]), std::stod(f[8])};
+        l.forward_s = std::stod(f[9]), l.backward_s = std::stod(f[10]);
+        t.layers.push_back(l);
+      } else if (f[0] == "fit" || f[0] == "check") {
+        zoo_model(f[1], where);
+        t.tasks.push_back({f[0], f[1], std::stod(f[2]), std::stoi(f[3]), std::stoi(f[4]), std::stod(f[11])});
+      } else {
+        throw InputError(where + ": unknown row kind '" + f[0] + "'");
+      }
+    } catch (const std::invalid_argument&) {
+      throw InputError(where + ": malformed number");
+    } catch (const std::out_of_range&) {
+      throw InputError(where + ": number out of range");
+    }
+  }
+  return t;
+}
+
+// ---- the fit ----------------------------------------------------------------------------
+
+ComputeProfile fit(const Timings& t, const std::string& name, const std::string& source) {
+  std::vector<OpTiming> fwd[kOpClasses], bwd[kOpClasses];
+  for (const LayerRow& l : t.layers) {
+    fwd[int(l.op_class)].push_back({l.work, l.forward_s});
+    bwd[int(l.op_class)].push_back({l.work, l.backward_s});
+  }
+  ComputeProfile layers;
+  for (int c = 0; c < kOpClasses; ++c) {
+    if (fwd[c].empty()) throw InputError("profile: no layer of op class " + std::string(op_class_name(OpClass(c))));
+    layers.forward[c] = fit_op_speed(fwd[c]);
+    layers.backward[c] = fit_op_speed(bwd[c]);
+  }
+  // Whole tasks: time = Σ_c α_c · (class c's layer prediction, forward and backward) + the
+  // step, optimizer and set-up terms. Layers timed alone run faster than inside a network (warm
+  // caches, no neighbours in the autograd graph), and by a different amount per class.
   std::vector<std::vector<double>> rows;
   std::vector<double> times;
-  for (const ZooModel& m : zoo_models())
-    for (double r : rates)
-      for (int b : batches) {
-        const ModelSpec arch = at_rate(m.spec, r);
-        const int samples = 4 * b;
-        const ComputeWork w = training_work(arch, {}, b, samples);
-        const double layer_s = p.seconds(w);  // step and optimizer terms are still 0
-        rows.push_back({layer_s, w.steps, w.optimizer_floats, w.optimizer_tensors});
-        times.push_back(benchmark_task(arch, b, samples, cmd.quick ? 1 : 3));
-      }
+  for (const TaskRow& r : t.tasks) {
+    if (r.kind != "fit") continue;
+    const ComputeWork w = r.work();
+    std::vector<double> row;
+    for (int c = 0; c < kOpClasses; ++c)
+      row.push_back(layers.forward[c].seconds(w.forward[c]) + layers.backward[c].seconds(w.backward[c]));
+    row.insert(row.end(), {w.steps, w.optimizer_floats, w.optimizer_tensors, w.tasks, w.setup_floats, w.setup_tensors});
+    rows.push_back(row);
+    times.push_back(r.measured_s);
+  }
+  if (rows.empty()) throw InputError("profile: no whole-task timings to fit");
   const std::vector<double> x = fit_nonnegative(rows, times);
-  const double alpha = x[0] > 0 ? x[0] : 1.0;
+  ComputeProfile p = layers;
+  p.name = name;
+  p.source = source;
+  char factors[128];
+  std::snprintf(factors, sizeof factors, ", whole-task factors conv %.3g, matmul %.3g, elementwise %.3g", x[0], x[1], x[2]);
+  p.source += factors;
   for (int c = 0; c < kOpClasses; ++c)
     for (OpSpeed* s : {&p.forward[c], &p.backward[c]})
-      s->s_per_flop *= alpha, s->s_per_byte *= alpha, s->s_per_kernel *= alpha;
-  p.step_s = x[1];
-  p.s_per_optimizer_float = x[2];
-  p.s_per_optimizer_tensor = x[3];
-  p.source += ", whole-task factor " + std::to_string(alpha);
+      s->s_per_flop *= x[c], s->s_per_byte *= x[c], s->s_per_kernel *= x[c];
+  p.step_s = x[3];
+  p.s_per_optimizer_float = x[4], p.s_per_optimizer_tensor = x[5];
+  p.task_s = x[6], p.s_per_setup_float = x[7], p.s_per_setup_tensor = x[8];
   return p;
 }
 
-// Predicted vs measured task compute time on widths and batch sizes the fit did not see.
-void check_profile(const ComputeProfile& p, const ProfileCommand& cmd) {
-  std::ofstream csv(cmd.check);
-  if (!csv) throw InputError(cmd.check + ": cannot write");
+// ---- the check ---------------------------------------------------------------------------
+
+void write_check(const ComputeProfile& p, const std::vector<TaskRow>& rows, const std::string& path) {
+  std::ofstream csv(path);
+  if (!csv) throw InputError(path + ": cannot write");
   csv << "model,rate,batch,samples,flops,measured_s,calibrated_s\n";
-  const std::vector<double> rates = cmd.quick ? std::vector<double>{1.0, 0.25} : std::vector<double>{1.0, 0.5, 0.25, 0.125};
-  const std::vector<int> batches = cmd.quick ? std::vector<int>{16} : std::vector<int>{16, 64};
-  for (const ZooModel& m : zoo_models())
-    for (double r : rates)
-      for (int b : batches) {
-        const ModelSpec arch = at_rate(m.spec, r);
-        const int samples = cmd.quick ? 2 * b : 256;
-        const double measured = benchmark_task(arch, b, samples, cmd.quick ? 1 : 5);
-        const double predicted = p.seconds(training_work(arch, {}, b, samples));
-        const double flops = training_flops_per_sample(arch) * samples;
-        char line[256];
-        std::snprintf(line, sizeof line, "%s,%g,%d,%d,%.6g,%.6g,%.6g\n", m.name.c_str(), r, b, samples, flops, measured,
-                      predicted);
-        csv << line;
-        std::printf("%-12s rate %-5g batch %-3d measured %8.4f s  calibrated %8.4f s  (%+.1f%%)\n", m.name.c_str(), r, b,
-                    measured, predicted, 100 * relative_error(predicted, measured));
-        std::fflush(stdout);
-      }
+  for (const TaskRow& r : rows) {
+    const double predicted = p.seconds(r.work());
+    const double flops = training_flops_per_sample(at_rate(zoo_model(r.model, path), r.rate)) * r.samples;
+    char line[256];
+    std::snprintf(line, sizeof line, "%s,%g,%d,%d,%.6g,%.6g,%.6g\n", r.model.c_str(), r.rate, r.batch, r.samples, flops,
+                  r.measured_s, predicted);
+    csv << line;
+    std::printf("%-12s rate %-5g batch %-3d measured %8.4f s  calibrated %8.4f s  (%+.1f%%)\n", r.model.c_str(), r.rate,
+                r.batch, r.measured_s, predicted, 100 * relative_error(predicted, r.measured_s));
+  }
+  std::fflush(stdout);
+}
+
+std::vector<TaskRow> check_rows(const Timings& t) {
+  std::vector<TaskRow> out;
+  for (const TaskRow& r : t.tasks)
+    if (r.kind == "check") out.push_back(r);
+  return out;
+}
+
+std::string default_timings_path(const std::string& out) {
+  const std::size_t dot = out.rfind(".toml");
+  return (dot == std::string::npos ? out : out.substr(0, dot)) + ".timings.csv";
 }
 
 }  // namespace
@@ -131,15 +278,42 @@ void check_profile(const ComputeProfile& p, const ProfileCommand& cmd) {
 int run_profile_command(const ProfileCommand& cmd) {
   torch::set_num_threads(1);  // as every rank trains (run.threads = 1)
   torch::manual_seed(1);
-  ComputeProfile p;
   if (!cmd.use.empty()) {
-    p = load_compute_profile(cmd.use);
-  } else {
-    p = measure_profile(cmd);
-    save_compute_profile(cmd.out, p);
-    std::printf("wrote %s\n", cmd.out.c_str());
+    // An existing profile against freshly measured held-out tasks.
+    const ComputeProfile p = load_compute_profile(cmd.use);
+    if (cmd.check.empty()) throw InputError("profile --use needs --check CSV (what to write)");
+    const Grid g = grid_of(cmd.quick);
+    std::vector<TaskRow> rows;
+    for (const ZooModel& m : zoo_models())
+      for (double r : g.check_rates)
+        for (int b : g.check_batches) {
+          const int samples = cmd.quick ? 2 * b : 256;
+          rows.push_back({"check", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.check_repeats)});
+        }
+    write_check(p, rows, cmd.check);
+    return 0;
   }
-  if (!cmd.check.empty()) check_profile(p, cmd);
+  Timings t;
+  if (!cmd.from.empty()) {
+    t = read_timings(cmd.from);
+  } else {
+    t = measure(cmd);
+    const std::string path = cmd.timings.empty() ? default_timings_path(cmd.out) : cmd.timings;
+    write_timings(path, t);
+    std::printf("wrote %s\n", path.c_str());
+  }
+  const std::string host = t.host.empty() ? host_name() : t.host;
+  std::string source = "edgesim profile on " + host + ", " + (t.date.empty() ? today() : t.date) + ", 1 thread, " +
+                       std::to_string(t.layers.size()) + " layer and " + std::to_string(t.tasks.size()) + " task timings" +
+                       (cmd.quick ? " (quick)" : "");
+  const ComputeProfile p = fit(t, cmd.name.empty() ? host : cmd.name, source);
+  save_compute_profile(cmd.out, p);
+  std::printf("wrote %s\n", cmd.out.c_str());
+  if (!cmd.check.empty()) {
+    const std::vector<TaskRow> rows = check_rows(t);
+    if (rows.empty()) throw InputError(cmd.from + ": no check rows (measure with --check to have them)");
+    write_check(p, rows, cmd.check);
+  }
   return 0;
 }
 

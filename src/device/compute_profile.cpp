@@ -26,7 +26,8 @@ const char* op_class_name(OpClass c) {
 }
 
 double ComputeProfile::seconds(const ComputeWork& w) const {
-  double s = w.steps * step_s + w.optimizer_floats * s_per_optimizer_float + w.optimizer_tensors * s_per_optimizer_tensor;
+  double s = w.steps * step_s + w.optimizer_floats * s_per_optimizer_float + w.optimizer_tensors * s_per_optimizer_tensor +
+             w.tasks * task_s + w.setup_floats * s_per_setup_float + w.setup_tensors * s_per_setup_tensor;
   for (int c = 0; c < kOpClasses; ++c) s += forward[c].seconds(w.forward[c]) + backward[c].seconds(w.backward[c]);
   return s;
 }
@@ -70,6 +71,9 @@ std::map<std::string, Field> fields_of(ComputeProfile& p) {
   f["step.seconds"] = {&p.step_s, false};
   f["optimizer.floats_per_second"] = {&p.s_per_optimizer_float, true};
   f["optimizer.tensor_seconds"] = {&p.s_per_optimizer_tensor, false};
+  f["task.seconds"] = {&p.task_s, false};
+  f["task.floats_per_second"] = {&p.s_per_setup_float, true};
+  f["task.tensor_seconds"] = {&p.s_per_setup_tensor, false};
   return f;
 }
 
@@ -92,7 +96,8 @@ ComputeProfile load_compute_profile(const std::string& path) {
     } else {
       throw InputError(path + ": unknown key '" + e.key + "' in a compute profile (expected profile.name, profile.source, "
                        "{forward,backward}.{conv,matmul,elementwise}.{flops_per_second,bytes_per_second,kernel_seconds}, "
-                       "step.seconds, optimizer.floats_per_second, optimizer.tensor_seconds)");
+                       "step.seconds, optimizer.floats_per_second, optimizer.tensor_seconds, "
+                       "task.seconds, task.floats_per_second, task.tensor_seconds)");
     }
   }
   for (const auto& [key, field] : fields)
@@ -119,7 +124,9 @@ void save_compute_profile(const std::string& path, const ComputeProfile& p) {
           << "\n";
     }
   out << "\n[step]\nseconds = " << seconds_text(p.step_s) << "\n\n[optimizer]\nfloats_per_second = "
-      << rate_text(p.s_per_optimizer_float) << "\ntensor_seconds = " << seconds_text(p.s_per_optimizer_tensor) << "\n";
+      << rate_text(p.s_per_optimizer_float) << "\ntensor_seconds = " << seconds_text(p.s_per_optimizer_tensor) << "\n"
+      << "\n[task]\nseconds = " << seconds_text(p.task_s) << "\nfloats_per_second = " << rate_text(p.s_per_setup_float)
+      << "\ntensor_seconds = " << seconds_text(p.s_per_setup_tensor) << "\n";
   if (!out) throw InputError(path + ": cannot write the compute profile");
 }
 

@@ -107,6 +107,7 @@ OpWork layer_work(const ModelSpec& spec, int layer, int batch) {
 ComputeWork& ComputeWork::operator+=(const ComputeWork& o) {
   for (int c = 0; c < kOpClasses; ++c) add(forward[c], o.forward[c]), add(backward[c], o.backward[c]);
   steps += o.steps, optimizer_floats += o.optimizer_floats, optimizer_tensors += o.optimizer_tensors;
+  tasks += o.tasks, setup_floats += o.setup_floats, setup_tensors += o.setup_tensors;
   return *this;
 }
 
@@ -114,6 +115,7 @@ ComputeWork ComputeWork::scaled(double k) const {
   ComputeWork w;
   for (int c = 0; c < kOpClasses; ++c) add(w.forward[c], forward[c], k), add(w.backward[c], backward[c], k);
   w.steps = k * steps, w.optimizer_floats = k * optimizer_floats, w.optimizer_tensors = k * optimizer_tensors;
+  w.tasks = k * tasks, w.setup_floats = k * setup_floats, w.setup_tensors = k * setup_tensors;
   return w;
 }
 
@@ -138,6 +140,15 @@ ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape
   }
   for (int c = 0; c < kOpClasses; ++c) add(w.forward[c], forward_once[c], shape.no_grad_passes);
   w.steps = 1;
+  return w;
+}
+
+ComputeWork task_setup_work(const ModelSpec& arch) {
+  std::vector<double> tensors;
+  const std::vector<double> params = parameters_per_layer(arch, &tensors);
+  ComputeWork w;
+  w.tasks = 1;
+  for (std::size_t i = 0; i < params.size(); ++i) w.setup_floats += params[i], w.setup_tensors += tensors[i];
   return w;
 }
 

@@ -38,7 +38,7 @@ bool solve(std::vector<std::vector<double>> m, std::vector<double> v, std::vecto
 std::vector<double> fit_nonnegative(const std::vector<std::vector<double>>& rows, const std::vector<double>& times) {
   if (rows.empty() || rows.size() != times.size()) throw std::invalid_argument("fit_nonnegative: no measurements");
   const std::size_t n = rows[0].size();
-  if (n == 0 || n > 8) throw std::invalid_argument("fit_nonnegative: 1 to 8 coefficients");
+  if (n == 0 || n > 12) throw std::invalid_argument("fit_nonnegative: 1 to 12 coefficients");
   // Relative error: divide each row and its target by the measured time. Columns are scaled to
   // unit norm so that FLOPs (1e9) and kernels (1) condition alike.
   std::vector<std::vector<double>> a(rows.size(), std::vector<double>(n));

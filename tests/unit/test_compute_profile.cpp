@@ -65,6 +65,17 @@ TEST_CASE("a task is its full batches plus the last partial one", "[compute_work
   }
 }
 
+TEST_CASE("a task's set-up is its network's parameters built and loaded, once", "[compute_work]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 0.5);
+  const ComputeWork w = task_setup_work(cnn);
+  CHECK(w.tasks == 1);
+  CHECK(w.setup_floats == double(cnn.parameter_count()));
+  CHECK(w.setup_tensors == double(cnn.parameters().size()));
+  CHECK(w.steps == 0);
+  // It does not depend on how much the task trains: training_work carries none of it.
+  CHECK(training_work(cnn, {}, 32, 640).tasks == 0);
+}
+
 namespace {
 ComputeProfile example_profile() {
   ComputeProfile p;
@@ -78,6 +89,9 @@ ComputeProfile example_profile() {
   p.step_s = 3e-5;
   p.s_per_optimizer_float = 1.0 / 2e9;
   p.s_per_optimizer_tensor = 1e-6;
+  p.task_s = 2e-4;
+  p.s_per_setup_float = 1.0 / 1e9;
+  p.s_per_setup_tensor = 5e-6;
   return p;
 }
 }  // namespace
@@ -89,7 +103,10 @@ TEST_CASE("a compute profile prices work linearly, term by term", "[compute_prof
   w.steps = 2;                                       // 6e-5 s
   w.optimizer_floats = 2e9;                          // 1 s
   w.optimizer_tensors = 4;                           // 4e-6 s
-  CHECK(p.seconds(w) == Approx(3.0 + 1e-4 + 6e-5 + 4e-6).epsilon(1e-12));
+  w.tasks = 1;                                       // 2e-4 s
+  w.setup_floats = 1e9;                              // 1 s
+  w.setup_tensors = 2;                               // 1e-5 s
+  CHECK(p.seconds(w) == Approx(4.0 + 1e-4 + 6e-5 + 4e-6 + 2e-4 + 1e-5).epsilon(1e-12));
 }
 
 TEST_CASE("a compute profile file round-trips", "[compute_profile]") {
@@ -107,6 +124,9 @@ TEST_CASE("a compute profile file round-trips", "[compute_profile]") {
   CHECK(q.forward[int(OpClass::kElementwise)].s_per_flop == 0);
   CHECK(q.step_s == p.step_s);
   CHECK(q.s_per_optimizer_tensor == p.s_per_optimizer_tensor);
+  CHECK(q.task_s == p.task_s);
+  CHECK(q.s_per_setup_float == Approx(p.s_per_setup_float).epsilon(1e-15));
+  CHECK(q.s_per_setup_tensor == p.s_per_setup_tensor);
 }
 
 TEST_CASE("a missing or malformed compute profile is an error naming the file and the key", "[compute_profile]") {

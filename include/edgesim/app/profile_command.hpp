@@ -1,11 +1,16 @@
 #pragma once
 // `edgesim profile`: measures this host and writes a compute profile for the calibrated clock
-// (device/compute_profile.hpp). Every layer of the zoo's models (CNN, ResNet-18, VGG-11, the
-// Transformer) at several widths and batch sizes is timed alone, forward and backward; each op
-// class's coefficients are fitted to those times; then whole local-SGD tasks are timed as the
-// measured clock times them and a common factor, the per-step cost and the optimizer's cost are
-// fitted to what the layers do not explain. With --check, the clock's prediction is compared
-// with measured task times on held-out widths and batch sizes (docs/CLOCK.md).
+// (device/compute_profile.hpp; docs/CLOCK.md). Two stages, so a fit can be redone without
+// measuring again:
+//   1. measure: every layer of the zoo's models (CNN, ResNet-18, VGG-11, the Transformer) at
+//      several widths and batch sizes timed alone, forward and backward; whole local-SGD tasks
+//      timed as the measured clock times them (network built, weights loaded, one epoch), at
+//      widths and batch sizes that bracket what runs use, with two task lengths each; with
+//      --check, tasks at held-out widths and batch sizes too. All of it goes to a timings CSV.
+//   2. fit: each op class's coefficients from its layers; then, on the whole tasks, one factor
+//      per op class on what the layers predict, the per-step, optimizer and per-task set-up
+//      costs (non-negative least squares on relative error).
+// --from TIMINGS skips stage 1; --use PROFILE checks an existing profile against fresh tasks.
 #include <string>
 
 namespace edgesim {
@@ -15,6 +20,8 @@ struct ProfileCommand {
   std::string name;                  // the profile's name (default: the host name)
   std::string check;                 // CSV of predicted vs measured task times; empty = none
   std::string use;                   // check this existing profile instead of measuring a new one
+  std::string timings;               // write the raw measurements here (default: OUT with .timings.csv)
+  std::string from;                  // fit from these raw measurements instead of measuring
   bool quick = false;                // fewer widths and batches (tests)
 };
 

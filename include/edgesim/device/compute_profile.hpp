@@ -6,7 +6,9 @@
 // summed rather than maxed (as PALEO, Qi et al. ICLR 2017, does per layer), so the model is
 // linear in its coefficients and can be fitted by least squares, plus the fixed per-op dispatch
 // cost that dominates small kernels. Each step adds `step_seconds`; the optimizer update costs
-// floats / optimizer_floats_per_second + tensors × optimizer_tensor_seconds.
+// floats / optimizer_floats_per_second + tensors × optimizer_tensor_seconds. Each task adds its
+// set-up (network built, weights loaded): seconds + floats / floats_per_second + tensors ×
+// tensor_seconds.
 //
 // A profile is a TOML file (written by `edgesim profile`, or by hand from published figures):
 //   [profile] name = "...", source = "where the numbers come from"
@@ -14,6 +16,7 @@
 //   ... forward.matmul, forward.elementwise, backward.{conv,matmul,elementwise}
 //   [step] seconds = 4e-5
 //   [optimizer] floats_per_second = 1e9, tensor_seconds = 3e-6
+//   [task] seconds = 1e-4, floats_per_second = 5e8, tensor_seconds = 5e-6
 // A speed of "inf" means the term costs nothing (a fitted coefficient of zero).
 #include <array>
 #include <string>
@@ -33,6 +36,7 @@ struct ComputeProfile {
   std::array<OpSpeed, kOpClasses> forward{}, backward{};
   double step_s = 0;
   double s_per_optimizer_float = 0, s_per_optimizer_tensor = 0;
+  double task_s = 0, s_per_setup_float = 0, s_per_setup_tensor = 0;
 
   double seconds(const ComputeWork& w) const;
 };

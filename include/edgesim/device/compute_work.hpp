@@ -37,6 +37,11 @@ struct ComputeWork {
   double steps = 0;              // optimizer steps (each has a fixed cost: batch slicing, loss, zero_grad)
   double optimizer_floats = 0;   // trainable parameters updated, summed over steps
   double optimizer_tensors = 0;  // parameter tensors updated, summed over steps
+  // Setting the task up: its network built (parameters allocated and initialised) and the
+  // weights it received loaded — inside a task's measured time, as in the task runner.
+  double tasks = 0;              // networks built
+  double setup_floats = 0;       // their parameters
+  double setup_tensors = 0;      // their parameter tensors
 
   ComputeWork& operator+=(const ComputeWork& o);
   ComputeWork scaled(double k) const;
@@ -46,6 +51,8 @@ struct ComputeWork {
 // run forward only; each extra autograd pass (forward_passes > 1) repeats forward and backward;
 // no-grad passes add forward work of the same architecture.
 ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape, int batch);
+// Building `arch`'s network and loading its weights, once per task.
+ComputeWork task_setup_work(const ModelSpec& arch);
 // A task of `samples` samples in batches of `batch` (the last may be smaller), per epoch.
 ComputeWork training_work(const ModelSpec& arch, const TrainingShape& shape, int batch, std::int64_t samples);
 

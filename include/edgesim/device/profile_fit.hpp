@@ -1,8 +1,8 @@
 #pragma once
 // Fitting a compute profile's coefficients to measured times: non-negative least squares on
 // relative error (each measurement's row is divided by its time, so a 20 µs op counts as much
-// as a 20 ms one — the clock's error is judged relatively). The problems are tiny (≤ 3
-// coefficients per op class), so the exact solution is found by trying every subset of
+// as a 20 ms one — the clock's error is judged relatively). The problems are tiny (≤ 12
+// coefficients), so the exact solution is found by trying every subset of
 // coefficients allowed to be non-zero (the active set of Lawson & Hanson, enumerated).
 #include <vector>
 
@@ -10,7 +10,7 @@
 
 namespace edgesim {
 
-// min Σ_i ((a_i · x − t_i) / t_i)² over x ≥ 0; rows a_i of size n ≤ 8, times t_i > 0.
+// min Σ_i ((a_i · x − t_i) / t_i)² over x ≥ 0; rows a_i of size n ≤ 12, times t_i > 0.
 std::vector<double> fit_nonnegative(const std::vector<std::vector<double>>& rows, const std::vector<double>& times);
 
 struct OpTiming {

@@ -23,7 +23,8 @@ class TaskRunner {
 
  private:
   // The task's compute seconds on the reference device, by the clock mode.
-  double reference_seconds(const DeviceProfile& device, const TrainerOutput& trained, double measured_s) const;
+  double reference_seconds(const DeviceProfile& device, const ModelSpec& arch, const TrainerOutput& trained,
+                           double measured_s) const;
   const Experiment& experiment_;
   std::map<int, Examples> data_;
   LocalRecipe recipe_;
