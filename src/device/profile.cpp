@@ -108,10 +108,11 @@ DeviceSet load_device_set(const std::string& path) {
       else if (field == "downlink_mbps") p.downlink_mbps = positive_number(where, v, false);
       else if (field == "latency_ms") p.latency_s = positive_number(where, v, true) / 1000.0;
       else if (field == "compute_profile") p.compute_profile = compute_profile(where, v);
+      else if (field == "profile_slowdown") p.profile_slowdown = positive_number(where, v, false);
       else
         throw InputError(path + ": unknown key '" + e.key +
                          "' (profile keys: slowdown, slowdown_schedule, memory, uplink_mbps, downlink_mbps, latency_ms, "
-                         "compute_profile)");
+                         "compute_profile, profile_slowdown)");
     } else {
       throw InputError(path + ": unknown key '" + e.key +
                        "' (expected reference.name, reference.flops_per_second, reference.compute_profile, "
@@ -135,7 +136,7 @@ DeviceSet load_device_set(const std::string& path) {
 
 const ComputeProfile* compute_profile_of(const DeviceSet& set, const DeviceProfile& device, double* to_reference) {
   if (device.compute_profile >= 0) {
-    *to_reference = 1.0 / device.slowdown;
+    *to_reference = device.profile_slowdown / device.slowdown;
     return &set.compute_profiles.at(device.compute_profile);
   }
   *to_reference = 1.0;

@@ -18,6 +18,8 @@
 //   [profiles.nano]  compute_profile = "profiles/nano.toml"   # else: the reference's × slowdown
 // A profile with its own compute profile is not scaled by `slowdown` (that is its speed under the
 // analytic clock); a slowdown_schedule still throttles it by slowdown_at(r) / slowdown.
+//   [profiles.nano-5w]  compute_profile = "profiles/nano.toml", profile_slowdown = 1.45
+// prices a class as its profile × profile_slowdown (a power mode or throttled clocks).
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -42,6 +44,7 @@ struct DeviceProfile {
   // (first round, slowdown) steps in ascending round order; before the first, `slowdown`.
   std::vector<std::pair<int, double>> slowdown_schedule;
   int compute_profile = -1;  // index into DeviceSet::compute_profiles; -1 = the reference's
+  double profile_slowdown = 1.0;  // compute time relative to its own compute profile
 
   double slowdown_at(std::int64_t round) const;
   DeviceProfile at_round(std::int64_t round) const;  // this profile with slowdown_at(round)
