@@ -8,6 +8,8 @@ them. Each number's source:
   efficiency    sustained share of peak in small-batch PyTorch training — an assumption:
                 15% for convolutions and matrix products (the analytic reference's 2e11 FLOP/s
                 on an AGX Xavier is 14% of its peak), 50% of peak bandwidth for memory traffic
+  positions     not modelled ("inf"): the per-pixel cost of CPU convolution kernels (docs/CLOCK.md)
+                is a host CPU effect; on the boards GPU kernels parallelise over positions
   kernel cost   one PyTorch eager op dispatch + CUDA launch, an assumption: 25 µs on the
                 Carmel cores (AGX, NX), 40 µs on Cortex-A57-class cores (TX2, Nano); desktop
                 CPUs are commonly reported at 5-10 µs and the boards' cores are 3-5× slower
@@ -48,6 +50,7 @@ def profile_text(key, title, cores, ghz, gbps, kernel_s):
             rate = '"inf"' if cls == "elementwise" else repr(flops / factor)
             out += ["", f"[{direction}.{cls}]",
                     f"flops_per_second = {rate}",
+                    "positions_per_second = \"inf\"",
                     f"bytes_per_second = {bytes_ / factor!r}",
                     f"kernel_seconds = {kernel_s * factor!r}"]
     out += ["", "[step]", f"seconds = {4 * kernel_s!r}",

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -133,11 +134,12 @@ void write_timings(const std::string& path, const Timings& t) {
   std::ofstream out(path);
   if (!out) throw InputError(path + ": cannot write the timings");
   out << "# edgesim profile timings: " << t.host << ", " << t.date << ", 1 thread (seconds; medians of repeats)\n";
-  out << "kind,model,rate,batch,samples,op_class,flops,bytes,kernels,forward_s,backward_s,measured_s\n";
+  out << "kind,model,rate,batch,samples,op_class,flops,bytes,kernels,forward_s,backward_s,measured_s,positions\n";
   char line[512];
   for (const LayerRow& l : t.layers) {
-    std::snprintf(line, sizeof line, "layer,%s,%.17g,%d,,%s,%.17g,%.17g,%.17g,%.17g,%.17g,\n", l.model.c_str(), l.rate,
-                  l.batch, op_class_name(l.op_class), l.work.flops, l.work.bytes, l.work.kernels, l.forward_s, l.backward_s);
+    std::snprintf(line, sizeof line, "layer,%s,%.17g,%d,,%s,%.17g,%.17g,%.17g,%.17g,%.17g,,%.17g\n", l.model.c_str(),
+                  l.rate, l.batch, op_class_name(l.op_class), l.work.flops, l.work.bytes, l.work.kernels, l.forward_s,
+                  l.backward_s, l.work.positions);
     out << line;
   }
   for (const TaskRow& r : t.tasks) {
@@ -168,7 +170,7 @@ Timings read_timings(const std::string& path) {
     std::vector<std::string> f;
     std::stringstream ss(line);
     for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
-    while (f.size() < 12) f.emplace_back();
+    while (f.size() < 13) f.emplace_back();
     const std::string where = path + ": line " + std::to_string(n);
     try {
       if (f[0] == "layer") {
@@ -178,7 +180,7 @@ Timings read_timings(const std::string& path) {
         for (int c = 0; c < kOpClasses; ++c)
           if (f[5] == op_class_name(OpClass(c))) l.op_class = OpClass(c), known = true;
         if (!known) throw InputError(where + ": unknown op class '" + f[5] + "'");
-        l.work = {std::stod(f[6]), std::stod(f[7]), std::stod(f[8])};
+        l.work = {std::stod(f[6]), std::stod(f[7]), std::stod(f[8]), std::stod(f[12])};
         l.forward_s = std::stod(f[9]), l.backward_s = std::stod(f[10]);
         t.layers.push_back(l);
       } else if (f[0] == "fit" || f[0] == "check") {
@@ -210,17 +212,25 @@ ComputeProfile fit(const Timings& t, const std::string& name, const std::string&
     layers.forward[c] = fit_op_speed(fwd[c]);
     layers.backward[c] = fit_op_speed(bwd[c]);
   }
-  // Whole tasks: time = Σ_c α_c · (class c's layer prediction, forward and backward) + the
-  // step, optimizer and set-up terms. Layers timed alone run faster than inside a network (warm
-  // caches, no neighbours in the autograd graph), and by a different amount per class.
+  // Whole tasks: time = Σ_{c,k} α_ck · (term k — FLOPs, bytes, kernels or positions — of class
+  // c as the layers price it, forward and backward) + the step, optimizer and set-up terms.
+  // Layers timed alone run faster than inside a network (warm caches, no neighbours in the
+  // autograd graph), by an amount that differs per class and per term; the layer fits keep
+  // each term's split between forward and backward.
+  auto terms = [](const OpSpeed& s, const OpWork& w) {
+    return std::array<double, 4>{w.flops * s.s_per_flop, w.bytes * s.s_per_byte, w.kernels * s.s_per_kernel,
+                                 w.positions * s.s_per_position};
+  };
   std::vector<std::vector<double>> rows;
   std::vector<double> times;
   for (const TaskRow& r : t.tasks) {
     if (r.kind != "fit") continue;
     const ComputeWork w = r.work();
     std::vector<double> row;
-    for (int c = 0; c < kOpClasses; ++c)
-      row.push_back(layers.forward[c].seconds(w.forward[c]) + layers.backward[c].seconds(w.backward[c]));
+    for (int c = 0; c < kOpClasses; ++c) {
+      const auto f = terms(layers.forward[c], w.forward[c]), b = terms(layers.backward[c], w.backward[c]);
+      for (int k = 0; k < 4; ++k) row.push_back(f[k] + b[k]);
+    }
     row.insert(row.end(), {w.steps, w.optimizer_floats, w.optimizer_tensors, w.tasks, w.setup_floats, w.setup_tensors});
     rows.push_back(row);
     times.push_back(r.measured_s);
@@ -229,16 +239,19 @@ ComputeProfile fit(const Timings& t, const std::string& name, const std::string&
   const std::vector<double> x = fit_nonnegative(rows, times);
   ComputeProfile p = layers;
   p.name = name;
-  p.source = source;
-  char factors[128];
-  std::snprintf(factors, sizeof factors, ", whole-task factors conv %.3g, matmul %.3g, elementwise %.3g", x[0], x[1], x[2]);
-  p.source += factors;
-  for (int c = 0; c < kOpClasses; ++c)
+  p.source = source + ", whole-task factors (FLOPs, bytes, kernels, positions):";
+  for (int c = 0; c < kOpClasses; ++c) {
+    const double* a = &x[4 * c];
+    char f[128];
+    std::snprintf(f, sizeof f, " %s %.3g %.3g %.3g %.3g", op_class_name(OpClass(c)), a[0], a[1], a[2], a[3]);
+    p.source += f;
     for (OpSpeed* s : {&p.forward[c], &p.backward[c]})
-      s->s_per_flop *= x[c], s->s_per_byte *= x[c], s->s_per_kernel *= x[c];
-  p.step_s = x[3];
-  p.s_per_optimizer_float = x[4], p.s_per_optimizer_tensor = x[5];
-  p.task_s = x[6], p.s_per_setup_float = x[7], p.s_per_setup_tensor = x[8];
+      s->s_per_flop *= a[0], s->s_per_byte *= a[1], s->s_per_kernel *= a[2], s->s_per_position *= a[3];
+  }
+  const std::size_t o = 4 * kOpClasses;
+  p.step_s = x[o];
+  p.s_per_optimizer_float = x[o + 1], p.s_per_optimizer_tensor = x[o + 2];
+  p.task_s = x[o + 3], p.s_per_setup_float = x[o + 4], p.s_per_setup_tensor = x[o + 5];
   return p;
 }
 

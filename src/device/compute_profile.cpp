@@ -66,6 +66,7 @@ std::map<std::string, Field> fields_of(ComputeProfile& p) {
       f[k + "flops_per_second"] = {&s.s_per_flop, true};
       f[k + "bytes_per_second"] = {&s.s_per_byte, true};
       f[k + "kernel_seconds"] = {&s.s_per_kernel, false};
+      f[k + "positions_per_second"] = {&s.s_per_position, true};
     }
   }
   f["step.seconds"] = {&p.step_s, false};
@@ -95,7 +96,7 @@ ComputeProfile load_compute_profile(const std::string& path) {
       seen.insert(e.key);
     } else {
       throw InputError(path + ": unknown key '" + e.key + "' in a compute profile (expected profile.name, profile.source, "
-                       "{forward,backward}.{conv,matmul,elementwise}.{flops_per_second,bytes_per_second,kernel_seconds}, "
+                       "{forward,backward}.{conv,matmul,elementwise}.{flops_per_second,bytes_per_second,kernel_seconds,positions_per_second}, "
                        "step.seconds, optimizer.floats_per_second, optimizer.tensor_seconds, "
                        "task.seconds, task.floats_per_second, task.tensor_seconds)");
     }
@@ -114,14 +115,15 @@ void save_compute_profile(const std::string& path, const ComputeProfile& p) {
   std::ofstream out(path);
   if (!out) throw InputError(path + ": cannot write the compute profile");
   out << "# edgesim compute profile (device/compute_profile.hpp): time per op = flops / flops_per_second\n"
-         "# + bytes / bytes_per_second + kernels * kernel_seconds; \"inf\" = the term costs nothing.\n"
+         "# + bytes / bytes_per_second + kernels * kernel_seconds + positions / positions_per_second;\n"
+         "# \"inf\" = the term costs nothing.\n"
          "[profile]\nname = " << quoted(p.name) << "\nsource = " << quoted(p.source) << "\n";
   for (auto [dir, speeds] : {std::pair{"forward", &p.forward}, std::pair{"backward", &p.backward}})
     for (int c = 0; c < kOpClasses; ++c) {
       const OpSpeed& s = (*speeds)[c];
       out << "\n[" << dir << "." << op_class_name(OpClass(c)) << "]\nflops_per_second = " << rate_text(s.s_per_flop)
           << "\nbytes_per_second = " << rate_text(s.s_per_byte) << "\nkernel_seconds = " << seconds_text(s.s_per_kernel)
-          << "\n";
+          << "\npositions_per_second = " << rate_text(s.s_per_position) << "\n";
     }
   out << "\n[step]\nseconds = " << seconds_text(p.step_s) << "\n\n[optimizer]\nfloats_per_second = "
       << rate_text(p.s_per_optimizer_float) << "\ntensor_seconds = " << seconds_text(p.s_per_optimizer_tensor) << "\n"

@@ -90,11 +90,12 @@ OpWork work_of(const ModelSpec& s, int i, int batch, double params) {
   w.flops = c == OpClass::kElementwise ? out_floats * b : layer_forward_flops(s, l) * b;
   w.bytes = 4.0 * (input_floats(s, l) + out_floats) * b + 4.0 * params;
   w.kernels = kernels_of(l.kind);
+  w.positions = b * double(l.out_h) * l.out_w;
   return w;
 }
 
 void add(OpWork& a, const OpWork& b, double k = 1.0) {
-  a.flops += k * b.flops, a.bytes += k * b.bytes, a.kernels += k * b.kernels;
+  a.flops += k * b.flops, a.bytes += k * b.bytes, a.kernels += k * b.kernels, a.positions += k * b.positions;
 }
 
 }  // namespace

@@ -14,6 +14,18 @@ grep -q '^name = "test-host"' "$TMP/host.toml" || fail "profile: name not writte
 grep -q "^| cnn | 16 | 0.25 |" "$TMP/table.md" || fail "clock_error.py: no CNN row"
 check "edgesim profile --quick wrote a profile and a --check table ($(tail -1 "$TMP/table.md" | cut -c1-60)...)"
 
+# The raw timings are kept; refitting them without measuring gives the same profile and check.
+[[ -s "$TMP/host.timings.csv" ]] || fail "profile: no timings CSV next to the profile"
+"$EDGESIM_BIN" profile --from "$TMP/host.timings.csv" --name test-host --out "$TMP/refit.toml" --check "$TMP/refit.csv" \
+  >"$TMP/refit.log" 2>&1 || { cat "$TMP/refit.log" >&2; fail "edgesim profile --from"; }
+diff <(grep -v '^source' "$TMP/host.toml") <(grep -v '^source' "$TMP/refit.toml") >/dev/null ||
+  fail "profile --from: the refitted profile differs from the measured one"
+cmp -s "$TMP/check.csv" "$TMP/refit.csv" || fail "profile --from: the check table differs"
+sed 's/^layer,cnn,1,\([0-9]*\),,conv,[0-9.e+]*/layer,cnn,1,\1,,conv,fast/' "$TMP/host.timings.csv" >"$TMP/bad.timings.csv"
+expect_error bad-timings 0 "bad.timings.csv: line" "malformed number" -- \
+  profile --from "$TMP/bad.timings.csv" --out "$TMP/never.toml"
+check "profile --from refits the kept timings to the same profile; a corrupt timings file names its line"
+
 write_device_set "$TMP/fastslow.toml" "fast 1.0 4GiB 100 0" "slow 4.0 4GiB 100 0" '"fast", "slow", "slow", "fast"'
 write_config "$TMP/cal.toml" fastslow.toml 4 2
 common=(--set data.train_samples=800 --set data.test_samples=200 --set algorithm.name=heterofl

@@ -26,6 +26,7 @@ TEST_CASE("a conv layer's work: FLOPs of the cost model, bytes of its input, out
   // Per sample: 4·10·10 input floats, 8·10·10 output floats; weights 8·4·9 + 8 once per step.
   CHECK(w.bytes == 4.0 * (400 + 800) * 2 + 4.0 * (8 * 4 * 9 + 8));
   CHECK(w.kernels == 1);
+  CHECK(w.positions == 2 * 100.0);  // batch × output pixels, whatever the channel count
   const int relu = b.relu();
   CHECK(layer_work(s, relu, 2).flops == 800.0 * 2);  // element-wise: one FLOP per output element
 }
@@ -185,6 +186,22 @@ TEST_CASE("the fit recovers known coefficients from synthetic timings", "[profil
   CHECK(noisy.s_per_kernel == Approx(truth.s_per_kernel).epsilon(0.1));
 }
 
+TEST_CASE("the fit recovers 18 known coefficients, zeros included, as the whole-task fit has", "[profile_fit]") {
+  Rng rng(11, Purpose::kShuffle, 0, 0);
+  std::vector<double> truth(18);
+  for (std::size_t j = 0; j < truth.size(); ++j) truth[j] = j % 4 == 3 ? 0.0 : std::pow(10.0, -3.0 * rng.uniform());
+  std::vector<std::vector<double>> rows;
+  std::vector<double> times;
+  for (int i = 0; i < 120; ++i) {
+    std::vector<double> r(truth.size());
+    double t = 0;
+    for (std::size_t j = 0; j < r.size(); ++j) r[j] = std::pow(10.0, 4.0 * rng.uniform()), t += r[j] * truth[j];
+    rows.push_back(r), times.push_back(t);
+  }
+  const std::vector<double> x = fit_nonnegative(rows, times);
+  for (std::size_t j = 0; j < truth.size(); ++j) CHECK(x[j] == Approx(truth[j]).margin(1e-9).epsilon(1e-6));
+}
+
 TEST_CASE("the fit never returns a negative coefficient", "[profile_fit]") {
   // Times that a negative per-kernel cost would fit best: the constrained optimum sets it to 0.
   std::vector<std::vector<double>> rows = {{1, 1}, {2, 1}, {4, 1}, {8, 1}};
@@ -212,7 +229,20 @@ TEST_CASE("device sets name compute profiles relative to themselves; a class pri
   CHECK(p->name == "nano");
   CHECK(to_reference == Approx(1.0 / nano->slowdown));  // the clock's × slowdown then cancels
 
+  // A power mode: the same profile, profile_slowdown times slower.
   TempDir dir;
+  save_compute_profile(dir.file("board.toml"), example_profile());
+  std::ofstream(dir.file("modes.toml")) << "[reference]\nflops_per_second = 1e11\n"
+                                           "[profiles.full]\nslowdown = 2\nmemory = \"1GiB\"\ncompute_profile = \"board.toml\"\n"
+                                           "[profiles.eco]\nslowdown = 3\nmemory = \"1GiB\"\ncompute_profile = \"board.toml\"\n"
+                                           "profile_slowdown = 1.5\n[set]\ndevices = [\"full\", \"eco\"]\n";
+  const DeviceSet modes = load_device_set(dir.file("modes.toml"));
+  double full_k = 0, eco_k = 0;
+  compute_profile_of(modes, modes.devices[0], &full_k);
+  compute_profile_of(modes, modes.devices[1], &eco_k);
+  CHECK(full_k * modes.devices[0].slowdown == Approx(1.0));  // priced by the profile alone
+  CHECK(eco_k * modes.devices[1].slowdown == Approx(1.5));   // × profile_slowdown
+
   std::ofstream(dir.file("set.toml")) << "[reference]\nflops_per_second = 1e11\ncompute_profile = \"p/none.toml\"\n"
                                          "[profiles.a]\nslowdown = 2\nmemory = \"1GiB\"\n[set]\ndevices = [\"a\"]\n";
   const std::string error = input_error_of([&] { load_device_set(dir.file("set.toml")); });

@@ -7,9 +7,12 @@
 // Every layer falls in one of three op classes with their own speed — convolutions, matrix
 // products (linear, attention, the tied LM head), and element-wise / memory-bound ops (BN,
 // activations, pooling, additions, norms, embeddings) — and is described, per step of batch b,
-// by three numbers: FLOPs (element-wise ops: one per output element), bytes moved (4 × (its
-// input and output activations, attention's internals included) × b + 4 × its parameters) and
-// kernels (op dispatches, a constant per layer kind). A step runs each layer forward, and the
+// by four numbers: FLOPs (element-wise ops: one per output element), bytes moved (4 × (its
+// input and output activations, attention's internals included) × b + 4 × its parameters),
+// kernels (op dispatches, a constant per layer kind) and positions (b × its output's spatial
+// positions or tokens: CPU convolution kernels pay per output position whatever the channel
+// count — unfolding the input, looping over pixels — which is what keeps a narrow network's
+// time from falling with its FLOPs). A step runs each layer forward, and the
 // trainable ones backward too (priced by the backward coefficients of the same class), then an
 // optimizer update over the trainable parameters.
 #include <array>
@@ -26,7 +29,7 @@ inline constexpr int kOpClasses = 3;
 bool op_class_of(LayerKind kind, OpClass* out);
 
 struct OpWork {
-  double flops = 0, bytes = 0, kernels = 0;
+  double flops = 0, bytes = 0, kernels = 0, positions = 0;
 };
 // One layer's forward work for a batch of `batch` samples.
 OpWork layer_work(const ModelSpec& spec, int layer, int batch);
