@@ -17,8 +17,10 @@ run_ok fedavg 2 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/a.h5"
 run_ok heterofl 2 run "$TMP/exp.toml" "${common[@]}" --set algorithm.name=heterofl --set algorithm.rates=1,0.5 \
   --out "$TMP/heterofl.h5"
 run_ok from-a 2 run "$TMP/exp.toml" "${common[@]}" --set run.rounds=1 --set model.init_from="$TMP/a.h5" --out "$TMP/b.h5"
+# HeteroFL cut in depth: the small devices train blocks 1-3 of 6 and block 3's exit.
 run_ok synthetic 2 run "$TMP/exp.toml" --set data.dataset=synthetic --set data.train_samples=200 --set data.test_samples=100 \
-  --set model.name=vit --set model.early_exits=true --set model.exit_blocks=2,4 --set run.rounds=1 \
+  --set model.name=vit --set model.early_exits=true --set model.exit_blocks=2,3 --set run.rounds=1 \
+  --set algorithm.name=heterofl --set algorithm.rates=1,0.5 --set algorithm.slicing=depth \
   --set devices.memory=estimated --out "$TMP/synthetic.h5"
 
 "$PYTHON" - "$TMP" <<'PY'
@@ -46,9 +48,13 @@ assert b["round"][0] == 0 and b["test_accuracy"][0] == a["test_accuracy"][-1], (
 assert b["test_loss"][0] == a["test_loss"][-1]
 assert tensors_b == tensors_a
 print(f"  ok: init_from: round 0 of run B = run A's final accuracy ({b['test_accuracy'][0]:.1%}, loss identical)")
-s, _, _, tensors_s = load("synthetic")
+s, w, _, tensors_s = load("synthetic")
 assert len(s) == 2 and tensors_s.count("\n") > tensors_a.count("\n"), "exit heads missing"
-print(f"  ok: vit with exits after blocks 2 and 4 runs on synthetic images ({s['test_accuracy'][-1]:.1%})")
+assert list(w["rate"]) == [0.5, 0.5], w  # the depth-3 cut, evaluated at rounds 0 and 1
+with h5py.File(f"{tmp}/synthetic.h5", "r") as f:
+    t = f["tasks"][:]
+assert sorted(set(t["rate"])) == [0.5, 1.0] and (t["status"] == b"ok").all(), t
+print(f"  ok: vit with exits after blocks 2 and 3, HeteroFL cut in depth, on synthetic images ({s['test_accuracy'][-1]:.1%})")
 PY
 
 expect_error mismatch 0 "model.init_from" "$TMP/a.h5" "is not this config's model" "64" "32" -- \
@@ -57,5 +63,11 @@ expect_error other-model 0 "model.init_from" "$TMP/a.h5" "is not this config's m
   run "$TMP/exp.toml" "${common[@]}" --set model.name=cnn --set model.layers=0 --set model.init_from="$TMP/a.h5" --out "$TMP/d.h5"
 expect_error not-results 0 "model.init_from" "$TMP/dev.toml" -- \
   run "$TMP/exp.toml" "${common[@]}" --set model.init_from="$TMP/dev.toml" --out "$TMP/e.h5"
+expect_error exit-range 0 "model.exit_blocks" "from 1 to 5" -- \
+  run "$TMP/exp.toml" "${common[@]}" --set model.layers=6 --set model.early_exits=true --set model.exit_blocks=6 --out "$TMP/f.h5"
+expect_error exit-needs-exits 0 "model.exit_blocks" "model.early_exits" -- \
+  run "$TMP/exp.toml" "${common[@]}" --set model.exit_blocks=2 --out "$TMP/f.h5"
+expect_error vit-preset 0 "model.preset" "vit-tiny" -- run "$TMP/exp.toml" "${common[@]}" --set model.preset=bert-base --out "$TMP/f.h5"
+expect_error patch 0 "model.patch" "32" -- run "$TMP/exp.toml" "${common[@]}" --set model.patch=5 --out "$TMP/f.h5"
 [[ ! -e "$TMP/c.h5" && ! -e "$TMP/d.h5" ]] || fail "a refused init_from left a results file"
 check "refused runs wrote no results file"
