@@ -57,6 +57,22 @@ assert sorted(set(t["rate"])) == [0.5, 1.0] and (t["status"] == b"ok").all(), t
 print(f"  ok: vit with exits after blocks 2 and 3, HeteroFL cut in depth, on synthetic images ({s['test_accuracy'][-1]:.1%})")
 PY
 
+# The language model gets exits after chosen blocks the same way: 3 layers, an exit after
+# layer 2 only; HeteroFL cut in depth at rate 0.5 trains layers 1-2 and that exit.
+run_ok lm-exits 2 run "$EDGESIM_SOURCE_DIR/experiments/text/fortunes-transformer.toml" --set run.rounds=1 \
+  --set data.train_samples=480 --set model.layers=3 --set model.early_exits=true --set model.exit_blocks=2 \
+  --set algorithm.name=heterofl --set algorithm.rates=1,0.5 --set algorithm.slicing=depth --out "$TMP/lm.h5"
+"$PYTHON" - "$TMP/lm.h5" <<'PY'
+import sys
+import h5py
+with h5py.File(sys.argv[1], "r") as f:
+    w, t = f["width_eval"][:], f["tasks"][:]
+assert list(w["rate"]) == [0.5, 0.5] and sorted(set(t["rate"])) == [0.5, 1.0] and (t["status"] == b"ok").all(), (w, t)
+print(f"  ok: the Transformer LM with an exit after layer 2 of 3, cut there in depth (cut's accuracy {w['test_accuracy'][-1]:.1%})")
+PY
+expect_error lm-exit-range 0 "model.exit_blocks" "from 1 to 2" -- run "$EDGESIM_SOURCE_DIR/experiments/text/fortunes-transformer.toml" \
+  --set model.layers=3 --set model.early_exits=true --set model.exit_blocks=3 --out "$TMP/g.h5"
+
 expect_error mismatch 0 "model.init_from" "$TMP/a.h5" "is not this config's model" "64" "32" -- \
   run "$TMP/exp.toml" "${common[@]}" --set model.d_model=32 --set model.init_from="$TMP/a.h5" --out "$TMP/c.h5"
 expect_error other-model 0 "model.init_from" "$TMP/a.h5" "is not this config's model cnn" -- \
