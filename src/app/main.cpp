@@ -29,6 +29,7 @@
 #include "edgesim/io/results.hpp"
 #include "edgesim/runtime/coordinator.hpp"
 #include "edgesim/runtime/experiment.hpp"
+#include "edgesim/runtime/initial_model.hpp"
 #include "edgesim/runtime/stop_signal.hpp"
 #include "edgesim/runtime/transport.hpp"
 
@@ -127,6 +128,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
   auto transport = make_transport(experiment, size);
   std::unique_ptr<Algorithm> algorithm;
   std::vector<RoundRecord> kept_rounds;  // resumed: the rows up to the checkpoint
+  std::vector<float> initial_model;      // model.init_from: an earlier run's final model
   try {
     // The policy derives its settings (rates, cuts) from the config: a bad combination is an
     // input error, reported before the results file is touched.
@@ -145,6 +147,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
       if (!resume && std::filesystem::exists(out))
         std::printf("no checkpoint %s: starting %s afresh\n", ckpt_path.c_str(), out.c_str());
     }
+    if (!resume && !cfg.model.init_from.empty()) initial_model = initial_model_from(cfg, experiment.model);
     if (resume) {
       // Keep the rows up to the checkpoint's round (a killed run may have written more), in a
       // fresh file that then replaces the old one.
@@ -191,6 +194,7 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
 
   CoordinatorOptions options{ckpt_path, cfg.run.checkpoint_every, resume ? &*resume : nullptr};
   options.resume_rounds = kept_rounds;
+  if (!initial_model.empty()) options.initial_model = &initial_model;
   options.warnings = cfg.warnings;  // said on stderr before the experiment was built
   options.warnings.insert(options.warnings.end(), rates.warnings.begin(), rates.warnings.end());
   RunSummary s;
@@ -248,7 +252,7 @@ int run_command(const RunArgs& args) {
   }
 
   RunMetadata meta{cfg.resolved_toml, cfg.run.seed, build::kVersion, build::kGitCommit, TORCH_VERSION,
-                   mpi_library_version(), host_name(), now_utc()};
+                   mpi_library_version(), host_name(), now_utc(), model_tensor_shapes(experiment.model)};
   std::vector<DeviceRecord> devices;
   for (std::size_t d = 0; d < experiment.devices.size(); ++d) {
     const auto& p = experiment.devices[d];

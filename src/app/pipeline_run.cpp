@@ -12,6 +12,7 @@
 #include "edgesim/common/error.hpp"
 #include "edgesim/common/rng.hpp"
 #include "edgesim/pipeline/run_setup.hpp"
+#include "edgesim/runtime/initial_model.hpp"
 #include "edgesim/runtime/local_training.hpp"
 #include "edgesim/runtime/pipeline_executor.hpp"
 
@@ -67,7 +68,9 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
   PipelineSetup setup = pipeline_setup(cfg, e.model, e.devices, e.device_set.reference_flops_per_s);
   PlannedPipeline planned;
   std::unique_ptr<ResultsWriter> results;
+  std::vector<float> initial_model;  // model.init_from
   try {
+    if (!cfg.model.init_from.empty()) initial_model = initial_model_from(cfg, e.model);
     if (resume) throw InputError("--resume: pipeline runs cannot resume yet; start afresh with --overwrite");
     planned = plan_named(cfg.pipeline.planner, setup);
     if (planned.plan.stages.empty())
@@ -86,6 +89,7 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
 
   torch::manual_seed(Rng(cfg.run.seed, Purpose::kModelInit).next() >> 1);
   SpecNet global = build_network(e.model);
+  if (!initial_model.empty()) load_weights(*global, from_floats(initial_model));
   const SgdSettings sgd{cfg.algorithm.lr, cfg.algorithm.momentum, cfg.algorithm.weight_decay};
   PipelineExecutor executor(setup.spec, setup.profile, planned.plan, setup.fleet, sgd, global);
   const Examples test = to_examples(e.test);
@@ -125,6 +129,8 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
                 row.train_loss, row.test_accuracy * 100, virtual_time);
     std::fflush(stdout);
   }
+  executor.copy_into(global);
+  results->write_final_model(to_floats(flatten_weights(*global)));
   results->mark_complete();
   return 0;
 }

@@ -22,7 +22,7 @@ double median(std::vector<double> v) {
 
 bool runs_alone(LayerKind k) {
   return k != LayerKind::kAdd && k != LayerKind::kTiedHead && k != LayerKind::kPositionalEmbedding &&
-         k != LayerKind::kFlatten;
+         k != LayerKind::kFlatten && k != LayerKind::kPatchTokens && k != LayerKind::kTakeClassToken;
 }
 
 // A model of the one layer, reading a tensor of the shape it reads inside `model`.
@@ -43,7 +43,8 @@ ModelSpec alone(const ModelSpec& model, const LayerSpec& layer) {
 torch::Tensor input_for(const ModelSpec& model, const LayerSpec& l, int batch) {
   if (l.kind == LayerKind::kEmbedding) return torch::randint(l.vocab, {batch, l.in_h}, torch::kLong);
   const std::int64_t in = model.width(l.in_group >= 0 ? l.in_group : l.out_group);
-  if (model.token_input) return torch::randn({batch, l.in_h, in});
+  if (model.token_input || l.tokens_in) return torch::randn({batch, l.in_h, in});
+  if (l.kind == LayerKind::kLayerNorm) return torch::randn({batch, in});  // a ViT's head, on the class token
   if (l.kind == LayerKind::kLinear) return torch::randn({batch, in * l.planes * l.out_h * l.out_w});
   return torch::randn({batch, in, l.in_h, l.in_w});
 }

@@ -9,7 +9,7 @@ namespace {
 // Per layer kind: its op class, and its op dispatches per forward pass in LibTorch's CPU kernels
 // (model/network.cpp): conv and linear are one call with their bias; attention = the q/k/v/out
 // projections, two batched products, a softmax, the scaling and the reshapes around the heads.
-// Flatten is a view: no op class, no cost.
+// Flatten and a ViT's token reshapes are views: no op class, no cost.
 struct KindCost {
   bool costs;
   OpClass op_class;
@@ -33,9 +33,12 @@ KindCost cost_of(LayerKind kind) {
     case LayerKind::kEmbedding:
     case LayerKind::kPositionalEmbedding:
     case LayerKind::kLayerNorm:
+    case LayerKind::kClassToken:  // one concatenation
       return {true, OpClass::kElementwise, 1};
     case LayerKind::kFlatten:
-      return {false, OpClass::kElementwise, 0};
+    case LayerKind::kPatchTokens:
+    case LayerKind::kTakeClassToken:
+      return {false, OpClass::kElementwise, 0};  // views
   }
   return {false, OpClass::kElementwise, 0};
 }

@@ -19,9 +19,22 @@ double layer_forward_flops(const ModelSpec& s, const LayerSpec& l) {
     }
     case LayerKind::kTiedHead:
       return 2.0 * in * l.vocab * l.in_h;
-    default:
-      return 0.0;
+    case LayerKind::kBatchNorm2d:
+    case LayerKind::kReLU:
+    case LayerKind::kGELU:
+    case LayerKind::kMaxPool2d:
+    case LayerKind::kGlobalAvgPool:
+    case LayerKind::kFlatten:
+    case LayerKind::kAdd:
+    case LayerKind::kEmbedding:
+    case LayerKind::kPositionalEmbedding:
+    case LayerKind::kLayerNorm:
+    case LayerKind::kPatchTokens:
+    case LayerKind::kClassToken:
+    case LayerKind::kTakeClassToken:
+      return 0.0;  // no multiply-adds (elementwise work is priced per float: device/compute_work.cpp)
   }
+  return 0.0;
 }
 
 double forward_flops(const ModelSpec& spec) {
@@ -36,6 +49,9 @@ std::uint64_t layer_activation_floats(const ModelSpec& s, const LayerSpec& l) {
   switch (l.kind) {
     case LayerKind::kPositionalEmbedding:
       return 0;  // one [seq, d] table shared by the batch
+    case LayerKind::kPatchTokens:
+    case LayerKind::kTakeClassToken:
+      return 0;  // views of their input
     case LayerKind::kTiedHead:
       return std::uint64_t(l.vocab) * l.in_h;
     case LayerKind::kSelfAttention: {

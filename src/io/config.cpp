@@ -153,9 +153,10 @@ const std::vector<Key>& schema() {
        "checked (faster; peak_memory_bytes = 0).",
        EDGESIM_FIELD(devices.memory, v), one_of({"enforced", "estimated"})},
       {"model.name", Type::kString, "\"cnn\"",
-       "Model: `cnn` (two 5x5 convs, two linear layers), `vgg11`, `vgg16` (with BN), `resnet18` (CIFAR form) for images; "
+       "Model: `cnn` (two 5x5 convs, two linear layers), `vgg11`, `vgg16` (with BN), `resnet18` (CIFAR form), "
+       "`vit` (Vision Transformer, see `model.preset`) for images; "
        "`transformer` (decoder-only language model, see `model.preset`) for text datasets.",
-       EDGESIM_FIELD(model.name, v), one_of({"cnn", "vgg11", "vgg16", "resnet18", "transformer"})},
+       EDGESIM_FIELD(model.name, v), one_of({"cnn", "vgg11", "vgg16", "resnet18", "vit", "transformer"})},
       {"model.width", Type::kFloat, "1.0", "Width multiplier of every hidden unit group (1.0 = the published widths, e.g. the CNN's 16/32 channels and 128 units).",
        EDGESIM_FIELD(model.width, to_float(v)), greater_than(0)},
       {"model.static_bn", Type::kBool, "false", "BatchNorm without running statistics (HeteroFL's static BN).",
@@ -166,17 +167,22 @@ const std::vector<Key>& schema() {
       {"model.preset", Type::kString, "\"tiny\"",
        "Transformer size: `tiny` (2 layers, d_model 128, 4 heads, FFN 512), `small` (4, 256, 4, 1024) or "
        "`bert-base` (12, 768, 12, 3072: ~110 M parameters with BERT's 30522-word vocabulary). The vocabulary comes "
-       "from the corpus.",
-       EDGESIM_FIELD(model.preset, v), one_of({"tiny", "small", "bert-base"})},
+       "from the corpus. ViT size (`model.name = \"vit\"`; left at the default it is `vit-tiny`): `vit-tiny` "
+       "(patch 4, d_model 64, 4 heads, MLP 256, 6 blocks: a laptop size for 32x32 images), `vit-small` (ViT-S/16: "
+       "16, 384, 6, 1536, 12) or `vit-b16` (ViT-B/16: 16, 768, 12, 3072, 12; ~86 M parameters at 224x224 with 1000 "
+       "classes, Co-S²P's scale).",
+       EDGESIM_FIELD(model.preset, v), one_of({"tiny", "small", "bert-base", "vit-tiny", "vit-small", "vit-b16"})},
+      {"model.patch", Type::kInt, "0", "ViT: patch size in pixels (must divide the image size; 0 = the preset's).",
+       EDGESIM_FIELD(model.patch, static_cast<int>(to_int(v))), at_least(0)},
       {"model.seq_len", Type::kInt, "64", "Transformer: tokens per sample (context length).",
        EDGESIM_FIELD(model.seq_len, static_cast<int>(to_int(v))), at_least(1)},
-      {"model.layers", Type::kInt, "0", "Transformer: blocks (0 = the preset's).",
+      {"model.layers", Type::kInt, "0", "Transformer and ViT: blocks (0 = the preset's).",
        EDGESIM_FIELD(model.layers, static_cast<int>(to_int(v))), at_least(0)},
-      {"model.heads", Type::kInt, "0", "Transformer: attention heads; must divide d_model (0 = the preset's).",
+      {"model.heads", Type::kInt, "0", "Transformer and ViT: attention heads; must divide d_model (0 = the preset's).",
        EDGESIM_FIELD(model.heads, static_cast<int>(to_int(v))), at_least(0)},
-      {"model.d_model", Type::kInt, "0", "Transformer: model (embedding) width (0 = the preset's).",
+      {"model.d_model", Type::kInt, "0", "Transformer and ViT: model (embedding) width (0 = the preset's).",
        EDGESIM_FIELD(model.d_model, static_cast<int>(to_int(v))), at_least(0)},
-      {"model.ffn", Type::kInt, "0", "Transformer: feed-forward hidden units per block (0 = the preset's).",
+      {"model.ffn", Type::kInt, "0", "Transformer and ViT: feed-forward (MLP) hidden units per block (0 = the preset's).",
        EDGESIM_FIELD(model.ffn, static_cast<int>(to_int(v))), at_least(0)},
       {"model.attention_slicing", Type::kString, "\"heads\"",
        "Transformer: what a narrower submodel keeps of each attention layer: whole `heads` (ceil(rate·heads) of "
@@ -185,9 +191,21 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(model.attention_slicing, v), one_of({"heads", "head_dims"})},
       {"model.early_exits", Type::kBool, "false",
        "An early-exit classifier after every block of the model but the last (blocks: the CNN's two conv stages "
-       "and hidden layer, VGG's conv stages, ResNet-18's residual blocks): global average pool + linear. Needed to "
-       "cut the model in depth (`algorithm.slicing`). The model's own forward pass does not run them.",
+       "and hidden layer, VGG's conv stages, ResNet-18's residual blocks, the ViT's and the Transformer's encoder "
+       "blocks): global average pool + linear (ViT: layernorm + linear on the class token; Transformer: layernorm + "
+       "the tied head). Needed to cut the model in depth (`algorithm.slicing`). The model's own forward pass does "
+       "not run them.",
        EDGESIM_FIELD(model.early_exits, v == "true"), any()},
+      {"model.exit_blocks", Type::kString, "\"\"",
+       "With `model.early_exits`: the blocks (1-based, ascending, below the last) that get an early exit, "
+       "comma-separated, e.g. \"3,6,9\" for Co-S²P's ViT-B (exits after blocks 3, 6, 9 and its own head after 12). "
+       "Empty = every block but the last. A model cut in depth must end at a block with an exit.",
+       EDGESIM_FIELD(model.exit_blocks, v), any()},
+      {"model.init_from", Type::kString, "\"\"",
+       "Results file (.h5) of an earlier run with the same architecture: its final global model (`/final_model`) "
+       "is this run's initial model. A relative path is taken relative to the config file, in a `--set` relative "
+       "to the working directory. Empty = a fresh initialisation from `run.seed`.",
+       EDGESIM_FIELD(model.init_from, v), any()},
       {"algorithm.name", Type::kString, "\"fedavg\"",
        "Algorithm: one of `edgesim algorithms` (docs/ALGORITHMS.md describes each, with what is reconstructed).",
        EDGESIM_FIELD(algorithm.name, v), any()},
@@ -529,6 +547,12 @@ void apply_dataset_defaults(ExperimentConfig& cfg, std::map<std::string, Setting
   default_to("data.partition", cfg.data.partition, "iid");
 }
 
+// model.preset's default names a Transformer size; a ViT left at it gets its laptop size.
+void apply_model_defaults(ExperimentConfig& cfg, std::map<std::string, Setting>& settings) {
+  if (cfg.model.name == "vit" && settings["model.preset"].origin == "default")
+    cfg.model.preset = settings["model.preset"].value = "vit-tiny";
+}
+
 // The model must read what the dataset holds: token windows for the Transformer, images for
 // the rest. A clash names the key the user set (model.name, unless only data.dataset was).
 void check_model_fits_data(const ExperimentConfig& cfg, std::map<std::string, Setting>& settings,
@@ -543,6 +567,26 @@ void check_model_fits_data(const ExperimentConfig& cfg, std::map<std::string, Se
   }
   if (cfg.data.text() && cfg.data.partition != "iid")
     fail("data.partition", "text has no labels to skew by: only \"iid\" splits token windows among devices");
+  const bool vit_preset = cfg.model.preset.rfind("vit-", 0) == 0;
+  if (cfg.model.name == "vit" && !vit_preset)
+    fail("model.preset", "\"" + cfg.model.preset + "\" is a Transformer size; a ViT's are vit-tiny, vit-small, vit-b16");
+  if (cfg.model.name != "vit" && vit_preset)
+    fail("model.preset", "\"" + cfg.model.preset + "\" is a ViT size but model.name = \"" + cfg.model.name + "\"");
+  if (cfg.model.patch > 0 && cfg.model.name != "vit") fail("model.patch", "only a ViT has patches (model.name = \"vit\")");
+  if (!cfg.model.exit_blocks.empty()) {
+    if (!cfg.model.early_exits) fail("model.exit_blocks", "names the blocks of early exits: needs model.early_exits = true");
+    try {
+      parse_exit_blocks(cfg.model.exit_blocks);
+    } catch (const std::invalid_argument& e) {
+      fail("model.exit_blocks", std::string(e.what()) + " (expected blocks like \"3,6,9\")");
+    }
+  }
+  if (cfg.model.name == "vit") {
+    const VitShape v = vit_shape(cfg.model);
+    if (v.dim % v.heads != 0)
+      fail(settings["model.heads"].origin == "default" ? "model.d_model" : "model.heads",
+           std::to_string(v.heads) + " heads do not divide d_model " + std::to_string(v.dim));
+  }
   if (!language_model) return;
   const TransformerShape t = transformer_shape(cfg.model, 2);  // the vocabulary plays no part here
   if (t.d_model % t.heads != 0)
@@ -691,7 +735,9 @@ std::vector<double> parse_rate_list(const std::string& text) {
 }
 
 // Files a config names relative to itself (in a --set: to the working directory).
-static bool is_path_key(const std::string& key) { return key == "devices.profiles" || key == "clock.profile"; }
+static bool is_path_key(const std::string& key) {
+  return key == "devices.profiles" || key == "clock.profile" || key == "model.init_from";
+}
 
 ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::map<std::string, Setting> settings;
@@ -729,6 +775,7 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
     settings["run.name"].value = cfg.run.name;
   }
   apply_dataset_defaults(cfg, settings);
+  apply_model_defaults(cfg, settings);
   check_whole(cfg, settings, renamed);
 
   std::ostringstream toml;

@@ -51,6 +51,7 @@ constexpr std::size_t kMinProfileBytes = 32;
 constexpr hsize_t kRoundChunkRows = 512;
 constexpr hsize_t kTaskChunkRows = 4096;
 constexpr hsize_t kTransferChunkRows = 4096;
+constexpr hsize_t kFinalModelChunkFloats = 1 << 16;  // 256 KiB chunks
 
 // The innermost message on HDF5's error stack ("unable to lock file", "file exists", ...)
 // is usually the one that explains the failure; we print nothing ourselves, so keep it.
@@ -258,6 +259,9 @@ struct ResultsWriter::Impl {
   // Pipeline runs only: created after every other table, so other runs' files are unchanged.
   Handle pipe_iter_type, pipe_op_type, pipe_iter_ds, pipe_op_ds;
   hsize_t num_pipe_iters = 0, num_pipe_ops = 0;
+  // Empty until the run ends (created before SWMR starts, as every object must be).
+  Handle final_model_ds;
+  hsize_t final_model_floats = 0;
 
   hid_t id(hid_t h, const char* call, const std::string& what) const {
     return check_id(h, call, path, what);
@@ -334,6 +338,7 @@ void ResultsWriter::Impl::write_root_attributes(const RunMetadata& meta) {
                     std::to_string(maj) + "." + std::to_string(min) + "." + std::to_string(rel));
   write_string_attr("host", meta.host);
   write_string_attr("start_time", meta.start_time);
+  write_string_attr("model_tensors", meta.model_tensors);
   // Written now (empty) and rewritten in place later: under SWMR an existing attribute may
   // change, but none may be created.
   write_string_attr("warnings", "");
@@ -545,6 +550,7 @@ ResultsWriter::ResultsWriter(const std::string& path, bool overwrite, const RunM
     impl_->create_status();
     impl_->create_tables();
     if (pipeline_tables) impl_->create_pipeline_tables();
+    impl_->final_model_ds = impl_->create_table("final_model", H5T_IEEE_F32LE, kFinalModelChunkFloats);
     // From here on the file on disk is always consistent: readers may open it with SWMR
     // read access while we run, and after a crash it holds everything up to the last flush.
     impl_->ok(H5Fstart_swmr_write(impl_->file.get()), "H5Fstart_swmr_write", "the file");
@@ -631,6 +637,13 @@ void ResultsWriter::set_ended_by(const std::string& reason) {
   impl_->flush();
 }
 
+void ResultsWriter::write_final_model(const std::vector<float>& weights) {
+  if (impl_->final_model_floats > 0) throw std::logic_error("ResultsWriter: the final model is written once");
+  impl_->append(impl_->final_model_ds.get(), H5T_NATIVE_FLOAT, impl_->final_model_floats, weights.data(),
+                weights.size(), "/final_model");
+  impl_->flush();
+}
+
 void ResultsWriter::mark_complete() {
   impl_->write_status("complete");
   impl_->flush();
@@ -708,6 +721,41 @@ ResultsTables read_results(const std::string& path) {
       t.transfers.push_back({r.round, r.source, r.destination, r.bytes, r.start_s, r.end_s, kind_from_text(kind)});
     }
   return t;
+}
+
+namespace {
+std::string read_string_attr(hid_t file, const char* name, const std::string& path) {
+  const std::string what = std::string("root attribute ") + name;
+  if (H5Aexists(file, name) <= 0) return "";
+  Handle attr(check_id(H5Aopen(file, name, H5P_DEFAULT), "H5Aopen", path, what), H5Aclose);
+  Handle type = string_type(0, path);
+  char* text = nullptr;
+  check(H5Aread(attr.get(), type.get(), &text), "H5Aread", path, what);
+  std::string out = text ? text : "";
+  if (text) H5free_memory(text);
+  return out;
+}
+}  // namespace
+
+FinalModel read_final_model(const std::string& path) {
+  Handle file = open_for_reading(path);
+  if (file.get() < 0) throw InputError("cannot read results file " + path + ": missing or not HDF5");
+  FinalModel m;
+  if (H5Lexists(file.get(), "final_model", H5P_DEFAULT) > 0) {
+    Handle ds(check_id(H5Dopen2(file.get(), "final_model", H5P_DEFAULT), "H5Dopen2", path, "/final_model"), H5Dclose);
+    Handle space(check_id(H5Dget_space(ds.get()), "H5Dget_space", path, "/final_model"), H5Sclose);
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+    m.weights.resize(n);
+    if (n)
+      check(H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m.weights.data()), "H5Dread", path,
+            "/final_model");
+  }
+  if (m.weights.empty())
+    throw InputError("results file " + path + " holds no final model (/final_model): its run did not complete, or "
+                     "was written by an edgesim before /final_model existed");
+  m.model_tensors = read_string_attr(file.get(), "model_tensors", path);
+  return m;
 }
 
 std::string results_status(const std::string& path) {

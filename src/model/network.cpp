@@ -6,7 +6,8 @@
 
 namespace edgesim {
 
-SelfAttentionImpl::SelfAttentionImpl(int model_dim, int heads, int head_dim) : heads_(heads), head_dim_(head_dim) {
+SelfAttentionImpl::SelfAttentionImpl(int model_dim, int heads, int head_dim, bool causal)
+    : heads_(heads), head_dim_(head_dim), causal_(causal) {
   q_ = register_module("q", torch::nn::Linear(model_dim, heads * head_dim));
   k_ = register_module("k", torch::nn::Linear(model_dim, heads * head_dim));
   v_ = register_module("v", torch::nn::Linear(model_dim, heads * head_dim));
@@ -18,10 +19,21 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
   auto split = [&](const torch::Tensor& y) { return y.view({b, t, heads_, head_dim_}).transpose(1, 2); };
   const auto q = split(q_(x)), k = split(k_(x)), v = split(v_(x));
   auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_));
-  const auto future = torch::ones({t, t}, torch::kBool).triu(1);
-  scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+  if (causal_) {
+    const auto future = torch::ones({t, t}, torch::kBool).triu(1);
+    scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
+  }
   const auto ctx = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({b, t, heads_ * head_dim_});
   return o_(ctx);
+}
+
+ClassTokenImpl::ClassTokenImpl(int dim) {
+  weight = register_parameter("weight", torch::zeros({dim}));
+  torch::nn::init::normal_(weight, 0.0, 0.02);  // as the positional embedding (and timm's ViT)
+}
+
+torch::Tensor ClassTokenImpl::forward(const torch::Tensor& tokens) {
+  return torch::cat({weight.view({1, 1, -1}).expand({tokens.size(0), 1, weight.size(0)}), tokens}, 1);
 }
 
 SpecNetImpl::SpecNetImpl(const ModelSpec& spec) : SpecNetImpl(spec, 0, static_cast<int>(spec.layers.size())) {}
@@ -65,9 +77,13 @@ SpecNetImpl::SpecNetImpl(const ModelSpec& spec, int begin, int end)
         break;
       case LayerKind::kSelfAttention: {
         const UnitGroup& heads = spec.groups.at(l.inner_group);
-        m.attention = register_module(l.name, SelfAttention(spec.width(l.in_group), heads.units, spec.unit_width(l.inner_group)));
+        m.attention = register_module(
+            l.name, SelfAttention(spec.width(l.in_group), heads.units, spec.unit_width(l.inner_group), l.causal));
         break;
       }
+      case LayerKind::kClassToken:
+        m.class_token = register_module(l.name, ClassToken(spec.width(l.out_group)));
+        break;
       case LayerKind::kTiedHead:
         // The embedding's weight, registered where the embedding is not: this stage trains a
         // copy whose gradient is exchanged with the owner's (pipeline/executor.hpp).
@@ -75,8 +91,15 @@ SpecNetImpl::SpecNetImpl(const ModelSpec& spec, int begin, int end)
           tied_weight_ = register_parameter(l.name + "_tied_weight",
                                             torch::zeros({spec.layers.at(l.tied_to).vocab, spec.width(l.in_group)}));
         break;
-      default:
-        break;
+      case LayerKind::kReLU:
+      case LayerKind::kGELU:
+      case LayerKind::kMaxPool2d:
+      case LayerKind::kGlobalAvgPool:
+      case LayerKind::kFlatten:
+      case LayerKind::kAdd:
+      case LayerKind::kPatchTokens:
+      case LayerKind::kTakeClassToken:
+        break;  // no parameters
     }
   }
 }
@@ -107,7 +130,7 @@ void SpecNetImpl::freeze_layers(int n) {
     auto add = [&](auto& holder) {
       if (!holder.is_empty()) parts.push_back(holder.get());
     };
-    add(m.conv), add(m.bn), add(m.linear), add(m.embedding), add(m.norm), add(m.attention);
+    add(m.conv), add(m.bn), add(m.linear), add(m.embedding), add(m.norm), add(m.attention), add(m.class_token);
     for (torch::nn::Module* part : parts)
       for (auto& p : part->parameters()) p.requires_grad_(false);
   }
@@ -203,7 +226,7 @@ void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vec
     switch (l.kind) {
       case LayerKind::kConv2d: y = m.conv(in); break;
       case LayerKind::kBatchNorm2d: y = batchnorm(m.bn, l, in); break;
-      case LayerKind::kLinear: y = m.linear(spec_.token_input ? in : in.flatten(1)); break;
+      case LayerKind::kLinear: y = m.linear(spec_.token_input || l.tokens_in ? in : in.flatten(1)); break;
       case LayerKind::kReLU: y = torch::relu(in); break;
       case LayerKind::kGELU: y = torch::gelu(in); break;
       case LayerKind::kMaxPool2d: y = torch::max_pool2d(in, l.kernel, l.stride); break;
@@ -219,6 +242,9 @@ void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vec
         y = torch::matmul(in, (owner.embedding ? owner.embedding->weight : tied_weight_).t());
         break;
       }
+      case LayerKind::kPatchTokens: y = in.flatten(2).transpose(1, 2); break;
+      case LayerKind::kClassToken: y = m.class_token(in); break;
+      case LayerKind::kTakeClassToken: y = in.select(1, 0); break;
     }
     if (scale && (l.kind == LayerKind::kConv2d ||
                   (l.kind == LayerKind::kLinear && spec_.groups[l.out_group].sliceable)))

@@ -39,7 +39,18 @@ void layer_parameters(const LayerSpec& l, int index, std::vector<ParamSpec>& out
       p("o.bias", {outg});
       break;
     }
-    default:
+    case LayerKind::kClassToken:
+      p("weight", {outg});
+      break;
+    case LayerKind::kReLU:
+    case LayerKind::kGELU:
+    case LayerKind::kMaxPool2d:
+    case LayerKind::kGlobalAvgPool:
+    case LayerKind::kFlatten:
+    case LayerKind::kAdd:
+    case LayerKind::kTiedHead:  // reuses its embedding's weight
+    case LayerKind::kPatchTokens:
+    case LayerKind::kTakeClassToken:
       break;
   }
 }
@@ -77,6 +88,17 @@ std::int64_t count(const ModelSpec& spec, const std::vector<ParamSpec>& params) 
 }
 }  // namespace
 
+std::string model_tensor_shapes(const ModelSpec& spec) {
+  std::string out;
+  for (const auto& list : {spec.parameters(), spec.buffers()})
+    for (const auto& p : list) {
+      out += p.name + " ";
+      for (std::size_t i = 0; i < p.dims.size(); ++i) out += (i ? "x" : "") + std::to_string(spec.extent(p.dims[i]));
+      out += "\n";
+    }
+  return out;
+}
+
 std::int64_t ModelSpec::parameter_count() const { return count(*this, parameters()); }
 std::int64_t ModelSpec::state_count() const { return parameter_count() + count(*this, buffers()); }
 
@@ -94,10 +116,17 @@ SpecBuilder::SpecBuilder(ModelSpec& spec, int seq_len) : spec_(spec), group_(-1)
   spec_.input_group = -1;
 }
 
+namespace {
+// Whether layer l outputs an image model's token sequence.
+bool outputs_sequence(const LayerSpec& l) {
+  return l.kind == LayerKind::kPatchTokens || (l.tokens_in && l.kind != LayerKind::kTakeClassToken);
+}
+}  // namespace
+
 SpecBuilder::SpecBuilder(ModelSpec& spec) : spec_(spec) {
   if (spec_.layers.empty()) throw std::invalid_argument("SpecBuilder: no layers to continue from");
   const LayerSpec& l = spec_.layers.back();
-  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w;
+  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w, sequence_ = outputs_sequence(l);
 }
 
 int SpecBuilder::group(const std::string& name, int units, int unit_width, bool sliceable) {
@@ -108,7 +137,7 @@ int SpecBuilder::group(const std::string& name, int units, int unit_width, bool 
 
 void SpecBuilder::from(int layer) {
   const LayerSpec& l = spec_.layers.at(layer);
-  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w;
+  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w, sequence_ = outputs_sequence(l);
   from_ = layer;
 }
 
@@ -128,8 +157,9 @@ int SpecBuilder::push(LayerSpec l) {
   if (from_ != -2 && l.inputs.empty()) l.inputs = {from_};
   from_ = -2;
   if (l.out_h < 1 || l.out_w < 1) throw std::invalid_argument("model input too small for its layers");
+  if (sequence_ && l.kind != LayerKind::kPatchTokens) l.tokens_in = true;
   spec_.layers.push_back(l);
-  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w;
+  group_ = l.out_group, h_ = l.out_h, w_ = l.out_w, sequence_ = outputs_sequence(l);
   return last();
 }
 
@@ -169,7 +199,7 @@ int SpecBuilder::linear(int out_group, bool bias) {
   l.kind = LayerKind::kLinear;
   l.in_group = group_, l.out_group = out_group, l.bias = bias;
   l.in_h = h_, l.in_w = w_;
-  if (spec_.token_input) l.out_h = h_;
+  if (spec_.token_input || sequence_) l.out_h = h_;
   else l.planes = h_ * w_;
   return push(l);
 }
@@ -219,9 +249,31 @@ int SpecBuilder::tied_head(int embedding_layer) {
   return push(l);
 }
 
-int SpecBuilder::self_attention(int heads_group) {
+int SpecBuilder::self_attention(int heads_group, bool causal) {
   LayerSpec l = same_shape(LayerKind::kSelfAttention, group_, h_, 1);
   l.inner_group = heads_group;
+  l.causal = causal;
+  return push(l);
+}
+
+int SpecBuilder::patch_tokens() {
+  if (spec_.token_input || sequence_) throw std::invalid_argument("patch_tokens: the input is already a sequence");
+  LayerSpec l = same_shape(LayerKind::kPatchTokens, group_, h_, w_);
+  l.out_h = h_ * w_, l.out_w = 1;
+  return push(l);
+}
+
+int SpecBuilder::class_token() {
+  if (!sequence_) throw std::invalid_argument("class_token: needs a token sequence (patch_tokens)");
+  LayerSpec l = same_shape(LayerKind::kClassToken, group_, h_, 1);
+  l.out_h = h_ + 1;
+  return push(l);
+}
+
+int SpecBuilder::take_class_token() {
+  if (!sequence_) throw std::invalid_argument("take_class_token: needs a token sequence");
+  LayerSpec l = same_shape(LayerKind::kTakeClassToken, group_, h_, 1);
+  l.out_h = 1;
   return push(l);
 }
 
@@ -238,19 +290,36 @@ bool flat_after(const ModelSpec& spec, int layer) {
 }
 }  // namespace
 
-void add_early_exits(ModelSpec& spec) {
+void add_early_exits(ModelSpec& spec, const std::vector<int>& after_blocks) {
   if (spec.has_exits()) throw std::invalid_argument("model " + spec.name + " already has early-exit heads");
+  const int blocks = static_cast<int>(spec.blocks.size());
+  std::vector<char> wanted(blocks, after_blocks.empty() ? 1 : 0);
+  if (blocks > 0) wanted[blocks - 1] = 0;
+  for (std::size_t i = 0; i < after_blocks.size(); ++i) {
+    const int k = after_blocks[i];
+    if (k < 1 || k >= blocks || (i > 0 && k <= after_blocks[i - 1]))
+      throw std::invalid_argument("early exits (model.exit_blocks) must be ascending blocks, each from 1 to " +
+                                  std::to_string(blocks - 1) + " (model " + spec.name + " has " +
+                                  std::to_string(blocks) + " blocks; the last one's classifier is the model's own): got " +
+                                  std::to_string(k));
+    wanted[k - 1] = 1;
+  }
   const LayerSpec head = spec.layers.back();  // the model's own classifier
   if (head.kind != LayerKind::kLinear && head.kind != LayerKind::kTiedHead)
     throw std::invalid_argument("model " + spec.name + ": early exits need a linear or tied classifier at the end");
   spec.output_layer = static_cast<int>(spec.layers.size()) - 1;
   SpecBuilder b(spec);
   for (std::size_t k = 0; k + 1 < spec.blocks.size(); ++k) {
+    if (!wanted[k]) continue;
     const int block_out = spec.blocks[k].end - 1, begin = b.last() + 1;
     b.from(block_out);
     if (head.kind == LayerKind::kTiedHead) {
       b.layernorm();
       b.tied_head(head.tied_to);
+    } else if (b.sequence()) {  // a Vision Transformer's: as its own head, on the class token
+      b.take_class_token();
+      b.layernorm();
+      b.linear(head.out_group);
     } else {
       if (!flat_after(spec, block_out)) b.global_avgpool();
       b.linear(head.out_group);

@@ -86,7 +86,7 @@ std::vector<int> kept_layers(const ModelSpec& global, int depth, const std::vect
       throw std::invalid_argument("a submodel of depth " + std::to_string(depth) + " of " + std::to_string(blocks) +
                                   (block == depth ? " ends with" : " also keeps") + " block " + std::to_string(block) +
                                   "'s early-exit head, and model " + global.name +
-                                  " has none (set model.early_exits = true)");
+                                  " has none (set model.early_exits = true; with model.exit_blocks, list that block)");
     return b;
   };
   for (std::size_t i = 0; i < exits.size(); ++i)

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -146,19 +147,101 @@ ModelSpec make_transformer_lm(const TransformerShape& t, double width) {
   return spec;
 }
 
+ModelSpec make_vit(const VitShape& v, int in_c, int in_hw, int num_classes, double width) {
+  if (v.dim % v.heads != 0)
+    throw std::invalid_argument("ViT: model.heads (" + std::to_string(v.heads) + ") must divide model.d_model (" +
+                                std::to_string(v.dim) + ")");
+  if (v.patch < 1 || in_hw % v.patch != 0)
+    throw std::invalid_argument("ViT: model.patch (" + std::to_string(v.patch) + ") must divide the image size " +
+                                std::to_string(in_hw));
+  ModelSpec spec;
+  spec.name = "vit";
+  spec.num_classes = num_classes;
+  SpecBuilder b(spec, in_c, in_hw, in_hw);
+  const int model = b.group("model", v.dim, 1, false);
+  b.conv(model, v.patch, v.patch, 0);
+  b.patch_tokens();
+  const int tokens = b.class_token();
+  const int pos = b.positional_embedding(model);
+  int x = b.add(tokens, pos);
+  for (int i = 0; i < v.blocks; ++i) {
+    const std::string name = "block" + std::to_string(i + 1);
+    const int heads = b.group(name + ".heads", scaled(v.heads, width), v.dim / v.heads);
+    const int mlp = b.group(name + ".mlp", scaled(v.mlp, width));
+    b.begin_block();
+    b.from(x);
+    b.layernorm();
+    const int attn = b.self_attention(heads, false);
+    x = b.add(x, attn);
+    b.from(x);
+    b.layernorm();
+    b.linear(mlp);
+    b.gelu();
+    const int out = b.linear(model);
+    x = b.add(x, out);
+    b.end_block();
+  }
+  b.from(x);
+  b.take_class_token();
+  b.layernorm();
+  b.linear(b.group("classes", num_classes, 1, false));
+  return spec;
+}
+
+VitShape vit_preset(const std::string& name) {
+  VitShape v;
+  if (name == "vit-tiny") v = {4, 64, 4, 256, 6};
+  else if (name == "vit-small") v = {16, 384, 6, 1536, 12};
+  else if (name == "vit-b16") v = {16, 768, 12, 3072, 12};
+  else throw std::invalid_argument("unknown ViT preset '" + name + "' (vit-tiny, vit-small, vit-b16)");
+  return v;
+}
+
+VitShape vit_shape(const ModelConfig& m) {
+  VitShape v = vit_preset(m.preset);
+  if (m.patch > 0) v.patch = m.patch;
+  if (m.layers > 0) v.blocks = m.layers;
+  if (m.heads > 0) v.heads = m.heads;
+  if (m.d_model > 0) v.dim = m.d_model;
+  if (m.ffn > 0) v.mlp = m.ffn;
+  return v;
+}
+
+std::vector<int> parse_exit_blocks(const std::string& list) {
+  std::vector<int> out;
+  std::size_t at = 0;
+  while (at < list.size()) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    const std::string item = list.substr(at, comma - at);
+    std::size_t used = 0;
+    int k = 0;
+    try {
+      k = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    while (used < item.size() && item[used] == ' ') ++used;
+    if (item.empty() || used != item.size()) throw std::invalid_argument("'" + item + "' is not a block number");
+    out.push_back(k);
+    at = comma + 1;
+  }
+  return out;
+}
+
 namespace {
 ModelSpec make_named_model(const ModelConfig& m, int in_c, int in_hw, int num_classes) {
   if (m.name == "cnn") return make_cnn(in_c, in_hw, num_classes, m.width);
   if (m.name == "vgg11") return make_vgg(11, in_c, in_hw, num_classes, m.width, m.static_bn);
   if (m.name == "vgg16") return make_vgg(16, in_c, in_hw, num_classes, m.width, m.static_bn);
   if (m.name == "resnet18") return make_resnet18(in_c, in_hw, num_classes, m.width, m.static_bn);
+  if (m.name == "vit") return make_vit(vit_shape(m), in_c, in_hw, num_classes, m.width);
   throw std::invalid_argument("unknown model '" + m.name + "'");
 }
 }  // namespace
 
 ModelSpec make_model(const ModelConfig& m, int in_c, int in_hw, int num_classes) {
   ModelSpec spec = make_named_model(m, in_c, in_hw, num_classes);
-  if (m.early_exits) add_early_exits(spec);
+  if (m.early_exits) add_early_exits(spec, parse_exit_blocks(m.exit_blocks));
   return spec;
 }
 

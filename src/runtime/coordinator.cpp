@@ -50,6 +50,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   torch::manual_seed(Rng(cfg.run.seed, Purpose::kModelInit).next() >> 1);
   auto net = build_network(e.model);
   torch::Tensor global = flatten_weights(*net);
+  if (options.initial_model && !options.resume) global = from_floats(*options.initial_model);
 
   RunSummary summary;
   double now = 0;
@@ -221,6 +222,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   transport.shutdown();
   summary.ended_by = summary.rounds < cfg.run.rounds ? "until_virtual_s" : "rounds";
   results.set_ended_by(summary.ended_by);
+  results.write_final_model(to_floats(global));
   results.mark_complete();
   if (!options.checkpoint_path.empty()) std::filesystem::remove(options.checkpoint_path);
   summary.virtual_time_s = now;

@@ -60,12 +60,18 @@ Experiment Experiment::build(const ExperimentConfig& config) {
   if (e.test.size() == 0)
     throw InputError(config.source + ": key 'model.seq_len': the test split of " + config.data.dataset +
                      " is shorter than one window of " + std::to_string(config.model.seq_len) + " + 1 tokens");
-  if (e.train.text) {
-    e.model = make_transformer_lm(transformer_shape(config.model, e.train.num_classes), config.model.width);
-    if (config.model.early_exits) add_early_exits(e.model);
-  } else {
-    const ImageSet& images = e.train.images;
-    e.model = make_model(config.model, images.channels, images.rows, e.train.num_classes);
+  try {
+    if (e.train.text) {
+      e.model = make_transformer_lm(transformer_shape(config.model, e.train.num_classes), config.model.width);
+      if (config.model.early_exits) add_early_exits(e.model, parse_exit_blocks(config.model.exit_blocks));
+    } else {
+      const ImageSet& images = e.train.images;
+      e.model = make_model(config.model, images.channels, images.rows, e.train.num_classes);
+    }
+  } catch (const std::invalid_argument& err) {
+    // The keys' shapes are checked with the config; what needs the data's shape (a ViT's patch
+    // against the image size, exits against the blocks) is checked here.
+    throw InputError(config.source + ": the model (model.*): " + err.what());
   }
   Rng rng(config.run.seed, Purpose::kPartition);
   e.partition = partition_samples(e.train, config.data, config.devices.count, rng);

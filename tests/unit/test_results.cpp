@@ -730,3 +730,24 @@ TEST_CASE("ResultsWriter rewrites the warnings and ended_by attributes under SWM
   CHECK(string_dataset(f, "status", 16) == "complete");
   H5Fclose(f);
 }
+
+TEST_CASE("ResultsWriter writes the final model once, under SWMR; read_final_model reads it back", "[results]") {
+  TempDir dir;
+  const std::string path = (dir.path / "final.h5").string();
+  RunMetadata m = metadata();
+  m.model_tensors = "l0.weight 2x3\nl0.bias 2\n";
+  const std::vector<float> weights = {1.5f, -2.0f, 3.25f, 0.0f, 1e-7f, -4.0f, 8.0f, 9.0f};
+  {
+    ResultsWriter w(path, false, m, devices(), 3);
+    w.append_round(round_record(0));
+    // While the run goes on the file has no final model to start from.
+    CHECK_THROWS_AS(read_final_model(path), InputError);
+    w.write_final_model(weights);
+    CHECK_THROWS_AS(w.write_final_model(weights), std::logic_error);
+    w.mark_complete();
+  }
+  const FinalModel f = read_final_model(path);
+  CHECK(f.weights == weights);
+  CHECK(f.model_tensors == m.model_tensors);
+  CHECK_THROWS_WITH(read_final_model((dir.path / "missing.h5").string()), Catch::Contains("missing.h5"));
+}

@@ -45,7 +45,7 @@ struct DevicesConfig {
 };
 
 struct ModelConfig {
-  std::string name = "cnn";  // cnn | vgg11 | vgg16 | resnet18 | transformer
+  std::string name = "cnn";  // cnn | vgg11 | vgg16 | resnet18 | vit | transformer
   double width = 1.0;
   bool static_bn = false;    // HeteroFL's BN without running statistics
   bool scaler = false;       // HeteroFL's 1/rate scaling of hidden outputs in training
@@ -56,6 +56,9 @@ struct ModelConfig {
   int layers = 0, heads = 0, d_model = 0, ffn = 0;
   std::string attention_slicing = "heads";  // heads | head_dims: what a narrower submodel keeps
   bool early_exits = false;  // an early-exit classifier after every block but the last
+  std::string exit_blocks;   // with early_exits: the blocks that get one ("3,6,9"); empty = all but the last
+  int patch = 0;             // ViT: patch size (0 = the preset's); model.preset: vit-tiny | vit-small | vit-b16
+  std::string init_from;     // results file of an earlier run whose final global model starts this one
 };
 
 struct AlgorithmConfig {

@@ -14,6 +14,7 @@ struct RunMetadata {
   std::string config_toml;  // the fully resolved config
   std::uint64_t seed = 0;
   std::string edgesim_version, git_commit, libtorch_version, mpi_version, host, start_time;
+  std::string model_tensors;  // the global model's tensors, one "name dims" line each (model_tensor_shapes)
 };
 
 struct DeviceRecord {
@@ -97,6 +98,17 @@ ResultsTables read_results(const std::string& path);
 // "complete", "running", or "" when the file is missing or unreadable. Cheap: no tables.
 std::string results_status(const std::string& path);
 
+// What an earlier run ended with: its final global model (/final_model: parameters then
+// buffers, the flat layout of model/network.hpp) and the tensors it has (root attribute
+// model_tensors). Throws InputError naming the file when it is missing, not an edgesim results
+// file, or has no final model (a run that did not complete, or one written before
+// /final_model existed).
+struct FinalModel {
+  std::vector<float> weights;
+  std::string model_tensors;
+};
+FinalModel read_final_model(const std::string& path);
+
 class ResultsWriter {
  public:
   // Throws InputError if `path` exists and !overwrite, or cannot be created.
@@ -113,6 +125,8 @@ class ResultsWriter {
   void append_pipeline(const PipelineIterationRecord& iteration, const std::vector<PipelineOpRecordRow>& ops);
   void append_round(const RoundRecord& round);  // appends, then flushes the file
   void mark_complete();                         // sets /status to "complete" and flushes
+  // The run's final global model, written once at its end (before mark_complete).
+  void write_final_model(const std::vector<float>& weights);
   // Root attributes rewritten in place (and flushed): `warnings`, one per line (what the run
   // warned about on stderr), and `ended_by`, what ended a complete run ("rounds" or
   // "until_virtual_s"; empty while it runs).

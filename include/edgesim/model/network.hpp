@@ -9,17 +9,28 @@
 
 namespace edgesim {
 
-// Causal multi-head self-attention with separately sliceable heads (q, k, v, o projections).
+// Multi-head self-attention with separately sliceable heads (q, k, v, o projections); causal
+// (a language model's) or not (a Vision Transformer's).
 class SelfAttentionImpl : public torch::nn::Module {
  public:
-  SelfAttentionImpl(int model_dim, int heads, int head_dim);
+  SelfAttentionImpl(int model_dim, int heads, int head_dim, bool causal = true);
   torch::Tensor forward(const torch::Tensor& x);  // [batch, seq, model_dim]
 
  private:
   int heads_, head_dim_;
+  bool causal_;
   torch::nn::Linear q_{nullptr}, k_{nullptr}, v_{nullptr}, o_{nullptr};
 };
 TORCH_MODULE(SelfAttention);
+
+// A Vision Transformer's learned class token, put in front of the patch tokens.
+class ClassTokenImpl : public torch::nn::Module {
+ public:
+  explicit ClassTokenImpl(int dim);
+  torch::Tensor forward(const torch::Tensor& tokens);  // [batch, n, dim] -> [batch, n + 1, dim]
+  torch::Tensor weight;
+};
+TORCH_MODULE(ClassToken);
 
 class SpecNetImpl : public torch::nn::Module {
  public:
@@ -66,6 +77,7 @@ class SpecNetImpl : public torch::nn::Module {
     torch::nn::Embedding embedding{nullptr};
     torch::nn::LayerNorm norm{nullptr};
     SelfAttention attention{nullptr};
+    ClassToken class_token{nullptr};
   };
   // Outputs of layers [0, end).
   std::vector<torch::Tensor> run_layers(const torch::Tensor& x, int end);

@@ -14,7 +14,8 @@
 // A *block* is a contiguous range of layers that can be dropped as a whole, with every block
 // after it: a ResNet residual block, a VGG conv stage, a Transformer layer. A block may have an
 // *early-exit head*, a small classifier on its output (images: global average pool + linear;
-// language models: layernorm + the tied head). Exit heads are real parameters of the model,
+// a Vision Transformer: layernorm + linear on the class token; language models: layernorm +
+// the tied head). Exit heads are real parameters of the model,
 // stored after the model's own layers: the model's forward pass ends at `output()` and never
 // runs them; a submodel cut after a block ends with that block's exit head instead.
 #include <cstdint>
@@ -36,6 +37,10 @@ struct UnitGroup {
 enum class LayerKind {
   kConv2d, kBatchNorm2d, kLinear, kReLU, kGELU, kMaxPool2d, kGlobalAvgPool, kFlatten, kAdd,
   kEmbedding, kPositionalEmbedding, kLayerNorm, kSelfAttention, kTiedHead,
+  // Vision Transformer: image features [batch, c, h, w] as a sequence of h·w tokens [batch, h·w, c]
+  // (a view); a learned class token put in front of the sequence; the class token taken out
+  // ([batch, tokens, d] -> [batch, d], a view).
+  kPatchTokens, kClassToken, kTakeClassToken,
 };
 
 struct LayerSpec {
@@ -51,6 +56,10 @@ struct LayerSpec {
   bool running_stats = true;  // BatchNorm: false = HeteroFL's static BN (batch statistics only)
   int vocab = 0;              // embeddings: vocabulary (or positions) size
   int tied_to = -1;           // kTiedHead: the embedding whose weight it reuses (logits = x Eᵀ)
+  // An image model's layer that reads a token sequence [batch, in_h tokens, features] (a ViT's
+  // encoder): a linear layer then maps each token, as on a language model's tokens.
+  bool tokens_in = false;
+  bool causal = true;         // kSelfAttention: each position attends to earlier ones only (LM)
   std::vector<int> inputs;    // producing layer indices; empty = the previous layer (or the input)
 };
 
@@ -100,5 +109,9 @@ struct ModelSpec {
   std::int64_t parameter_count() const;  // trainable parameters
   std::int64_t state_count() const;      // parameters + buffers: floats on the wire
 };
+
+// The model's tensors (parameters, then buffers), one "name d0xd1x..." line each: what must
+// match for one model's flat weights to load into another (model.init_from).
+std::string model_tensor_shapes(const ModelSpec& spec);
 
 }  // namespace edgesim

@@ -3,6 +3,9 @@
 // every hidden unit group (HeteroFL's rate of the global model); the input, the classes and
 // the vocabulary never shrink. Every model declares its blocks (model/spec.hpp) so it can be
 // cut in depth; add_early_exits (model/spec_builder.hpp) gives them exit heads.
+#include <string>
+#include <vector>
+
 #include "edgesim/model/spec.hpp"
 
 namespace edgesim {
@@ -43,7 +46,30 @@ TransformerShape transformer_preset(const std::string& name, int vocab, int seq_
 // d_model and ffn replacing the preset's where > 0; the vocabulary comes from the corpus.
 TransformerShape transformer_shape(const ModelConfig& model, int vocab);
 
-// The image model a config names (model.name, width, static_bn, early_exits) for the data's shape.
+// Vision Transformer (Dosovitskiy et al. 2021), as Co-S²P trains it: patch embedding (a conv
+// of kernel = stride = patch), a learned class token and positional embedding, `blocks` pre-LN
+// encoder blocks (LN, non-causal self-attention with `heads` heads of dim/heads, residual; LN,
+// MLP with GELU, residual), and the classifier LN + linear on the class token. Heads and MLP
+// units are sliceable per block; the model dim (residual stream) is not. Blocks: the encoder
+// blocks (patch embedding, class token and positions always kept).
+struct VitShape {
+  int patch = 4, dim = 64, heads = 4, mlp = 256, blocks = 6;
+};
+ModelSpec make_vit(const VitShape& shape, int in_c, int in_hw, int num_classes, double width);
+// Presets: "vit-tiny" (laptop: patch 4, dim 64, 4 heads, MLP 256, 6 blocks), "vit-small" (ViT-S/16:
+// 16, 384, 6, 1536, 12), "vit-b16" (ViT-B/16: 16, 768, 12, 3072, 12; ~86 M parameters at 224x224
+// and 1000 classes, Co-S²P's vision model).
+VitShape vit_preset(const std::string& name);
+// The ViT a config names: model.preset, with model.patch, layers, heads, d_model and ffn
+// replacing the preset's where > 0.
+VitShape vit_shape(const ModelConfig& model);
+
+// The blocks after which model.exit_blocks puts early exits ("3,6,9"; empty = every block but
+// the last). Throws std::invalid_argument on a malformed list.
+std::vector<int> parse_exit_blocks(const std::string& list);
+
+// The image model a config names (model.name, width, static_bn, early_exits, exit_blocks) for the
+// data's shape.
 ModelSpec make_model(const ModelConfig& model, int in_c, int in_hw, int num_classes);
 
 }  // namespace edgesim

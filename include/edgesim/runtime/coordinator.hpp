@@ -23,6 +23,7 @@ struct CoordinatorOptions {
   const Checkpoint* resume = nullptr;  // continue after this checkpoint's round
   std::vector<std::string> warnings;   // start-up warnings (already on stderr), kept in the results file
   std::vector<RoundRecord> resume_rounds;  // with `resume`: the /rounds rows kept, replayed to the learning monitor
+  const std::vector<float>* initial_model = nullptr;  // a fresh run's start (model.init_from); null: from run.seed
 };
 
 struct RunSummary {
