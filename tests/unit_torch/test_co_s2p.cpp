@@ -1,0 +1,67 @@
+// Co-S²P's rules (Li et al., arXiv 2410.08457, as the authors' public code applies them):
+// cross-block knowledge transfer towards the deepest exit, and staleness-aware weights.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "edgesim/trainer/co_s2p_loss.hpp"
+
+using namespace edgesim;
+
+namespace {
+double softmax_at(const std::vector<double>& z, std::size_t k, double t) {
+  double s = 0;
+  for (double v : z) s += std::exp(v / t);
+  return std::exp(z[k] / t) / s;
+}
+double ce(const std::vector<double>& z, std::size_t y) { return -std::log(softmax_at(z, y, 1.0)); }
+double kl(const std::vector<double>& teacher, const std::vector<double>& student, double t) {
+  double s = 0;
+  for (std::size_t k = 0; k < teacher.size(); ++k) {
+    const double p = softmax_at(teacher, k, t), q = softmax_at(student, k, t);
+    s += p * std::log(p / q);
+  }
+  return s;
+}
+}  // namespace
+
+TEST_CASE("Co-S2P cross-block transfer: CE of every exit plus gamma T^2 KL from the deepest, worked by hand",
+          "[co_s2p]") {
+  const std::vector<double> z1 = {0.5, -1.0, 2.0}, z2 = {1.5, 0.2, -0.3}, z3 = {2.0, 0.1, 0.4};
+  const std::size_t y = 0;
+  const double gamma = 0.5, t = 3.0;
+  auto tensor = [](const std::vector<double>& z) {
+    return torch::tensor(std::vector<float>(z.begin(), z.end())).reshape({1, 3}).requires_grad_(true);
+  };
+  std::vector<torch::Tensor> logits = {tensor(z1), tensor(z2), tensor(z3)};
+  const torch::Tensor target = torch::tensor({std::int64_t(y)});
+  const double by_hand =
+      ce(z3, y) + ce(z1, y) + ce(z2, y) + gamma * t * t * (kl(z3, z1, t) + kl(z3, z2, t));
+  const torch::Tensor loss = cross_block_distillation_loss(logits, target, gamma, t, true);
+  CHECK(loss.item<double>() == Approx(by_hand).epsilon(1e-5));
+  // Before distillation is switched on: the exits' cross-entropies alone.
+  CHECK(cross_block_distillation_loss(logits, target, gamma, t, false).item<double>() ==
+        Approx(ce(z1, y) + ce(z2, y) + ce(z3, y)).epsilon(1e-5));
+  // The deepest exit is the teacher: the KL terms send it no gradient, so its gradient is CE's.
+  loss.backward();
+  const torch::Tensor ce_only_grad = [&] {
+    torch::Tensor z = tensor(z3);
+    torch::nn::functional::cross_entropy(z, target).backward();
+    return z.grad();
+  }();
+  CHECK(torch::allclose(logits[2].grad(), ce_only_grad, 1e-5, 1e-6));
+  CHECK(logits[0].grad().abs().sum().item<double>() > 0);
+}
+
+TEST_CASE("Co-S2P staleness-aware weights: (|delta|_1 / r) / (|w_now - w_received|_1 + 1), normalised", "[co_s2p]") {
+  // Update a: |Δ| 4 at rate 0.5, fresh (drift 0) -> 8; b: |Δ| 3 at rate 0.25, drift 2 -> 12/3 = 4;
+  // c: |Δ| 6 at rate 1, drift 5 -> 1. Sum 13.
+  const auto w = staleness_aware_weights({4, 3, 6}, {0.5, 0.25, 1.0}, {0, 2, 5});
+  REQUIRE(w.size() == 3);
+  CHECK(w[0] == Approx(8.0 / 13));
+  CHECK(w[1] == Approx(4.0 / 13));
+  CHECK(w[2] == Approx(1.0 / 13));
+  // All-zero deltas: uniform rather than 0/0.
+  const auto u = staleness_aware_weights({0, 0}, {1, 0.5}, {1, 1});
+  CHECK(u[0] == Approx(0.5));
+  CHECK_THROWS(staleness_aware_weights({1}, {0}, {0}));
+}
