@@ -142,6 +142,7 @@ static_assert(sizeof(TaskRow) == 13 * 8 + kTaskStatusBytes, "TaskRow gained padd
 static_assert(sizeof(TransferRow) == 6 * 8 + kTransferKindBytes, "TransferRow gained padding or fields");
 static_assert(sizeof(PipelineIterationRecord) == 6 * 8, "PipelineIterationRecord gained padding or fields");
 static_assert(sizeof(PipelineOpRow) == 6 * 8 + kTransferKindBytes, "PipelineOpRow gained padding or fields");
+static_assert(sizeof(PipelineMemoryRecord) == 6 * 8, "PipelineMemoryRecord gained padding or fields");
 
 
 Handle string_type(std::size_t bytes, const std::string& path) {
@@ -256,8 +257,8 @@ struct ResultsWriter::Impl {
   Handle status_ds, rounds_ds, tasks_ds, width_ds, transfers_ds;
   hsize_t num_rounds = 0, num_tasks = 0, num_width_evals = 0, num_transfers = 0;
   // Pipeline runs only: created after every other table, so other runs' files are unchanged.
-  Handle pipe_iter_type, pipe_op_type, pipe_iter_ds, pipe_op_ds;
-  hsize_t num_pipe_iters = 0, num_pipe_ops = 0;
+  Handle pipe_iter_type, pipe_op_type, pipe_iter_ds, pipe_op_ds, pipe_mem_type, pipe_mem_ds;
+  hsize_t num_pipe_iters = 0, num_pipe_ops = 0, num_pipe_mem = 0;
 
   hid_t id(hid_t h, const char* call, const std::string& what) const {
     return check_id(h, call, path, what);
@@ -494,6 +495,17 @@ void ResultsWriter::Impl::create_pipeline_tables() {
   for (const auto& c : op_cols) ok(H5Tinsert(pipe_op_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_ops");
   pipe_iter_ds = create_table("pipeline_iterations", pipe_iter_type.get(), kRoundChunkRows);
   pipe_op_ds = create_table("pipeline_ops", pipe_op_type.get(), kTransferChunkRows);
+  const Col mem_cols[] = {
+      {"iteration", HOFFSET(PipelineMemoryRecord, iteration), H5T_NATIVE_INT64},
+      {"device", HOFFSET(PipelineMemoryRecord, device), H5T_NATIVE_INT64},
+      {"stage", HOFFSET(PipelineMemoryRecord, stage), H5T_NATIVE_INT64},
+      {"estimated_bytes", HOFFSET(PipelineMemoryRecord, estimated_bytes), H5T_NATIVE_INT64},
+      {"peak_bytes", HOFFSET(PipelineMemoryRecord, peak_bytes), H5T_NATIVE_INT64},
+      {"cap_bytes", HOFFSET(PipelineMemoryRecord, cap_bytes), H5T_NATIVE_INT64}};
+  pipe_mem_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineMemoryRecord)), "H5Tcreate", "/pipeline_memory"),
+                         H5Tclose);
+  for (const auto& c : mem_cols) ok(H5Tinsert(pipe_mem_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_memory");
+  pipe_mem_ds = create_table("pipeline_memory", pipe_mem_type.get(), kRoundChunkRows);
 }
 
 void ResultsWriter::Impl::write_status(const char* text) {
@@ -587,7 +599,8 @@ void ResultsWriter::append_width_evals(const std::vector<WidthEvalRecord>& evals
 }
 
 void ResultsWriter::append_pipeline(const PipelineIterationRecord& iteration,
-                                    const std::vector<PipelineOpRecordRow>& ops) {
+                                    const std::vector<PipelineOpRecordRow>& ops,
+                                    const std::vector<PipelineMemoryRecord>& memory) {
   if (impl_->pipe_iter_ds.get() < 0) throw std::logic_error("ResultsWriter: no pipeline tables in this file");
   impl_->append(impl_->pipe_iter_ds.get(), impl_->pipe_iter_type.get(), impl_->num_pipe_iters, &iteration, 1,
                 "/pipeline_iterations");
@@ -599,6 +612,9 @@ void ResultsWriter::append_pipeline(const PipelineIterationRecord& iteration,
   }
   impl_->append(impl_->pipe_op_ds.get(), impl_->pipe_op_type.get(), impl_->num_pipe_ops, rows.data(), rows.size(),
                 "/pipeline_ops");
+  if (!memory.empty())
+    impl_->append(impl_->pipe_mem_ds.get(), impl_->pipe_mem_type.get(), impl_->num_pipe_mem, memory.data(), memory.size(),
+                  "/pipeline_memory");
 }
 
 void ResultsWriter::append_transfers(const std::vector<TransferRecord>& transfers) {

@@ -78,6 +78,12 @@ struct PipelineIterationRecord {
   double start_s = 0, end_s = 0;  // virtual time
   double train_loss = 0;          // NaN when the iteration was oom
 };
+// One row of /pipeline_memory per device per iteration: its footprint estimate and the
+// counting allocator's measured peak (0 when not metered or not run), against its cap.
+struct PipelineMemoryRecord {
+  std::int64_t iteration = 0, device = 0, stage = 0;
+  std::int64_t estimated_bytes = 0, peak_bytes = 0, cap_bytes = 0;
+};
 struct PipelineOpRecordRow {
   std::int64_t iteration = 0, device = 0, stage = 0, micro_batch = 0;  // micro_batch -1: all-reduce
   double start_s = 0, end_s = 0;  // virtual time
@@ -110,7 +116,8 @@ class ResultsWriter {
   void append_width_evals(const std::vector<WidthEvalRecord>& evals);  // before its round's append_round
   void append_transfers(const std::vector<TransferRecord>& transfers);  // before its round's append_round
   // Only with pipeline_tables; before its iteration's append_round, which flushes them.
-  void append_pipeline(const PipelineIterationRecord& iteration, const std::vector<PipelineOpRecordRow>& ops);
+  void append_pipeline(const PipelineIterationRecord& iteration, const std::vector<PipelineOpRecordRow>& ops,
+                       const std::vector<PipelineMemoryRecord>& memory = {});
   void append_round(const RoundRecord& round);  // appends, then flushes the file
   void mark_complete();                         // sets /status to "complete" and flushes
   // Root attributes rewritten in place (and flushed): `warnings`, one per line (what the run
