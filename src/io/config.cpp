@@ -150,7 +150,8 @@ const std::vector<Key>& schema() {
       {"devices.memory", Type::kString, "\"enforced\"",
        "`enforced`: a counting allocator fails any allocation that would take a task past its device's memory cap "
        "(the task ends as `oom`), and /tasks records the measured peak. `estimated`: only the analytic estimate is "
-       "checked (faster; peak_memory_bytes = 0).",
+       "checked (faster; peak_memory_bytes = 0). Pipeline runs: every stage replica is metered, a peak over its "
+       "device's cap makes the iteration `oom` after its ops (/pipeline_memory records estimate and peak).",
        EDGESIM_FIELD(devices.memory, v), one_of({"enforced", "estimated"})},
       {"model.name", Type::kString, "\"cnn\"",
        "Model: `cnn` (two 5x5 convs, two linear layers), `vgg11`, `vgg16` (with BN), `resnet18` (CIFAR form) for images; "
