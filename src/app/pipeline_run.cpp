@@ -37,10 +37,11 @@ bool is_pipeline_run(const ExperimentConfig& cfg) {
 int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bool resume, const RunMetadata& meta,
                  const std::vector<DeviceRecord>& devices, int world_size) {
   const ExperimentConfig& cfg = e.config;
-  PipelineSetup setup = pipeline_setup(cfg, e.model, e.devices, e.device_set.reference_flops_per_s);
+  PipelineSetup setup;
   PlannedPipeline planned;
   std::unique_ptr<ResultsWriter> results;
   try {
+    setup = pipeline_setup(cfg, e.model, e.devices, e.device_set.reference_flops_per_s);
     if (resume) throw InputError("--resume: pipeline runs cannot resume yet; start afresh with --overwrite");
     planned = plan_named(cfg.pipeline.planner, setup);
     if (planned.plan.stages.empty())
