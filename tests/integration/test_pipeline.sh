@@ -64,8 +64,9 @@ same_as_np1() {  # NAME-np1 NAME-npN
   /usr/bin/python3 - "$TMP/$1.h5" "$TMP/$2.h5" <<'PY' || fail "pipeline tables differ between $1 and $2"
 import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r") for p in sys.argv[1:])
-for t in ("pipeline_iterations", "pipeline_ops"):
+for t in ("pipeline_iterations", "pipeline_ops", "pipeline_memory"):
     assert a[t].dtype == b[t].dtype and np.array_equal(a[t][:], b[t][:]), t
+assert np.all(a["pipeline_memory"]["peak_bytes"] > 0)  # devices.memory = "enforced": metered
 ra, rb = a["rounds"][:], b["rounds"][:]
 assert np.all(ra["bytes_up"] > 0) and np.array_equal(ra["bytes_up"], ra["bytes_down"]), ra["bytes_up"]
 assert np.array_equal(ra["bytes_up"], rb["bytes_up"]) and np.array_equal(ra["bytes_down"], rb["bytes_down"])
@@ -87,7 +88,7 @@ for planner in gpipe data_parallel pipedream; do
     fi
   done
 done
-check "/rounds (bytes_* included), /pipeline_iterations and /pipeline_ops identical for -np 1, 2, 3, 5 (GPipe-like), 1 and 3 (data parallel, PipeDream), with stage messages crossing ranks"
+check "/rounds (bytes_* included), /pipeline_iterations, /pipeline_ops and /pipeline_memory identical for -np 1, 2, 3, 5 (GPipe-like), 1 and 3 (data parallel, PipeDream), with stage messages crossing ranks"
 run_ok asteroid1 1 run "$TMP/p.toml" --out "$TMP/asteroid1.h5"
 # A hybrid plan across ranks, and the counting allocator: fast links and small caps make
 # Asteroid's plan 2 stages, the first on 3 devices with unequal shares (4, 4, 8 of 16), the
