@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "edgesim/algo/catalog.hpp"
 #include "edgesim/common/error.hpp"
 #include "edgesim/common/rng.hpp"
+#include "edgesim/pipeline/fault_schedule.hpp"
 #include "edgesim/pipeline/run_setup.hpp"
 #include "edgesim/runtime/local_training.hpp"
 #include "edgesim/runtime/batch_stream.hpp"
@@ -65,8 +67,17 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
                                                                             cfg.devices.memory == "enforced");
   const Examples test = to_examples(e.test);
   BatchStream batches(cfg.run.seed, e.train.size(), planned.plan.batch());
-  std::int64_t participants = 0;
-  for (const StagePlan& s : planned.plan.stages) participants += static_cast<std::int64_t>(s.devices.size());
+  Plan plan = planned.plan;
+  int plan_id = 0;
+  auto count_devices = [&] {
+    std::int64_t n = 0;
+    for (const StagePlan& s : plan.stages) n += static_cast<std::int64_t>(s.devices.size());
+    return n;
+  };
+  std::int64_t participants = count_devices();
+  const std::vector<PipelineFault> faults = parse_fault_schedule(cfg.pipeline.faults, cfg.devices.count);
+  std::size_t next_fault = 0;
+  bool ended_by_fault = false;
 
   const auto wall_start = std::chrono::steady_clock::now();
   double virtual_time = 0;
@@ -74,17 +85,55 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
     // Over MPI the executor ranks draw the same batch; rank 0 only keeps the stream in step.
     const std::vector<std::int64_t> indices = batches.next();
     const Examples batch = world_size == 1 ? to_examples(e.train, indices) : Examples{};
+    // A fault striking before this iteration would end interrupts it: the work since its start
+    // is lost, the fault is noticed (at once for a leave, a heartbeat timeout later for a
+    // failure), the stage re-split among its survivors, and the iteration replayed on the same
+    // batch from then (pipeline/fault_schedule.hpp).
+    while (next_fault < faults.size()) {
+      const PipelineFault& f = faults[next_fault];
+      const double length = frame_iteration(plan, setup.profile, setup.fleet, sgd.momentum > 0, nullptr).time_s;
+      if (f.at_s > virtual_time && f.at_s >= virtual_time + length) break;
+      ++next_fault;
+      PipelineFaultRecord rec;
+      rec.device = f.device, rec.leave = f.leave ? 1 : 0, rec.fault_s = f.at_s;
+      rec.detected_s = std::max(f.at_s, virtual_time) + (f.leave ? 0.0 : cfg.pipeline.heartbeat_timeout_s);
+      const Plan next = plan_without(plan, f.device, setup.profile, setup.fleet);
+      bool in_plan = false;
+      for (const StagePlan& s : plan.stages)
+        in_plan = in_plan || std::find(s.devices.begin(), s.devices.end(), f.device) != s.devices.end();
+      if (!in_plan) {  // an idle device: nothing to recover
+        rec.iteration = 0, rec.plan_id = plan_id, rec.recovered_s = rec.detected_s;
+      } else if (next.stages.empty()) {
+        rec.iteration = it, rec.plan_id = -1, rec.recovered_s = std::nan("");
+        ended_by_fault = true;
+      } else {
+        runner->reshare(next);
+        plan = next;
+        participants = count_devices();
+        rec.iteration = it, rec.plan_id = ++plan_id, rec.recovered_s = rec.detected_s;
+        virtual_time = rec.detected_s;
+      }
+      results->append_pipeline_faults({rec});
+      std::printf("fault: device %d %s at %.4f s, noticed at %.4f s: %s\n", f.device, f.leave ? "left" : "failed", f.at_s,
+                  rec.detected_s,
+                  !in_plan ? "not in the plan" : ended_by_fault ? "its stage has no other device; the run ends"
+                                                               : ("its stage re-split, plan " + std::to_string(plan_id) +
+                                                                  ", iteration " + std::to_string(it) + " replayed")
+                                                                     .c_str());
+      std::fflush(stdout);
+      if (ended_by_fault) break;
+    }
+    if (ended_by_fault) break;
     const PipelineIteration r = runner->run_iteration(batch.x, batch.y);
-    // One plan per run today (plan_id 0); re-plans after faults will number theirs.
-    const PipelineIterationRecord iteration{it, 0, r.samples, virtual_time, virtual_time + r.time_s,
+    const PipelineIterationRecord iteration{it, plan_id, r.samples, virtual_time, virtual_time + r.time_s,
                                             r.oom ? std::nan("") : r.loss};
     std::vector<PipelineOpRecordRow> ops;
     for (const PipelineOpRecord& op : r.ops)
       ops.push_back({it, op.device, op.stage, op.micro_batch, virtual_time + op.start_s, virtual_time + op.end_s,
                      op_kind_name(op.kind)});
     std::vector<PipelineMemoryRecord> memory;
-    for (std::size_t i = 0, p = 0; p < planned.plan.stages.size(); ++p)
-      for (std::size_t k = 0; k < planned.plan.stages[p].devices.size(); ++k, ++i) {
+    for (std::size_t i = 0, p = 0; p < plan.stages.size(); ++p)
+      for (std::size_t k = 0; k < plan.stages[p].devices.size(); ++k, ++i) {
         const int d = r.devices.at(i);
         memory.push_back({it, d, static_cast<std::int64_t>(p), r.estimated_bytes.at(i), r.peak_bytes.at(i),
                           static_cast<std::int64_t>(setup.fleet.devices.at(d).memory_cap_bytes)});

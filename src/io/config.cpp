@@ -1,4 +1,5 @@
 #include "edgesim/io/config.hpp"
+#include "edgesim/pipeline/fault_schedule.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -416,6 +417,15 @@ const std::vector<Key>& schema() {
        "[choice] Pipeline runs: fixed virtual seconds added to every forward and backward op of a micro-batch "
        "(0 = the analytic clock, linear in samples).",
        EDGESIM_FIELD(pipeline.op_overhead_s, to_float(v)), at_least(0)},
+      {"pipeline.faults", Type::kString, "\"\"",
+       "[choice] Pipeline runs: the fault schedule, comma-separated `fail:D@T` (device D fails at virtual second T, "
+       "noticed by its missed heartbeat after `pipeline.heartbeat_timeout_s`) or `leave:D@T` (D announces its exit, "
+       "noticed at once). Recovery re-splits D's stage's micro-batch among its survivors and replays the interrupted "
+       "iteration; a single-device stage's loss ends the run (docs/ALGORITHMS.md, Asteroid). \"\" = no faults.",
+       EDGESIM_FIELD(pipeline.faults, v), any()},
+      {"pipeline.heartbeat_timeout_s", Type::kFloat, "0.1",
+       "[choice] Pipeline runs: virtual seconds without a heartbeat after which a device counts as failed.",
+       EDGESIM_FIELD(pipeline.heartbeat_timeout_s, to_float(v)), at_least(0)},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `calibrated`: from FLOPs, bytes moved and kernels per "
        "op, priced by measured compute profiles (deterministic; docs/CLOCK.md). `measured`: the host's measured step time x slowdown. "
@@ -614,6 +624,11 @@ void check_pipeline_keys(const ExperimentConfig& cfg, const AlgorithmInfo& info,
     fail("algorithm.schedule", "algorithm '" + info.name + "' runs as a pipeline, not under a federated schedule: leave it \"auto\"");
   if (cfg.clock.mode != "analytic")
     fail("clock.mode", "pipeline runs time their ops with the analytic clock only (for now)");
+  try {
+    parse_fault_schedule(cfg.pipeline.faults, cfg.devices.count);
+  } catch (const std::invalid_argument& e) {
+    fail("pipeline.faults", e.what());
+  }
   const int m = cfg.pipeline.micro_batches;
   if (m > 0 && cfg.algorithm.batch_size % m != 0)
     fail("pipeline.micro_batches", std::to_string(m) + " micro-batches do not divide algorithm.batch_size " +

@@ -143,6 +143,7 @@ static_assert(sizeof(TransferRow) == 6 * 8 + kTransferKindBytes, "TransferRow ga
 static_assert(sizeof(PipelineIterationRecord) == 6 * 8, "PipelineIterationRecord gained padding or fields");
 static_assert(sizeof(PipelineOpRow) == 6 * 8 + kTransferKindBytes, "PipelineOpRow gained padding or fields");
 static_assert(sizeof(PipelineMemoryRecord) == 6 * 8, "PipelineMemoryRecord gained padding or fields");
+static_assert(sizeof(PipelineFaultRecord) == 7 * 8, "PipelineFaultRecord gained padding or fields");
 
 
 Handle string_type(std::size_t bytes, const std::string& path) {
@@ -257,8 +258,9 @@ struct ResultsWriter::Impl {
   Handle status_ds, rounds_ds, tasks_ds, width_ds, transfers_ds;
   hsize_t num_rounds = 0, num_tasks = 0, num_width_evals = 0, num_transfers = 0;
   // Pipeline runs only: created after every other table, so other runs' files are unchanged.
-  Handle pipe_iter_type, pipe_op_type, pipe_iter_ds, pipe_op_ds, pipe_mem_type, pipe_mem_ds;
-  hsize_t num_pipe_iters = 0, num_pipe_ops = 0, num_pipe_mem = 0;
+  Handle pipe_iter_type, pipe_op_type, pipe_iter_ds, pipe_op_ds, pipe_mem_type, pipe_mem_ds, pipe_fault_type,
+      pipe_fault_ds;
+  hsize_t num_pipe_iters = 0, num_pipe_ops = 0, num_pipe_mem = 0, num_pipe_faults = 0;
 
   hid_t id(hid_t h, const char* call, const std::string& what) const {
     return check_id(h, call, path, what);
@@ -506,6 +508,18 @@ void ResultsWriter::Impl::create_pipeline_tables() {
                          H5Tclose);
   for (const auto& c : mem_cols) ok(H5Tinsert(pipe_mem_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_memory");
   pipe_mem_ds = create_table("pipeline_memory", pipe_mem_type.get(), kRoundChunkRows);
+  const Col fault_cols[] = {
+      {"iteration", HOFFSET(PipelineFaultRecord, iteration), H5T_NATIVE_INT64},
+      {"device", HOFFSET(PipelineFaultRecord, device), H5T_NATIVE_INT64},
+      {"leave", HOFFSET(PipelineFaultRecord, leave), H5T_NATIVE_INT64},
+      {"plan_id", HOFFSET(PipelineFaultRecord, plan_id), H5T_NATIVE_INT64},
+      {"fault_s", HOFFSET(PipelineFaultRecord, fault_s), H5T_NATIVE_DOUBLE},
+      {"detected_s", HOFFSET(PipelineFaultRecord, detected_s), H5T_NATIVE_DOUBLE},
+      {"recovered_s", HOFFSET(PipelineFaultRecord, recovered_s), H5T_NATIVE_DOUBLE}};
+  pipe_fault_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineFaultRecord)), "H5Tcreate", "/pipeline_faults"),
+                           H5Tclose);
+  for (const auto& c : fault_cols) ok(H5Tinsert(pipe_fault_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_faults");
+  pipe_fault_ds = create_table("pipeline_faults", pipe_fault_type.get(), kRoundChunkRows);
 }
 
 void ResultsWriter::Impl::write_status(const char* text) {
@@ -615,6 +629,13 @@ void ResultsWriter::append_pipeline(const PipelineIterationRecord& iteration,
   if (!memory.empty())
     impl_->append(impl_->pipe_mem_ds.get(), impl_->pipe_mem_type.get(), impl_->num_pipe_mem, memory.data(), memory.size(),
                   "/pipeline_memory");
+}
+
+void ResultsWriter::append_pipeline_faults(const std::vector<PipelineFaultRecord>& faults) {
+  if (impl_->pipe_fault_ds.get() < 0) throw std::logic_error("ResultsWriter: no pipeline tables in this file");
+  if (faults.empty()) return;
+  impl_->append(impl_->pipe_fault_ds.get(), impl_->pipe_fault_type.get(), impl_->num_pipe_faults, faults.data(),
+                faults.size(), "/pipeline_faults");
 }
 
 void ResultsWriter::append_transfers(const std::vector<TransferRecord>& transfers) {

@@ -128,6 +128,12 @@ PipelineExecutor::~PipelineExecutor() = default;
 
 void PipelineExecutor::copy_into(SpecNet& whole) const { worker_->copy_into(whole); }
 
+void PipelineExecutor::reshare(const Plan& plan) {
+  check_plan(plan, profile_, fleet_);
+  worker_->reshare(plan);
+  plan_ = plan;
+}
+
 PipelineIteration PipelineExecutor::run_iteration(const torch::Tensor& inputs, const torch::Tensor& targets) {
   const int B = plan_.batch();
   if (inputs.size(0) != B || targets.size(0) != B)

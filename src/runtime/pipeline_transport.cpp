@@ -17,7 +17,7 @@ namespace {
 
 // Tags apart from the task transport's and the stage link's.
 enum PipelineTag : int { kSetupTag = 31, kCommandTag = 32, kReportTag = 33, kWeightsTag = 34 };
-enum class Command : std::int32_t { kStop = 0, kIterate = 1, kSendWeights = 2, kApply = 3, kDiscard = 4 };
+enum class Command : std::int32_t { kStop = 0, kIterate = 1, kSendWeights = 2, kApply = 3, kDiscard = 4, kReshare = 5 };
 
 void send_bytes(const std::string& bytes, int dest, int tag) {
   MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD);
@@ -102,6 +102,7 @@ class LocalRunner : public PipelineRunner {
     return executor_.run_iteration(x, y);
   }
   void copy_into(SpecNet& whole) override { executor_.copy_into(whole); }
+  void reshare(const Plan& plan) override { executor_.reshare(plan); }
 
  private:
   PipelineExecutor executor_;
@@ -146,6 +147,14 @@ class MpiRunner : public PipelineRunner {
         else
           throw std::logic_error("pipeline weights: no '" + name + "' in the model");
       }
+  }
+
+  void reshare(const Plan& plan) override {
+    check_plan(plan, setup_.profile, setup_.fleet);
+    command(Command::kReshare);
+    const std::string msg = pack_plan(true, plan);
+    for (int r = 1; r < world_size_; ++r) send_bytes(msg, r, kSetupTag);
+    plan_ = plan;
   }
 
   void finish() override {
@@ -221,6 +230,14 @@ void serve_pipeline(const Experiment& e, int rank, int world_size) {
           reports = worker->run_ops(order, batch.x, batch.y);
         }
         send_bytes(pack_reports(reports), 0, kReportTag);
+        break;
+      }
+      case Command::kReshare: {
+        Plan next;
+        if (!unpack_plan(receive_message(0, kSetupTag, nullptr, nullptr, false), &next))
+          throw std::logic_error("pipeline executor: a re-share without a plan");
+        worker->reshare(next);
+        plan = next;
         break;
       }
       case Command::kApply:

@@ -368,6 +368,34 @@ void StageWorker::finish(bool apply) {
     }
 }
 
+void StageWorker::reshare(const Plan& plan) {
+  if (plan.stages.size() != plan_.stages.size() || plan.micro_batch != plan_.micro_batch ||
+      plan.micro_batches != plan_.micro_batches)
+    throw std::logic_error("StageWorker::reshare: only a stage's devices and shares may change");
+  for (std::size_t p = 0; p < stages_.size(); ++p) {
+    const StagePlan& sp = plan.stages[p];
+    Stage& stage = stages_[p];
+    if (sp.begin != plan_.stages[p].begin || sp.end != plan_.stages[p].end)
+      throw std::logic_error("StageWorker::reshare: the stages' layers changed");
+    stage.devices.clear(), stage.offsets.clear(), stage.shares.clear();
+    int offset = 0;
+    for (std::size_t i = 0; i < sp.devices.size(); ++i) {
+      stage.devices.push_back(sp.devices[i]), stage.offsets.push_back(offset), stage.shares.push_back(sp.shares[i]);
+      offset += sp.shares[i];
+    }
+    std::vector<std::unique_ptr<Replica>> kept;
+    for (auto& r : stage.replicas) {
+      const auto it = std::find(sp.devices.begin(), sp.devices.end(), r->device);
+      if (it == sp.devices.end()) continue;  // that device is gone: its replica with it
+      const std::size_t i = static_cast<std::size_t>(it - sp.devices.begin());
+      r->share = stage.shares[i], r->offset = stage.offsets[i];
+      kept.push_back(std::move(r));
+    }
+    stage.replicas = std::move(kept);
+  }
+  plan_ = plan;
+}
+
 std::map<std::string, torch::Tensor> StageWorker::first_replica_state() const {
   std::map<std::string, torch::Tensor> out;
   for (const Stage& s : stages_) {

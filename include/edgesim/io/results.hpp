@@ -84,6 +84,13 @@ struct PipelineMemoryRecord {
   std::int64_t iteration = 0, device = 0, stage = 0;
   std::int64_t estimated_bytes = 0, peak_bytes = 0, cap_bytes = 0;
 };
+// One row of /pipeline_faults per fault: when it happened, was noticed and was recovered from.
+struct PipelineFaultRecord {
+  std::int64_t iteration = 0;  // the iteration it interrupted (0: none, the device was idle)
+  std::int64_t device = 0, leave = 0;  // leave 1: announced exit; 0: failure
+  std::int64_t plan_id = 0;    // the plan after recovery; -1: not recovered (the run ended)
+  double fault_s = 0, detected_s = 0, recovered_s = 0;  // virtual time; recovered_s NaN if not
+};
 struct PipelineOpRecordRow {
   std::int64_t iteration = 0, device = 0, stage = 0, micro_batch = 0;  // micro_batch -1: all-reduce
   double start_s = 0, end_s = 0;  // virtual time
@@ -118,6 +125,7 @@ class ResultsWriter {
   // Only with pipeline_tables; before its iteration's append_round, which flushes them.
   void append_pipeline(const PipelineIterationRecord& iteration, const std::vector<PipelineOpRecordRow>& ops,
                        const std::vector<PipelineMemoryRecord>& memory = {});
+  void append_pipeline_faults(const std::vector<PipelineFaultRecord>& faults);
   void append_round(const RoundRecord& round);  // appends, then flushes the file
   void mark_complete();                         // sets /status to "complete" and flushes
   // Root attributes rewritten in place (and flushed): `warnings`, one per line (what the run

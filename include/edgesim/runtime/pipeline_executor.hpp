@@ -97,6 +97,8 @@ class PipelineExecutor {
   // The trained weights, written into a whole model of the same spec (replica 0 of each stage).
   void copy_into(SpecNet& whole) const;
   const Plan& plan() const { return plan_; }
+  // Fewer devices in the same stages (StageWorker::reshare).
+  void reshare(const Plan& plan);
 
  private:
   const LayerProfile& profile_;

@@ -27,6 +27,8 @@ class PipelineRunner {
   virtual PipelineIteration run_iteration(const torch::Tensor& inputs, const torch::Tensor& targets) = 0;
   // The trained weights into a whole model of the run's spec.
   virtual void copy_into(SpecNet& whole) = 0;
+  // Fewer devices in the same stages, after a fault (StageWorker::reshare).
+  virtual void reshare(const Plan& plan) = 0;
   // Ends the executor ranks' service (MPI); idempotent.
   virtual void finish() {}
 };

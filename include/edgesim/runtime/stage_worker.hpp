@@ -66,6 +66,11 @@ class StageWorker {
   // running statistics as before it).
   void finish(bool apply);
 
+  // The same stages and micro-batches with fewer devices (a fault's recovery,
+  // pipeline/fault_schedule.hpp): the replicas of devices no longer in the plan are dropped,
+  // the others keep their weights and optimizer state and take their new shares.
+  void reshare(const Plan& plan);
+
   // The weights and buffers of each stage whose first device is hosted here, by whole-model
   // name (tied copies left out: the owner's stage has the weight).
   std::map<std::string, torch::Tensor> first_replica_state() const;
