@@ -30,6 +30,7 @@
 #include "edgesim/runtime/coordinator.hpp"
 #include "edgesim/runtime/experiment.hpp"
 #include "edgesim/runtime/initial_model.hpp"
+#include "edgesim/runtime/pipeline_transport.hpp"
 #include "edgesim/runtime/stop_signal.hpp"
 #include "edgesim/runtime/transport.hpp"
 
@@ -246,7 +247,10 @@ int run_command(const RunArgs& args) {
   }
 
   if (rank != 0) {
-    if (!is_pipeline_run(cfg)) serve_tasks(experiment, rank, size);  // a pipeline runs on rank 0 (app/pipeline_run.hpp)
+    if (is_pipeline_run(cfg))
+      serve_pipeline(experiment, rank, size);  // stage replicas (runtime/pipeline_transport.hpp)
+    else
+      serve_tasks(experiment, rank, size);
     MPI_Finalize();
     return 0;
   }
@@ -261,7 +265,7 @@ int run_command(const RunArgs& args) {
                        static_cast<std::int64_t>(experiment.partition.indices[d].size()),
                        experiment.partition.label_histogram[d]});
   }
-  const int rc = is_pipeline_run(cfg) ? run_pipeline(experiment, out, args.overwrite, args.resume, meta, devices)
+  const int rc = is_pipeline_run(cfg) ? run_pipeline(experiment, out, args.overwrite, args.resume, meta, devices, size)
                                       : coordinate(experiment, args, out, meta, devices, size);
   // Stopped or failed mid-run: executors may be mid-task; end them all.
   if ((rc == kExitStopped || rc == 1) && size > 1) MPI_Abort(MPI_COMM_WORLD, rc);

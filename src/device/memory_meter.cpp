@@ -153,6 +153,24 @@ std::uint64_t MemoryScope::live_bytes() const { return state_->live.load(); }
 std::uint64_t MemoryScope::peak_bytes() const { return state_->peak.load(); }
 bool MemoryScope::cap_exceeded() const { return state_->exceeded.load(); }
 
+MemoryAccount::MemoryAccount() : state_(std::make_shared<ScopeState>()) {
+  if (!counting_allocator_installed())
+    throw std::logic_error("MemoryAccount needs install_counting_allocator() first");
+  state_->cap = MemoryScope::kUnlimited;
+}
+
+std::uint64_t MemoryAccount::live_bytes() const { return state_->live.load(); }
+std::uint64_t MemoryAccount::peak_bytes() const { return state_->peak.load(); }
+void MemoryAccount::reset_peak() { state_->peak = state_->live.load(); }
+
+MemoryAccount::Charging::Charging(MemoryAccount& account) {
+  std::shared_ptr<ScopeState> none;
+  if (!std::atomic_compare_exchange_strong(&open_scope(), &none, account.state_))
+    throw std::logic_error("MemoryAccount: another meter is open; they do not nest");
+}
+
+MemoryAccount::Charging::~Charging() { std::atomic_store(&open_scope(), std::shared_ptr<ScopeState>()); }
+
 bool is_memory_cap_error(const std::exception& e) {
   return dynamic_cast<const MemoryCapError*>(&e) != nullptr || std::strstr(e.what(), kCapMessage) != nullptr;
 }

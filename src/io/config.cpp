@@ -1,4 +1,5 @@
 #include "edgesim/io/config.hpp"
+#include "edgesim/pipeline/fault_schedule.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -150,7 +151,8 @@ const std::vector<Key>& schema() {
       {"devices.memory", Type::kString, "\"enforced\"",
        "`enforced`: a counting allocator fails any allocation that would take a task past its device's memory cap "
        "(the task ends as `oom`), and /tasks records the measured peak. `estimated`: only the analytic estimate is "
-       "checked (faster; peak_memory_bytes = 0).",
+       "checked (faster; peak_memory_bytes = 0). Pipeline runs: every stage replica is metered, a peak over its "
+       "device's cap makes the iteration `oom` after its ops (/pipeline_memory records estimate and peak).",
        EDGESIM_FIELD(devices.memory, v), one_of({"enforced", "estimated"})},
       {"model.name", Type::kString, "\"cnn\"",
        "Model: `cnn` (two 5x5 convs, two linear layers), `vgg11`, `vgg16` (with BN), `resnet18` (CIFAR form), "
@@ -433,6 +435,15 @@ const std::vector<Key>& schema() {
        "[choice] Pipeline runs: fixed virtual seconds added to every forward and backward op of a micro-batch "
        "(0 = the analytic clock, linear in samples).",
        EDGESIM_FIELD(pipeline.op_overhead_s, to_float(v)), at_least(0)},
+      {"pipeline.faults", Type::kString, "\"\"",
+       "[choice] Pipeline runs: the fault schedule, comma-separated `fail:D@T` (device D fails at virtual second T, "
+       "noticed by its missed heartbeat after `pipeline.heartbeat_timeout_s`) or `leave:D@T` (D announces its exit, "
+       "noticed at once). Recovery re-splits D's stage's micro-batch among its survivors and replays the interrupted "
+       "iteration; a single-device stage's loss ends the run (docs/ALGORITHMS.md, Asteroid). \"\" = no faults.",
+       EDGESIM_FIELD(pipeline.faults, v), any()},
+      {"pipeline.heartbeat_timeout_s", Type::kFloat, "0.1",
+       "[choice] Pipeline runs: virtual seconds without a heartbeat after which a device counts as failed.",
+       EDGESIM_FIELD(pipeline.heartbeat_timeout_s, to_float(v)), at_least(0)},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `calibrated`: from FLOPs, bytes moved and kernels per "
        "op, priced by measured compute profiles (deterministic; docs/CLOCK.md). `measured`: the host's measured step time x slowdown. "
@@ -657,6 +668,11 @@ void check_pipeline_keys(const ExperimentConfig& cfg, const AlgorithmInfo& info,
     fail("algorithm.schedule", "algorithm '" + info.name + "' runs as a pipeline, not under a federated schedule: leave it \"auto\"");
   if (cfg.clock.mode != "analytic")
     fail("clock.mode", "pipeline runs time their ops with the analytic clock only (for now)");
+  try {
+    parse_fault_schedule(cfg.pipeline.faults, cfg.devices.count);
+  } catch (const std::invalid_argument& e) {
+    fail("pipeline.faults", e.what());
+  }
   const int m = cfg.pipeline.micro_batches;
   if (m > 0 && cfg.algorithm.batch_size % m != 0)
     fail("pipeline.micro_batches", std::to_string(m) + " micro-batches do not divide algorithm.batch_size " +

@@ -143,6 +143,8 @@ static_assert(sizeof(TaskRow) == 13 * 8 + kTaskStatusBytes, "TaskRow gained padd
 static_assert(sizeof(TransferRow) == 6 * 8 + kTransferKindBytes, "TransferRow gained padding or fields");
 static_assert(sizeof(PipelineIterationRecord) == 6 * 8, "PipelineIterationRecord gained padding or fields");
 static_assert(sizeof(PipelineOpRow) == 6 * 8 + kTransferKindBytes, "PipelineOpRow gained padding or fields");
+static_assert(sizeof(PipelineMemoryRecord) == 6 * 8, "PipelineMemoryRecord gained padding or fields");
+static_assert(sizeof(PipelineFaultRecord) == 7 * 8, "PipelineFaultRecord gained padding or fields");
 
 
 Handle string_type(std::size_t bytes, const std::string& path) {
@@ -257,8 +259,9 @@ struct ResultsWriter::Impl {
   Handle status_ds, rounds_ds, tasks_ds, width_ds, transfers_ds;
   hsize_t num_rounds = 0, num_tasks = 0, num_width_evals = 0, num_transfers = 0;
   // Pipeline runs only: created after every other table, so other runs' files are unchanged.
-  Handle pipe_iter_type, pipe_op_type, pipe_iter_ds, pipe_op_ds;
-  hsize_t num_pipe_iters = 0, num_pipe_ops = 0;
+  Handle pipe_iter_type, pipe_op_type, pipe_iter_ds, pipe_op_ds, pipe_mem_type, pipe_mem_ds, pipe_fault_type,
+      pipe_fault_ds;
+  hsize_t num_pipe_iters = 0, num_pipe_ops = 0, num_pipe_mem = 0, num_pipe_faults = 0;
   // Empty until the run ends (created before SWMR starts, as every object must be).
   Handle final_model_ds;
   hsize_t final_model_floats = 0;
@@ -499,6 +502,29 @@ void ResultsWriter::Impl::create_pipeline_tables() {
   for (const auto& c : op_cols) ok(H5Tinsert(pipe_op_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_ops");
   pipe_iter_ds = create_table("pipeline_iterations", pipe_iter_type.get(), kRoundChunkRows);
   pipe_op_ds = create_table("pipeline_ops", pipe_op_type.get(), kTransferChunkRows);
+  const Col mem_cols[] = {
+      {"iteration", HOFFSET(PipelineMemoryRecord, iteration), H5T_NATIVE_INT64},
+      {"device", HOFFSET(PipelineMemoryRecord, device), H5T_NATIVE_INT64},
+      {"stage", HOFFSET(PipelineMemoryRecord, stage), H5T_NATIVE_INT64},
+      {"estimated_bytes", HOFFSET(PipelineMemoryRecord, estimated_bytes), H5T_NATIVE_INT64},
+      {"peak_bytes", HOFFSET(PipelineMemoryRecord, peak_bytes), H5T_NATIVE_INT64},
+      {"cap_bytes", HOFFSET(PipelineMemoryRecord, cap_bytes), H5T_NATIVE_INT64}};
+  pipe_mem_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineMemoryRecord)), "H5Tcreate", "/pipeline_memory"),
+                         H5Tclose);
+  for (const auto& c : mem_cols) ok(H5Tinsert(pipe_mem_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_memory");
+  pipe_mem_ds = create_table("pipeline_memory", pipe_mem_type.get(), kRoundChunkRows);
+  const Col fault_cols[] = {
+      {"iteration", HOFFSET(PipelineFaultRecord, iteration), H5T_NATIVE_INT64},
+      {"device", HOFFSET(PipelineFaultRecord, device), H5T_NATIVE_INT64},
+      {"leave", HOFFSET(PipelineFaultRecord, leave), H5T_NATIVE_INT64},
+      {"plan_id", HOFFSET(PipelineFaultRecord, plan_id), H5T_NATIVE_INT64},
+      {"fault_s", HOFFSET(PipelineFaultRecord, fault_s), H5T_NATIVE_DOUBLE},
+      {"detected_s", HOFFSET(PipelineFaultRecord, detected_s), H5T_NATIVE_DOUBLE},
+      {"recovered_s", HOFFSET(PipelineFaultRecord, recovered_s), H5T_NATIVE_DOUBLE}};
+  pipe_fault_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineFaultRecord)), "H5Tcreate", "/pipeline_faults"),
+                           H5Tclose);
+  for (const auto& c : fault_cols) ok(H5Tinsert(pipe_fault_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_faults");
+  pipe_fault_ds = create_table("pipeline_faults", pipe_fault_type.get(), kRoundChunkRows);
 }
 
 void ResultsWriter::Impl::write_status(const char* text) {
@@ -593,7 +619,8 @@ void ResultsWriter::append_width_evals(const std::vector<WidthEvalRecord>& evals
 }
 
 void ResultsWriter::append_pipeline(const PipelineIterationRecord& iteration,
-                                    const std::vector<PipelineOpRecordRow>& ops) {
+                                    const std::vector<PipelineOpRecordRow>& ops,
+                                    const std::vector<PipelineMemoryRecord>& memory) {
   if (impl_->pipe_iter_ds.get() < 0) throw std::logic_error("ResultsWriter: no pipeline tables in this file");
   impl_->append(impl_->pipe_iter_ds.get(), impl_->pipe_iter_type.get(), impl_->num_pipe_iters, &iteration, 1,
                 "/pipeline_iterations");
@@ -605,6 +632,16 @@ void ResultsWriter::append_pipeline(const PipelineIterationRecord& iteration,
   }
   impl_->append(impl_->pipe_op_ds.get(), impl_->pipe_op_type.get(), impl_->num_pipe_ops, rows.data(), rows.size(),
                 "/pipeline_ops");
+  if (!memory.empty())
+    impl_->append(impl_->pipe_mem_ds.get(), impl_->pipe_mem_type.get(), impl_->num_pipe_mem, memory.data(), memory.size(),
+                  "/pipeline_memory");
+}
+
+void ResultsWriter::append_pipeline_faults(const std::vector<PipelineFaultRecord>& faults) {
+  if (impl_->pipe_fault_ds.get() < 0) throw std::logic_error("ResultsWriter: no pipeline tables in this file");
+  if (faults.empty()) return;
+  impl_->append(impl_->pipe_fault_ds.get(), impl_->pipe_fault_type.get(), impl_->num_pipe_faults, faults.data(),
+                faults.size(), "/pipeline_faults");
 }
 
 void ResultsWriter::append_transfers(const std::vector<TransferRecord>& transfers) {

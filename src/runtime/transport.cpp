@@ -83,26 +83,6 @@ struct ResultHeader {
   double train_loss, reference_compute_s;
 };
 
-// Waits for a message without spinning: Open MPI's blocking probe busy-polls, which on an
-// oversubscribed laptop steals a core from the ranks that are training. Tasks take
-// milliseconds to seconds, so a sleep of at most 1 ms between polls costs nothing.
-// On the coordinator (`interruptible`), a stop request ends the wait with StopRequested;
-// executors keep serving until the coordinator has checkpointed and ends the job.
-std::vector<char> receive(int source, int tag, MPI_Status* status, bool interruptible) {
-  int arrived = 0;
-  for (int pause_us = 10;; pause_us = std::min(2 * pause_us, 1000)) {
-    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &arrived, status);
-    if (arrived) break;
-    if (interruptible && stop_requested()) throw StopRequested{};
-    std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
-  }
-  int count = 0;
-  MPI_Get_count(status, MPI_BYTE, &count);
-  std::vector<char> buf(count);
-  MPI_Recv(buf.data(), count, MPI_BYTE, status->MPI_SOURCE, status->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-  return buf;
-}
-
 std::vector<char> pack_result(const TaskResult& r) {
   ByteWriter w;
   w.pod(ResultHeader{r.device, r.round, static_cast<std::int64_t>(r.status), r.samples, r.local_samples,
@@ -161,8 +141,7 @@ class MpiTransport : public Transport {
     }
     std::vector<TaskResult> results;
     for (std::size_t i = 0; i < orders.size(); ++i) {
-      MPI_Status status;
-      results.push_back(unpack_result(receive(MPI_ANY_SOURCE, kResultTag, &status, true)));
+      results.push_back(unpack_result(receive_message(-1, kResultTag, nullptr, nullptr, true)));
     }
     MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
     return results;
@@ -177,6 +156,31 @@ class MpiTransport : public Transport {
 };
 
 }  // namespace
+
+// Waits for a message without spinning: Open MPI's blocking probe busy-polls, which on an
+// oversubscribed laptop steals a core from the ranks that are training. Tasks take
+// milliseconds to seconds, so a sleep of at most 1 ms between polls costs nothing.
+// On the coordinator (`interruptible`), a stop request ends the wait with StopRequested;
+// executors keep serving until the coordinator has checkpointed and ends the job.
+std::vector<char> receive_message(int source, int tag, int* from, int* got_tag, bool interruptible) {
+  if (source < 0) source = MPI_ANY_SOURCE;
+  if (tag < 0) tag = MPI_ANY_TAG;
+  MPI_Status status;
+  int arrived = 0;
+  for (int pause_us = 10;; pause_us = std::min(2 * pause_us, 1000)) {
+    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &arrived, &status);
+    if (arrived) break;
+    if (interruptible && stop_requested()) throw StopRequested{};
+    std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
+  }
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  std::vector<char> buf(count);
+  MPI_Recv(buf.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  if (from) *from = status.MPI_SOURCE;
+  if (got_tag) *got_tag = status.MPI_TAG;
+  return buf;
+}
 
 int host_rank(int device, int world_size) { return world_size == 1 ? 0 : 1 + device % (world_size - 1); }
 
@@ -195,9 +199,9 @@ std::unique_ptr<Transport> make_transport(const Experiment& e, int world_size) {
 void serve_tasks(const Experiment& e, int rank, int world_size) {
   TaskRunner runner(e, hosted_devices(rank, world_size, e.config.devices.count));
   for (;;) {
-    MPI_Status status;
-    const auto buf = receive(0, MPI_ANY_TAG, &status, false);
-    if (status.MPI_TAG == kStopTag) return;
+    int tag = 0;
+    const auto buf = receive_message(0, -1, nullptr, &tag, false);
+    if (tag == kStopTag) return;
     const auto out = pack_result(runner.run(unpack_order(buf)));
     MPI_Send(out.data(), static_cast<int>(out.size()), MPI_BYTE, 0, kResultTag, MPI_COMM_WORLD);
   }

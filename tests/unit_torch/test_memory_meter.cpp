@@ -289,3 +289,37 @@ TEST_CASE("the memory estimate is within 25% of the measured peak", "[memory]") 
     }
   }
 }
+
+TEST_CASE("accounts charged in turns keep each one's own tensors, freed whenever", "[memory]") {
+  install_counting_allocator();
+  MemoryAccount a, b;
+  torch::Tensor ta, tb, ta2;
+  {
+    const MemoryAccount::Charging c(a);
+    ta = torch::empty({1000}, torch::kFloat32);  // 4000 bytes to a
+    CHECK_THROWS_AS(MemoryScope(MemoryScope::kUnlimited), std::logic_error);  // one meter at a time
+  }
+  {
+    const MemoryAccount::Charging c(b);
+    tb = torch::empty({500}, torch::kFloat32);  // 2000 bytes to b
+  }
+  CHECK(a.live_bytes() == 4000);
+  CHECK(b.live_bytes() == 2000);
+  {
+    const MemoryAccount::Charging c(b);
+    ta = torch::Tensor();  // freed while b charges: credited to a, its owner
+  }
+  CHECK(a.live_bytes() == 0);
+  CHECK(a.peak_bytes() == 4000);
+  CHECK(b.live_bytes() == 2000);
+  a.reset_peak();
+  CHECK(a.peak_bytes() == 0);
+  {
+    const MemoryAccount::Charging c(a);
+    ta2 = torch::empty({250}, torch::kFloat32);
+  }
+  CHECK(a.peak_bytes() == 1000);
+  const torch::Tensor outside = torch::empty({100}, torch::kFloat32);  // no meter open: nobody's
+  CHECK(a.live_bytes() == 1000);
+  CHECK(b.live_bytes() == 2000);
+}

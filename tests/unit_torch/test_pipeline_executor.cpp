@@ -11,6 +11,7 @@
 #include "edgesim/model/zoo.hpp"
 #include "edgesim/pipeline/layer_profile.hpp"
 #include "edgesim/runtime/pipeline_executor.hpp"
+#include "edgesim/runtime/stage_link.hpp"
 
 using namespace edgesim;
 
@@ -220,4 +221,51 @@ TEST_CASE("pipeline iteration: a device over its cap makes the iteration oom and
   SpecNet after = build_network(cnn);
   exec.copy_into(after);
   CHECK(max_diff(flatten_weights(*after), flatten_weights(*initial)) == 0);
+}
+
+TEST_CASE("stage messages: tensors, dtypes, shapes and undefined gradients survive encoding", "[pipeline_exec]") {
+  const torch::Tensor f = torch::randn({3, 2, 4}), i = torch::arange(6, torch::kInt64).view({2, 3});
+  const StageMessageKey key{StageMessageKind::kGradient, 2, 5, 1, 3};
+  LocalStageLink link;
+  const std::size_t sent = link.send(key, {f.narrow(0, 1, 2), torch::Tensor(), i});
+  CHECK(sent > (2 * 2 * 4) * 4 + 6 * 8);  // the floats and integers, plus the header
+  CHECK_THROWS_AS(link.receive({StageMessageKind::kActivation, 2, 5, 1, 3}, nullptr), std::logic_error);
+  std::size_t got = 0;
+  const std::vector<torch::Tensor> back = link.receive(key, &got);
+  CHECK(got == sent);
+  REQUIRE(back.size() == 3);
+  CHECK(torch::equal(back[0], f.narrow(0, 1, 2)));
+  CHECK_FALSE(back[1].defined());
+  CHECK(back[2].scalar_type() == torch::kInt64);
+  CHECK(torch::equal(back[2], i));
+  CHECK_THROWS_AS(link.receive(key, nullptr), std::logic_error);  // taken once
+}
+
+TEST_CASE("pipeline iteration: metered replicas report their peaks and train bit-identically", "[pipeline_exec]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);
+  Plan plan;
+  plan.micro_batch = 8, plan.micro_batches = 2;
+  plan.stages = {stage(0, 3, {0}, {8}), stage(3, 7, {1, 2}, {3, 5}), stage(7, cnn.output() + 1, {3}, {8})};
+  torch::manual_seed(5);
+  SpecNet initial = build_network(cnn);
+  const torch::Tensor x = test::sample_input(cnn, 16), y = torch::randint(0, 10, {16}, torch::kInt64);
+  const LayerProfile profile = profile_layers(cnn, CutPoints::kLayers);
+  const Fleet fleet = test_fleet(4);
+  PipelineExecutor plain(cnn, profile, plan, fleet, kSgd, initial), metered(cnn, profile, plan, fleet, kSgd, initial, true);
+  for (int it = 0; it < 2; ++it) {
+    const PipelineIteration a = plain.run_iteration(x, y), b = metered.run_iteration(x, y);
+    REQUIRE_FALSE(b.oom);
+    CHECK(a.loss == b.loss);
+    CHECK(a.bytes_sent == b.bytes_sent);
+    CHECK(a.bytes_sent > 0);
+    CHECK(a.bytes_sent == a.bytes_received);
+    REQUIRE(b.peak_bytes.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+      CHECK(a.peak_bytes[i] == 0);
+      CHECK(b.peak_bytes[i] > 0);
+    }
+  }
+  SpecNet wa = build_network(cnn), wb = build_network(cnn);
+  plain.copy_into(wa), metered.copy_into(wb);
+  CHECK(torch::equal(flatten_weights(*wa), flatten_weights(*wb)));
 }

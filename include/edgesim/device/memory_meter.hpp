@@ -64,6 +64,30 @@ class MemoryScope {
   std::shared_ptr<detail::ScopeState> state_;
 };
 
+// A footprint metered across many short charging spells: pipeline stage replicas that share a
+// process take turns (one op each), and every allocation made while an account is charging
+// stays counted against it until freed, whoever frees it and when. Like a scope it is the
+// process's only open meter while charging (a Charging guard and a MemoryScope exclude each
+// other). It never refuses an allocation: the caller compares peak_bytes() with its cap.
+class MemoryAccount {
+ public:
+  MemoryAccount();  // throws std::logic_error without the counting allocator
+  std::uint64_t live_bytes() const;
+  std::uint64_t peak_bytes() const;  // the most live_bytes() has been since the last reset
+  void reset_peak();                 // peak := live
+
+  class Charging {
+   public:
+    explicit Charging(MemoryAccount& account);  // throws std::logic_error if a meter is open
+    ~Charging();
+    Charging(const Charging&) = delete;
+    Charging& operator=(const Charging&) = delete;
+  };
+
+ private:
+  std::shared_ptr<detail::ScopeState> state_;
+};
+
 // True for the error thrown when a scope's cap is exceeded, also when LibTorch rethrew it
 // with only its message kept.
 bool is_memory_cap_error(const std::exception& e);

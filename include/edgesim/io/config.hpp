@@ -119,6 +119,8 @@ struct PipelineConfig {
   std::string cuts = "blocks";       // blocks | layers: where stages may be cut
   std::string grouping = "auto";     // auto | subsets | sorted_runs (pipeline/planner.hpp)
   double op_overhead_s = 0.0;        // fixed seconds per forward/backward op
+  std::string faults;                // "fail:D@T,leave:D@T" (pipeline/fault_schedule.hpp)
+  double heartbeat_timeout_s = 0.1;  // a failure is noticed this long after it (virtual s)
 };
 
 struct ClockConfig {

@@ -79,6 +79,19 @@ struct PipelineIterationRecord {
   double start_s = 0, end_s = 0;  // virtual time
   double train_loss = 0;          // NaN when the iteration was oom
 };
+// One row of /pipeline_memory per device per iteration: its footprint estimate and the
+// counting allocator's measured peak (0 when not metered or not run), against its cap.
+struct PipelineMemoryRecord {
+  std::int64_t iteration = 0, device = 0, stage = 0;
+  std::int64_t estimated_bytes = 0, peak_bytes = 0, cap_bytes = 0;
+};
+// One row of /pipeline_faults per fault: when it happened, was noticed and was recovered from.
+struct PipelineFaultRecord {
+  std::int64_t iteration = 0;  // the iteration it interrupted (0: none, the device was idle)
+  std::int64_t device = 0, leave = 0;  // leave 1: announced exit; 0: failure
+  std::int64_t plan_id = 0;    // the plan after recovery; -1: not recovered (the run ended)
+  double fault_s = 0, detected_s = 0, recovered_s = 0;  // virtual time; recovered_s NaN if not
+};
 struct PipelineOpRecordRow {
   std::int64_t iteration = 0, device = 0, stage = 0, micro_batch = 0;  // micro_batch -1: all-reduce
   double start_s = 0, end_s = 0;  // virtual time
@@ -122,7 +135,9 @@ class ResultsWriter {
   void append_width_evals(const std::vector<WidthEvalRecord>& evals);  // before its round's append_round
   void append_transfers(const std::vector<TransferRecord>& transfers);  // before its round's append_round
   // Only with pipeline_tables; before its iteration's append_round, which flushes them.
-  void append_pipeline(const PipelineIterationRecord& iteration, const std::vector<PipelineOpRecordRow>& ops);
+  void append_pipeline(const PipelineIterationRecord& iteration, const std::vector<PipelineOpRecordRow>& ops,
+                       const std::vector<PipelineMemoryRecord>& memory = {});
+  void append_pipeline_faults(const std::vector<PipelineFaultRecord>& faults);
   void append_round(const RoundRecord& round);  // appends, then flushes the file
   void mark_complete();                         // sets /status to "complete" and flushes
   // The run's final global model, written once at its end (before mark_complete).

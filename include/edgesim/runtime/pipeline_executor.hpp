@@ -1,8 +1,12 @@
 #pragma once
-// Runs a pipeline plan (pipeline/plan.hpp) for real, in one process: every device of every
-// stage holds its own replica of the stage's layers (model/stage.hpp) and its own SGD state;
-// an iteration is M micro-batches through the stages in 1F1B order, then per stage an
-// all-reduce of the replicas' gradients and one optimizer step on every replica.
+// Runs a pipeline plan (pipeline/plan.hpp) for real: every device of every stage holds its own
+// replica of the stage's layers (model/stage.hpp) and its own SGD state; an iteration is M
+// micro-batches through the stages in 1F1B order, then per stage an all-reduce of the
+// replicas' gradients and one optimizer step on every replica. The replicas live in
+// StageWorkers (runtime/stage_worker.hpp): PipelineExecutor is one worker hosting every device,
+// in process (a run on one rank, and the unit tests); across MPI ranks each executor rank runs
+// a worker for its devices (runtime/pipeline_transport.hpp). What an iteration looks like in
+// virtual time (ops, makespan, oom) follows from the plan alone: frame_iteration.
 //
 // Numerics [choice, documented in docs/ALGORITHMS.md, Asteroid]: device i of a stage gets
 // samples [o_i, o_i + share_i) of each micro-batch (o_i = the shares before it, devices in
@@ -22,21 +26,23 @@
 //
 // Memory: before an iteration every device's footprint (pipeline/stage_cost.hpp: weights,
 // gradients, optimizer state, the in-flight micro-batches' activations) is checked against its
-// cap; a device over it makes the iteration `oom` (nothing trains). The counting allocator
-// does not yet meter the replicas (docs/ALGORITHMS.md: what is left).
+// cap; a device over it makes the iteration `oom` (nothing trains). With `meter_memory`
+// (devices.memory = "enforced") the counting allocator also meters every replica
+// (runtime/stage_worker.hpp); a replica whose measured peak exceeds its device's cap makes the
+// iteration `oom` after its ops ran: nothing is applied (no step; BN statistics restored).
+//
+// Traffic: each iteration's stage messages (activations, gradients, all-reduce, tied weight)
+// as the bytes each device sent and received (the same for any rank count).
 #include <vector>
 
 #include "edgesim/model/network.hpp"
-#include "edgesim/model/stage.hpp"
 #include "edgesim/pipeline/layer_profile.hpp"
 #include "edgesim/pipeline/plan.hpp"
 #include "edgesim/pipeline/schedule_1f1b.hpp"
+#include "edgesim/runtime/stage_link.hpp"
+#include "edgesim/runtime/stage_worker.hpp"
 
 namespace edgesim {
-
-struct SgdSettings {
-  double lr = 0.05, momentum = 0.9, weight_decay = 0.0;
-};
 
 struct PipelineOpRecord {
   int device = 0, stage = 0, micro_batch = 0;  // micro_batch -1: the all-reduce
@@ -51,13 +57,36 @@ struct PipelineIteration {
   int samples = 0;
   double time_s = 0;             // makespan of the 1F1B schedule
   std::vector<PipelineOpRecord> ops;  // per device op, in execution order
+  std::int64_t bytes_sent = 0, bytes_received = 0;  // stage messages, summed over the devices
+  // Per device of the plan (plan order, stage by stage): the estimate and the metered peak
+  // (0 when not metered, or when the estimate already made the iteration oom).
+  std::vector<int> devices;
+  std::vector<std::int64_t> estimated_bytes, peak_bytes;
+  bool measured_oom = false;  // oom because a metered peak crossed a cap
 };
+
+// Every op of the schedule in one global order: by start time (ties by stage), each op only
+// after the ops producing its input. Each rank runs its devices' ops in this order.
+std::vector<PipelineOp> execution_order(const Schedule1F1B& schedule, int num_stages);
+
+// The iteration as the plan determines it: oom devices (estimate against caps), makespan,
+// the op records in execution order (each device's compute op ends after its own share).
+// `order` (if not null) gets execution_order's ops; empty when oom.
+PipelineIteration frame_iteration(const Plan& plan, const LayerProfile& profile, const Fleet& fleet, bool momentum,
+                                  std::vector<PipelineOp>* order);
+
+// From every device's report: the metered peaks, and the devices whose peak exceeds their cap
+// (then the iteration is oom: oom_devices, measured_oom). Returns whether it may be applied.
+bool judge_iteration(PipelineIteration& it, const Plan& plan, const Fleet& fleet, const std::vector<ReplicaReport>& reports);
+// Fills loss (micro-batches in order, the last stage's devices in plan order within each) and
+// the traffic from every device's report.
+void complete_iteration(PipelineIteration& it, const Plan& plan, const std::vector<ReplicaReport>& reports);
 
 class PipelineExecutor {
  public:
   // `spec` and `profile` must outlive the executor; the replicas start from `initial`'s weights.
   PipelineExecutor(const ModelSpec& spec, const LayerProfile& profile, const Plan& plan, const Fleet& fleet,
-                   const SgdSettings& sgd, const SpecNet& initial);
+                   const SgdSettings& sgd, const SpecNet& initial, bool meter_memory = false);
   ~PipelineExecutor();
   PipelineExecutor(const PipelineExecutor&) = delete;
   PipelineExecutor& operator=(const PipelineExecutor&) = delete;
@@ -68,16 +97,16 @@ class PipelineExecutor {
   // The trained weights, written into a whole model of the same spec (replica 0 of each stage).
   void copy_into(SpecNet& whole) const;
   const Plan& plan() const { return plan_; }
+  // Fewer devices in the same stages (StageWorker::reshare).
+  void reshare(const Plan& plan);
 
  private:
-  struct Replica;
-  struct Stage;
-  const ModelSpec& spec_;
   const LayerProfile& profile_;
   Plan plan_;
   Fleet fleet_;
   SgdSettings sgd_;
-  std::vector<Stage> stages_;
+  LocalStageLink link_;
+  std::unique_ptr<StageWorker> worker_;
 };
 
 }  // namespace edgesim

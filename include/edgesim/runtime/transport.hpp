@@ -14,6 +14,12 @@ namespace edgesim {
 int host_rank(int device, int world_size);
 std::vector<int> hosted_devices(int rank, int world_size, int num_devices);
 
+// Blocks (polling, sleeping up to 1 ms between polls) until a message from `source` with `tag`
+// arrives on MPI_COMM_WORLD — -1 for either means any — and returns its bytes; `from` and
+// `got_tag` (if not null) get its source and tag. `interruptible`: a stop request
+// (runtime/stop_signal.hpp) throws StopRequested while waiting.
+std::vector<char> receive_message(int source, int tag, int* from, int* got_tag, bool interruptible);
+
 class Transport {
  public:
   virtual ~Transport() = default;
