@@ -117,20 +117,20 @@ check "reproduce.sh: unknown experiment -> exit 2"
 # --full, default 3 seeds and both clocks: FedAvg and AdaptCL in 5 settings x 3 seeds x 2 clocks
 # (60), the deadline, FedAsync and SSP runs in 5 settings (seed 1, analytic: 15).
 full=$("$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" adaptcl --full --dry-run)
-[[ $(grep -c 'edgesim run' <<<"$full") -eq 75 ]] || fail "reproduce.sh --full --dry-run: expected 75 runs"
+[[ $(grep -c ' run experiments/' <<<"$full") -eq 75 ]] || fail "reproduce.sh --full --dry-run: expected 75 runs"
 grep -q 'model.width=1.0' <<<"$full" || fail "--full must run VGG-11 at full width"
 [[ $(grep -c 'clock.mode=calibrated' <<<"$full") -eq 30 ]] || fail "--full --dry-run: expected 30 calibrated runs"
 [[ $(grep -c 'algorithm.name=ssp' <<<"$full") -eq 5 ]] || fail "--full --dry-run: expected 5 SSP runs"
 grep -q 'fmnist32-vgg11-high-adaptcl-s3.h5' <<<"$full" || fail "--full --dry-run: no seed-3 VGG-11 run"
 one=$("$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" adaptcl --seeds 1 --clock analytic --dry-run)
-[[ $(grep -c 'edgesim run' <<<"$one") -eq 25 ]] || fail "reproduce.sh --seeds 1 --clock analytic: expected 25 runs"
+[[ $(grep -c ' run experiments/' <<<"$one") -eq 25 ]] || fail "reproduce.sh --seeds 1 --clock analytic: expected 25 runs"
 check "reproduce.sh adaptcl --dry-run: 75 runs (3 seeds, 2 clocks), 25 with one seed and clock"
 rc=0
 "$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" adaptcl --seeds 0 --dry-run 2>/dev/null || rc=$?
 [[ $rc -eq 2 ]] || fail "reproduce.sh --seeds 0: expected exit 2, got $rc"
 check "reproduce.sh: --seeds 0 -> exit 2"
 base=$("$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" baselines --dry-run)
-[[ $(grep -c 'edgesim run' <<<"$base") -eq 28 ]] || fail "reproduce.sh baselines --dry-run: expected 28 runs"
+[[ $(grep -c ' run experiments/' <<<"$base") -eq 28 ]] || fail "reproduce.sh baselines --dry-run: expected 28 runs"
 for a in heterofl fedrolex fjord depthfl fedavg fedasync fedbuff; do
   grep -q "fmnist32/$a.toml" <<<"$base" || fail "reproduce.sh baselines: no $a run"
 done
