@@ -95,8 +95,8 @@ PY
 if [[ $what == baselines ]]; then
   # Every method on the same data, model, devices and rounds; the asynchronous ones get as
   # much local training (FedAsync: one device per update, FedBuff: 8 per aggregation).
-  for clock in $(printf '%s\n' "${clocks[@]}" | sort -r); do  # calibrated first
-    for ((seed = 1; seed <= seeds; seed++)); do
+  for ((seed = 1; seed <= seeds; seed++)); do
+    for clock in $(printf '%s\n' "${clocks[@]}" | sort -r); do  # calibrated first
       # The analytic clock: seed 1 only, for the time to target beside the calibrated one.
       [[ $clock == analytic && $seed -gt 1 && ${#clocks[@]} -gt 1 ]] && continue
       for a in heterofl fedrolex fjord depthfl fedavg fedasync fedbuff; do
