@@ -19,6 +19,7 @@ Reported, as the paper does:
     saving, the spread of per-worker update times in a round (slowest / fastest, median over
     rounds 3..R; update time = end_s - start_s in /tasks) and the mean update time relative
     to the fastest worker's full-model update (round 1 of synchronous FedAvg);
+  - the final accuracy of FedAvg and AdaptCL (mean over seeds);
   - the spread of device speeds: the slowest / fastest full-model update in round 1 of
     FedAvg, the bound on what shrinking the slow workers can save.
 Figures: accuracy against virtual time (seed 1, a row per clock); AdaptCL's keep rates and
@@ -116,6 +117,7 @@ def headline(runs, shares):
     clocks = [c for c in CLOCKS if any(k[0] == c for k in runs)]
     cols = [f"saving to {share:g} x FedAvg's accuracy, {c}" for share in shares for c in clocks]
     cols += [f"saving, whole run, {c}" for c in clocks]
+    cols += [f"final acc FedAvg → AdaptCL, {c}" for c in clocks]
     cols += [f"device-speed spread, {c}" for c in clocks]
     lines = ["| workload | setting | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
     for w, wname in WORKLOADS.items():
@@ -128,6 +130,10 @@ def headline(runs, shares):
                     cells.append(mean_std(savings(runs, c, w, s, share)[0]))
             for c in clocks:
                 cells.append(mean_std(savings(runs, c, w, s, shares[0])[1]))
+            for c in clocks:
+                accs = [[evaluated(r)[1][-1] for k, r in runs.items() if k[:4] == (c, w, s, a)]
+                        for a in ("fedavg", "adaptcl")]
+                cells.append(" → ".join(f"{100 * np.mean(x):.1f}%" if x else "–" for x in accs))
             for c in clocks:
                 ref = runs.get((c, w, s, "fedavg", 1))
                 cells.append("–" if ref is None else f"{device_spread(ref):.1f}x")
