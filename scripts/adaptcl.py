@@ -1,42 +1,52 @@
 #!/usr/bin/python3
-"""AdaptCL's headline comparison from the runs of `scripts/reproduce.sh adaptcl`: a markdown
-table and figures in OUT (default results/adaptcl).
+"""AdaptCL's headline comparison from the runs of `scripts/reproduce.sh adaptcl`: markdown
+tables and figures in OUT (default results/adaptcl).
 
     /usr/bin/python3 scripts/adaptcl.py RUNS_DIR [-o OUT] [--target-share 0.95 0.99]
 
-RUNS_DIR holds <workload>-<setting>-<algorithm>.h5 for workloads fmnist-cnn and cifar-vgg11,
-settings low, high and high-skew (Dirichlet 0.5 labels), algorithms fedavg, fedavg-deadline,
-fedasync, adaptcl; missing ones are skipped.
+RUNS_DIR holds <clock>/<workload>-<setting>-<algorithm>-s<seed>.h5 for clocks analytic and
+calibrated, workloads fmnist-cnn and fmnist32-vgg11, settings low, high and high-skew
+(Dirichlet 0.5 labels), algorithms fedavg, fedavg-deadline, fedasync, ssp, adaptcl and seeds
+1..N; missing ones are skipped.
 Reported, as the paper does:
-  - virtual time to a target accuracy, and AdaptCL's saving against synchronous FedAvg
-    (1 - t_adaptcl / t_fedavg) and speedup (t_fedavg / t_adaptcl). The target is
-    --target-share x the final accuracy of synchronous FedAvg in the same setting (one
-    table per share: 0.95 is reached early in a run, 0.99 near its end);
-  - final accuracy after the same amount of local training (R rounds; FedAsync: 16 R updates),
-    and the virtual time that took, with its saving against synchronous FedAvg;
-  - the spread of per-worker update times in a round (slowest / fastest, median over rounds
-    3..R; update time = end_s - start_s in /tasks), and its ratio to the fastest worker's
-    full-model update time (round 1 of synchronous FedAvg).
-Figures: accuracy against virtual time; AdaptCL's keep rates and per-worker update times per
-round; the update-time spread per round for FedAvg and AdaptCL.
+  - headline (table.md, first): AdaptCL's saving of virtual time against synchronous FedAvg,
+    1 - t_adaptcl / t_fedavg, per seed (FedAvg and AdaptCL of the same seed paired), as
+    mean ± sample std over seeds, under each clock side by side: to a target accuracy
+    (--target-share x FedAvg's final accuracy, same setting, clock and seed: 0.95 is reached
+    early in a run, 0.99 near its end) and for the whole run (the same amount of local
+    training, R rounds);
+  - per clock, every algorithm (seed 1): time to target, final accuracy, virtual time and its
+    saving, the spread of per-worker update times in a round (slowest / fastest, median over
+    rounds 3..R; update time = end_s - start_s in /tasks) and the mean update time relative
+    to the fastest worker's full-model update (round 1 of synchronous FedAvg);
+  - the final accuracy of FedAvg and AdaptCL (mean over seeds);
+  - the spread of device speeds: the slowest / fastest full-model update in round 1 of
+    FedAvg, the bound on what shrinking the slow workers can save.
+Figures: accuracy against virtual time (seed 1, a row per clock); AdaptCL's keep rates and
+per-worker update times per round; the update-time spread per round for FedAvg and AdaptCL.
 """
 import argparse
 import os
+import re
 import sys
 
 import h5py
 import numpy as np
 
-WORKLOADS = {"fmnist-cnn": "Fashion-MNIST, CNN", "cifar-vgg11": "CIFAR-shaped, VGG-11"}
+CLOCKS = {"analytic": "analytic clock", "calibrated": "calibrated clock"}
+WORKLOADS = {"fmnist-cnn": "Fashion-MNIST, CNN", "fmnist32-vgg11": "Fashion-MNIST-32, VGG-11"}
 SETTINGS = {"low": "low heterogeneity", "high": "high heterogeneity",
             "high-skew": "high heterogeneity, label skew"}
 ALGORITHMS = {"fedavg": "FedAvg (wait for all)", "fedavg-deadline": "FedAvg (deadline)",
-              "fedasync": "FedAsync", "adaptcl": "AdaptCL"}
+              "fedasync": "FedAsync", "ssp": "SSP (s = 3)", "adaptcl": "AdaptCL"}
+ASYNC = {"fedasync", "ssp"}
+NAME = re.compile(r"^(?P<w>.+?)-(?P<s>low|high|high-skew)-(?P<a>fedavg|fedavg-deadline|fedasync|ssp|adaptcl)"
+                  r"-s(?P<seed>\d+)\.h5$")
 
 
 def load(path):
     with h5py.File(path, "r", swmr=True) as f:
-        return {"rounds": f["rounds"][:], "tasks": f["tasks"][:], "status": f.attrs.get("status", b"")}
+        return {"rounds": f["rounds"][:], "tasks": f["tasks"][:]}
 
 
 def evaluated(run):
@@ -52,7 +62,7 @@ def time_to(run, target):
 
 
 def update_times(run):
-    """{round: update times of the tasks that trained, by device}"""
+    """{round: (devices, update times, rates) of the tasks that trained, by device}"""
     t = run["tasks"]
     t = t[t["status"] == b"ok"]
     out = {}
@@ -72,31 +82,89 @@ def fmt_time(s):
     return "not reached" if np.isnan(s) else f"{s:.1f} s"
 
 
-def table(runs, share):
+def mean_std(values):
+    """'m ± sd % (n seeds)' over the finite values; seeds whose AdaptCL missed the target are named."""
+    v = np.array(values, dtype=float)
+    ok = v[np.isfinite(v)]
+    if len(ok) == 0:
+        return "not reached"
+    text = f"{100 * ok.mean():.0f} ± {100 * ok.std(ddof=1):.0f}%" if len(ok) > 1 else f"{100 * ok[0]:.0f}%"
+    text += f" ({len(ok)} seed{'s' if len(ok) > 1 else ''}"
+    missed = len(v) - len(ok)
+    return text + (f", {missed} not reached)" if missed else ")")
+
+
+def savings(runs, clock, w, s, share):
+    """AdaptCL's savings per seed: (to the target, whole run), paired with FedAvg's seed."""
+    to_target, whole = [], []
+    for seed in sorted({k[4] for k in runs if k[:4] == (clock, w, s, "fedavg")}):
+        ref, run = runs.get((clock, w, s, "fedavg", seed)), runs.get((clock, w, s, "adaptcl", seed))
+        if run is None:
+            continue
+        target = share * evaluated(ref)[1][-1]
+        to_target.append(1 - time_to(run, target) / time_to(ref, target))
+        whole.append(1 - run["rounds"]["virtual_time_s"][-1] / ref["rounds"]["virtual_time_s"][-1])
+    return to_target, whole
+
+
+def device_spread(ref):
+    """slowest / fastest full-model update (round 1 of synchronous FedAvg)"""
+    u = update_times(ref)[1][1]
+    return u.max() / u.min()
+
+
+def headline(runs, shares):
+    clocks = [c for c in CLOCKS if any(k[0] == c for k in runs)]
+    cols = [f"saving to {share:g} x FedAvg's accuracy, {c}" for share in shares for c in clocks]
+    cols += [f"saving, whole run, {c}" for c in clocks]
+    cols += [f"final acc FedAvg → AdaptCL, {c}" for c in clocks]
+    cols += [f"device-speed spread, {c}" for c in clocks]
+    lines = ["| workload | setting | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for w, wname in WORKLOADS.items():
+        for s, sname in SETTINGS.items():
+            if not any(k[1:3] == (w, s) for k in runs):
+                continue
+            cells = []
+            for share in shares:
+                for c in clocks:
+                    cells.append(mean_std(savings(runs, c, w, s, share)[0]))
+            for c in clocks:
+                cells.append(mean_std(savings(runs, c, w, s, shares[0])[1]))
+            for c in clocks:
+                accs = [[evaluated(r)[1][-1] for k, r in runs.items() if k[:4] == (c, w, s, a)]
+                        for a in ("fedavg", "adaptcl")]
+                cells.append(" → ".join(f"{100 * np.mean(x):.1f}%" if x else "–" for x in accs))
+            for c in clocks:
+                ref = runs.get((c, w, s, "fedavg", 1))
+                cells.append("–" if ref is None else f"{device_spread(ref):.1f}x")
+            lines.append(f"| {wname} | {sname} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def detail(runs, clock, share):
     lines = ["| workload | setting | algorithm | target acc | time to target | saving vs FedAvg | speedup "
              "| final acc | virtual time (all rounds) | its saving (speedup) vs FedAvg "
              "| update-time spread (slowest/fastest) | mean update time / fastest full-model |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for w, wname in WORKLOADS.items():
         for s, sname in SETTINGS.items():
-            ref = runs.get((w, s, "fedavg"))
+            ref = runs.get((clock, w, s, "fedavg", 1))
             if ref is None:
                 continue
             target = share * evaluated(ref)[1][-1]
             t_ref = time_to(ref, target)
             fastest_full = update_times(ref)[1][1].min()
             for a, aname in ALGORITHMS.items():
-                run = runs.get((w, s, a))
+                run = runs.get((clock, w, s, a, 1))
                 if run is None:
                     continue
                 t = time_to(run, target)
                 saving = "–" if a == "fedavg" or np.isnan(t) else f"{100 * (1 - t / t_ref):.0f}%"
                 speedup = "–" if a == "fedavg" or np.isnan(t) else f"{t_ref / t:.2f}x"
-                if a == "fedasync":
+                if a in ASYNC:
                     spread = ratio = "– (asynchronous)"
                 else:
-                    sp = spread_per_round(run)
-                    late = [v for k, v in sp.items() if k >= 3]
+                    late = [v for k, v in spread_per_round(run).items() if k >= 3]
                     spread = f"{np.median(late):.2f}x"
                     u = update_times(run)
                     mean_u = np.mean([v[1].mean() for k, v in u.items() if k >= 3])
@@ -114,27 +182,31 @@ def figures(runs, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [(w, s) for w in WORKLOADS for s in SETTINGS if (w, s, "fedavg") in runs]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
-    for ax, (w, s) in zip(axes[0], panels):
-        for a, aname in ALGORITHMS.items():
-            if (w, s, a) in runs:
-                t, acc = evaluated(runs[(w, s, a)])
-                ax.plot(t, 100 * acc, label=aname, lw=1.4)
-        ax.set_title(f"{WORKLOADS[w]}\n{SETTINGS[s]}", fontsize=9)
-        ax.set_xlabel("virtual time (s)")
-        ax.set_xscale("log", nonpositive="mask")  # round 0 at time 0 has no place on it
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("test accuracy (%)")
+    clocks = [c for c in CLOCKS if any(k[0] == c for k in runs)]
+    panels = [(w, s) for w in WORKLOADS for s in SETTINGS if any(k[1:3] == (w, s) for k in runs)]
+    fig, axes = plt.subplots(len(clocks), len(panels), figsize=(4.0 * len(panels), 3.3 * len(clocks)),
+                             squeeze=False)
+    for row, c in enumerate(clocks):
+        for ax, (w, s) in zip(axes[row], panels):
+            for a, aname in ALGORITHMS.items():
+                if (c, w, s, a, 1) in runs:
+                    t, acc = evaluated(runs[(c, w, s, a, 1)])
+                    ax.plot(t, 100 * acc, label=aname, lw=1.4)
+            ax.set_title(f"{WORKLOADS[w]}\n{SETTINGS[s]} ({CLOCKS[c]})", fontsize=8)
+            ax.set_xlabel("virtual time (s)")
+            ax.set_xscale("log", nonpositive="mask")  # round 0 at time 0 has no place on it
+            ax.grid(alpha=0.3)
+        axes[row][0].set_ylabel("test accuracy (%), seed 1")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "accuracy_vs_time.png"), dpi=120)
+    fig.savefig(os.path.join(out, "accuracy_vs_time.png"), dpi=110)
     plt.close(fig)
 
-    panels = [(w, s) for (w, s) in panels if (w, s, "adaptcl") in runs]
-    fig, axes = plt.subplots(3, len(panels), figsize=(4.2 * len(panels), 8.4), squeeze=False)
+    clock = clocks[0]
+    panels = [(w, s) for (w, s) in panels if (clock, w, s, "adaptcl", 1) in runs and (clock, w, s, "fedavg", 1) in runs]
+    fig, axes = plt.subplots(3, len(panels), figsize=(4.0 * len(panels), 8.4), squeeze=False)
     for col, (w, s) in enumerate(panels):
-        u = update_times(runs[(w, s, "adaptcl")])
+        u = update_times(runs[(clock, w, s, "adaptcl", 1)])
         rounds = sorted(u)
         devices = sorted(set(int(d) for k in rounds for d in u[k][0]))
         for d in devices:
@@ -142,11 +214,11 @@ def figures(runs, out):
             idx = [int(np.flatnonzero(u[k][0] == d)[0]) for k in ks]
             axes[0][col].plot(ks, [u[k][2][i] for k, i in zip(ks, idx)], lw=1)
             axes[1][col].plot(ks, [u[k][1][i] for k, i in zip(ks, idx)], lw=1)
-        axes[0][col].set_title(f"AdaptCL: {WORKLOADS[w]}\n{SETTINGS[s]}", fontsize=9)
+        axes[0][col].set_title(f"AdaptCL: {WORKLOADS[w]}\n{SETTINGS[s]} ({CLOCKS[clock]}, seed 1)", fontsize=8)
         axes[0][col].set_ylim(0, 1.05)
         axes[1][col].set_yscale("log")
         for a, style in (("fedavg", "--"), ("adaptcl", "-")):
-            sp = spread_per_round(runs[(w, s, a)])
+            sp = spread_per_round(runs[(clock, w, s, a, 1)])
             axes[2][col].plot(sorted(sp), [sp[k] for k in sorted(sp)], style, label=ALGORITHMS[a])
         axes[2][col].set_xlabel("round")
         axes[2][col].set_yscale("log")
@@ -157,7 +229,7 @@ def figures(runs, out):
     axes[2][0].set_ylabel("slowest / fastest update")
     axes[2][0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "rates_and_update_times.png"), dpi=120)
+    fig.savefig(os.path.join(out, "rates_and_update_times.png"), dpi=110)
     plt.close(fig)
 
 
@@ -168,20 +240,29 @@ def main():
     ap.add_argument("--target-share", type=float, nargs="+", default=[0.95, 0.99])
     args = ap.parse_args()
     runs = {}
-    for w in WORKLOADS:
-        for s in SETTINGS:
-            for a in ALGORITHMS:
-                path = os.path.join(args.runs_dir, f"{w}-{s}-{a}.h5")
-                if os.path.exists(path):
-                    runs[(w, s, a)] = load(path)
-    if not runs:
-        print(f"adaptcl.py: no runs in {args.runs_dir}", file=sys.stderr)
+    for c in CLOCKS:
+        d = os.path.join(args.runs_dir, c)
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            m = NAME.match(name)
+            if m and m["w"] in WORKLOADS:
+                runs[(c, m["w"], m["s"], m["a"], int(m["seed"]))] = load(os.path.join(d, name))
+    if not any(k[3] == "fedavg" for k in runs):
+        print(f"adaptcl.py: no FedAvg runs in {args.runs_dir}/{{{','.join(CLOCKS)}}}", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
-    text = "Generated by scripts/adaptcl.py from the runs of scripts/reproduce.sh adaptcl.\n"
-    for share in args.target_share:
-        text += (f"\n### Target accuracy = {share:g} x synchronous FedAvg's final accuracy in the same setting\n\n"
-                 + table(runs, share))
+    seeds = sorted({k[4] for k in runs})
+    text = ("Generated by scripts/adaptcl.py from the runs of scripts/reproduce.sh adaptcl "
+            f"(seeds {', '.join(map(str, seeds))}).\n\n"
+            "### Headline: AdaptCL's saving of virtual time against synchronous FedAvg, mean ± std over seeds\n\n"
+            "Target = share x FedAvg's final accuracy in the same setting, clock and seed. Device-speed spread: "
+            "slowest / fastest full-model update (FedAvg, round 1, seed 1).\n\n"
+            + headline(runs, args.target_share))
+    for c, cname in CLOCKS.items():
+        if not any(k[0] == c for k in runs):
+            continue
+        for share in args.target_share:
+            text += (f"\n### {cname.capitalize()}, seed 1: target accuracy = {share:g} x synchronous FedAvg's "
+                     "final accuracy in the same setting\n\n" + detail(runs, c, share))
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(text)
     print(text)

@@ -92,21 +92,46 @@ assert (s["rate"] == 1.0).all(), s["rate"]
 print("  ok: a homogeneous set stays at full width in every round")
 PY
 
-# The analysis behind `scripts/reproduce.sh adaptcl`: table and figures from the runs.
-mkdir -p "$TMP/runs"
-run_ok fedavg 2 run "$TMP/exp.toml" "${common[@]}" --set algorithm.name=fedavg --out "$TMP/runs/fmnist-cnn-low-fedavg.h5"
-cp "$TMP/np1.h5" "$TMP/runs/fmnist-cnn-low-adaptcl.h5"
+# The analysis behind `scripts/reproduce.sh adaptcl`: tables and figures from the runs
+# (<clock>/<workload>-<setting>-<algorithm>-s<seed>.h5).
+mkdir -p "$TMP/runs/analytic"
+run_ok fedavg 2 run "$TMP/exp.toml" "${common[@]}" --set algorithm.name=fedavg --out "$TMP/runs/analytic/fmnist-cnn-low-fedavg-s1.h5"
+cp "$TMP/np1.h5" "$TMP/runs/analytic/fmnist-cnn-low-adaptcl-s1.h5"
 "$PYTHON" "$EDGESIM_SOURCE_DIR/scripts/adaptcl.py" "$TMP/runs" -o "$TMP/out" >"$TMP/analysis.log"
 grep -q "| Fashion-MNIST, CNN | low heterogeneity | AdaptCL |" "$TMP/out/table.md" || fail "no AdaptCL row in table.md"
+# The headline row: AdaptCL's saving against FedAvg of the same seed (one seed here).
+grep -qE "^\| Fashion-MNIST, CNN \| low heterogeneity \| (-?[0-9]+%|not reached) \(?" "$TMP/out/table.md" ||
+  fail "no headline row in table.md"
 for png in accuracy_vs_time rates_and_update_times; do
   [[ -s $TMP/out/$png.png ]] || fail "no $png.png"
 done
 check "adaptcl.py: table.md and both figures from the runs"
 rc=0
+"$PYTHON" "$EDGESIM_SOURCE_DIR/scripts/adaptcl.py" "$TMP/nothing" -o "$TMP/out2" 2>/dev/null || rc=$?
+[[ $rc -eq 2 ]] || fail "adaptcl.py without runs: expected exit 2, got $rc"
+check "adaptcl.py: no runs -> exit 2"
+rc=0
 "$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" bogus 2>/dev/null || rc=$?
 [[ $rc -eq 2 ]] || fail "reproduce.sh with an unknown experiment: expected exit 2, got $rc"
 check "reproduce.sh: unknown experiment -> exit 2"
+# --full, default 3 seeds and both clocks: FedAvg and AdaptCL in 5 settings x 3 seeds x 2 clocks
+# (60), the deadline, FedAsync and SSP runs in 5 settings (seed 1, analytic: 15).
 full=$("$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" adaptcl --full --dry-run)
-[[ $(grep -c 'edgesim run' <<<"$full") -eq 20 ]] || fail "reproduce.sh --full --dry-run: expected 20 runs"
+[[ $(grep -c ' run experiments/' <<<"$full") -eq 75 ]] || fail "reproduce.sh --full --dry-run: expected 75 runs"
 grep -q 'model.width=1.0' <<<"$full" || fail "--full must run VGG-11 at full width"
-check "reproduce.sh adaptcl --full --dry-run: 20 runs at cluster scale"
+[[ $(grep -c 'clock.mode=calibrated' <<<"$full") -eq 30 ]] || fail "--full --dry-run: expected 30 calibrated runs"
+[[ $(grep -c 'algorithm.name=ssp' <<<"$full") -eq 5 ]] || fail "--full --dry-run: expected 5 SSP runs"
+grep -q 'fmnist32-vgg11-high-adaptcl-s3.h5' <<<"$full" || fail "--full --dry-run: no seed-3 VGG-11 run"
+one=$("$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" adaptcl --seeds 1 --clock analytic --dry-run)
+[[ $(grep -c ' run experiments/' <<<"$one") -eq 25 ]] || fail "reproduce.sh --seeds 1 --clock analytic: expected 25 runs"
+check "reproduce.sh adaptcl --dry-run: 75 runs (3 seeds, 2 clocks), 25 with one seed and clock"
+rc=0
+"$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" adaptcl --seeds 0 --dry-run 2>/dev/null || rc=$?
+[[ $rc -eq 2 ]] || fail "reproduce.sh --seeds 0: expected exit 2, got $rc"
+check "reproduce.sh: --seeds 0 -> exit 2"
+base=$("$EDGESIM_SOURCE_DIR/scripts/reproduce.sh" baselines --dry-run)
+[[ $(grep -c ' run experiments/' <<<"$base") -eq 28 ]] || fail "reproduce.sh baselines --dry-run: expected 28 runs"
+for a in heterofl fedrolex fjord depthfl fedavg fedasync fedbuff; do
+  grep -q "fmnist32/$a.toml" <<<"$base" || fail "reproduce.sh baselines: no $a run"
+done
+check "reproduce.sh baselines --dry-run: 7 methods x 3 seeds calibrated + 7 analytic"
