@@ -23,6 +23,8 @@ import sys
 import h5py
 import numpy as np
 
+from adaptcl import evaluated, time_to  # the same reading of /rounds as the AdaptCL study
+
 CLOCKS = {"calibrated": "calibrated clock", "analytic": "analytic clock"}
 METHODS = {"heterofl": "HeteroFL", "fedrolex": "FedRolex", "fjord": "FjORD", "depthfl": "DepthFL",
            "fedavg": "FedAvg (devices that fit)", "fedasync": "FedAsync", "fedbuff": "FedBuff (K = 8)"}
@@ -32,18 +34,6 @@ def load(path):
     with h5py.File(path, "r", swmr=True) as f:
         return {"rounds": f["rounds"][:], "tasks": f["tasks"][:], "devices": f["devices"][:],
                 "width_eval": f["width_eval"][:] if "width_eval" in f else None}
-
-
-def evaluated(run):
-    r = run["rounds"]
-    keep = ~np.isnan(r["test_accuracy"])
-    return r["virtual_time_s"][keep], r["test_accuracy"][keep]
-
-
-def time_to(run, target):
-    t, acc = evaluated(run)
-    hit = np.flatnonzero(acc >= target)
-    return float(t[hit[0]]) if len(hit) else float("nan")
 
 
 def ms(values, scale=1.0, unit="", digits=1):
