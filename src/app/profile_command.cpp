@@ -102,6 +102,19 @@ Grid grid_of(bool quick) {
           {2, 8}, 3, 5, 0.02};
 }
 
+// Held-out tasks (widths and batch sizes no fit saw), 256 samples each, freshly timed.
+std::vector<TaskRow> measure_check_rows(const ProfileCommand& cmd) {
+  const Grid g = grid_of(cmd.quick);
+  std::vector<TaskRow> rows;
+  for (const ZooModel& m : zoo_models())
+    for (double r : g.check_rates)
+      for (int b : g.check_batches) {
+        const int samples = cmd.quick ? 2 * b : 256;
+        rows.push_back({"check", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.check_repeats)});
+      }
+  return rows;
+}
+
 Timings measure(const ProfileCommand& cmd) {
   const Grid g = grid_of(cmd.quick);
   Timings t;
@@ -121,12 +134,7 @@ Timings measure(const ProfileCommand& cmd) {
           t.tasks.push_back({"fit", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.repeats)});
         }
   if (!cmd.check.empty())
-    for (const ZooModel& m : zoo_models())
-      for (double r : g.check_rates)
-        for (int b : g.check_batches) {
-          const int samples = cmd.quick ? 2 * b : 256;
-          t.tasks.push_back({"check", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.check_repeats)});
-        }
+    for (TaskRow& r : measure_check_rows(cmd)) t.tasks.push_back(std::move(r));
   return t;
 }
 
@@ -295,15 +303,7 @@ int run_profile_command(const ProfileCommand& cmd) {
     // An existing profile against freshly measured held-out tasks.
     const ComputeProfile p = load_compute_profile(cmd.use);
     if (cmd.check.empty()) throw InputError("profile --use needs --check CSV (what to write)");
-    const Grid g = grid_of(cmd.quick);
-    std::vector<TaskRow> rows;
-    for (const ZooModel& m : zoo_models())
-      for (double r : g.check_rates)
-        for (int b : g.check_batches) {
-          const int samples = cmd.quick ? 2 * b : 256;
-          rows.push_back({"check", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.check_repeats)});
-        }
-    write_check(p, rows, cmd.check);
+    write_check(p, measure_check_rows(cmd), cmd.check);
     return 0;
   }
   Timings t;
