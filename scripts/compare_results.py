@@ -9,7 +9,8 @@ both files and equal, column by column, as raw bytes (so NaN == NaN when the bit
 except wall-clock columns (any field whose name contains "wall": wall_time_s,
 aggregation_wall_s). Every other dataset present in both files (/devices, /label_histogram,
 /status, a future /transfers...) is compared the same way; one present on one side only is
-reported but is not a failure. A file missing on one side is a failure. Round 0 (the initial
+reported but is not a failure; so is a column only the second directory's file has (a schema
+addition). A file missing on one side is a failure. Round 0 (the initial
 model) in /rounds and /width_eval on one side only is left out of the comparison, with a note.
 Prints one line per file and a summary; exit 0 only if everything matches.
 """
@@ -58,8 +59,13 @@ def compare_table(name, a, b):
         return None if d is None else f"/{name}: row {d[0]}: {d[1]!r} vs {d[2]!r}"
     fields_a = [n for n in a.dtype.names if "wall" not in n]
     fields_b = [n for n in b.dtype.names if "wall" not in n]
-    if fields_a != fields_b:
+    # A column the new side added (a schema addition) is reported, not compared; one it lost,
+    # or a reordering, is a difference.
+    added = [n for n in fields_b if n not in fields_a]
+    if [n for n in fields_b if n in fields_a] != fields_a:
         return f"/{name}: columns differ: {fields_a} vs {fields_b}"
+    if added:
+        print(f"  note: /{name}: column(s) only in the new file, not compared: {', '.join(added)}")
     if len(a) != len(b):
         return f"/{name}: {len(a)} rows vs {len(b)}"
     for col in fields_a:

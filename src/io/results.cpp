@@ -120,6 +120,7 @@ struct TaskRow {
   std::int64_t memory_bytes, peak_memory_bytes, samples, staleness;
   double rate;
   char status[kTaskStatusBytes];
+  double flops;
 };
 
 // TransferRecord with the kind as text, for the same reason.
@@ -139,7 +140,7 @@ struct PipelineOpRow {
 // The in-memory row types double as the file types, so any padding would land in the file
 // (and in every reader's numpy dtype). All are packed today; keep it that way.
 static_assert(sizeof(RoundRecord) == 11 * 8, "RoundRecord gained padding or fields");
-static_assert(sizeof(TaskRow) == 13 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
+static_assert(sizeof(TaskRow) == 14 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
 static_assert(sizeof(TransferRow) == 6 * 8 + kTransferKindBytes, "TransferRow gained padding or fields");
 static_assert(sizeof(PipelineIterationRecord) == 6 * 8, "PipelineIterationRecord gained padding or fields");
 static_assert(sizeof(PipelineOpRow) == 6 * 8 + kTransferKindBytes, "PipelineOpRow gained padding or fields");
@@ -211,7 +212,8 @@ TableTypes table_types(const std::string& path) {
       {"samples", HOFFSET(TaskRow, samples), H5T_NATIVE_INT64},
       {"status", HOFFSET(TaskRow, status), status_str.get()},
       {"staleness", HOFFSET(TaskRow, staleness), H5T_NATIVE_INT64},
-      {"rate", HOFFSET(TaskRow, rate), H5T_NATIVE_DOUBLE}};
+      {"rate", HOFFSET(TaskRow, rate), H5T_NATIVE_DOUBLE},
+      {"flops", HOFFSET(TaskRow, flops), H5T_NATIVE_DOUBLE}};
   task_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(TaskRow)), "H5Tcreate", "/tasks"),
                      H5Tclose);
   for (const auto& c : task_cols)
@@ -606,7 +608,7 @@ void ResultsWriter::append_tasks(const std::vector<TaskRecord>& tasks) {
     const TaskRecord& t = tasks[i];
     rows[i] = TaskRow{t.device,     t.round,    t.start_s,      t.end_s,
                       t.compute_s,  t.comm_s,   t.download_s,   t.upload_s,
-                      t.memory_bytes, t.peak_memory_bytes, t.samples, t.staleness, t.rate, {}};
+                      t.memory_bytes, t.peak_memory_bytes, t.samples, t.staleness, t.rate, {}, t.flops};
     std::strncpy(rows[i].status, to_string(t.status), sizeof rows[i].status);
   }
   impl_->append(impl_->tasks_ds.get(), impl_->task_type.get(), impl_->num_tasks, rows.data(),
@@ -746,7 +748,7 @@ ResultsTables read_results(const std::string& path) {
     const std::string status(r.status, strnlen(r.status, sizeof r.status));
     t.tasks.push_back({r.device, r.round, r.start_s, r.end_s, r.compute_s, r.comm_s, r.download_s,
                        r.upload_s, r.memory_bytes, r.samples, status_from_text(status), r.peak_memory_bytes,
-                       r.staleness, r.rate});
+                       r.staleness, r.rate, r.flops});
   }
   // Files written before /width_eval existed have none.
   if (H5Lexists(file.get(), "width_eval", H5P_DEFAULT) > 0)

@@ -33,7 +33,7 @@ std::string format_duration(double s) {
 
 TaskRecord to_record(const TaskResult& t) {
   return {t.device,     t.round,    t.start_s,      t.end_s,   t.compute_s, t.download_s + t.upload_s,
-          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status, t.peak_memory_bytes, t.staleness, t.rate};
+          t.download_s, t.upload_s, t.memory_bytes, t.samples, t.status, t.peak_memory_bytes, t.staleness, t.rate, t.flops};
 }
 
 }  // namespace

@@ -85,6 +85,7 @@ TaskResult TaskRunner::run(const TaskOrder& order) {
   r.state = std::move(trained.state);
   r.bytes_up = static_cast<std::uint64_t>(r.weights.numel()) * 4;
   r.reference_compute_s = reference_seconds(device, arch, trained, measured_s);
+  r.flops = trained.flops;
   if (clock_mode_ == ClockMode::kRealtime) {
     // Make wall-clock time match the emulated device: the slower compute plus both transfers.
     const TaskTiming t = time_task(device.at_round(order.schedule_round()), measured_s, r.bytes_down, r.bytes_up);

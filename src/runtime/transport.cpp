@@ -80,14 +80,14 @@ TaskOrder unpack_order(const std::vector<char>& buf) {
 struct ResultHeader {
   std::int64_t device, round, status, samples, local_samples, memory_bytes, peak_memory_bytes;
   std::uint64_t bytes_down, bytes_up;
-  double train_loss, reference_compute_s;
+  double train_loss, reference_compute_s, flops;
 };
 
 std::vector<char> pack_result(const TaskResult& r) {
   ByteWriter w;
   w.pod(ResultHeader{r.device, r.round, static_cast<std::int64_t>(r.status), r.samples, r.local_samples,
                      r.memory_bytes, r.peak_memory_bytes, r.bytes_down, r.bytes_up, r.train_loss,
-                     r.reference_compute_s});
+                     r.reference_compute_s, r.flops});
   NamedTensors tensors = r.state;
   if (r.weights.defined()) tensors[""] = r.weights;  // "" cannot be a state name
   put_tensors(w, tensors);
@@ -102,7 +102,7 @@ TaskResult unpack_result(const std::vector<char>& buf) {
   t.samples = h.samples, t.local_samples = h.local_samples, t.memory_bytes = h.memory_bytes;
   t.peak_memory_bytes = h.peak_memory_bytes;
   t.bytes_down = h.bytes_down, t.bytes_up = h.bytes_up;
-  t.train_loss = h.train_loss, t.reference_compute_s = h.reference_compute_s;
+  t.train_loss = h.train_loss, t.reference_compute_s = h.reference_compute_s, t.flops = h.flops;
   t.state = get_tensors(r);
   if (auto it = t.state.find(""); it != t.state.end()) {
     t.weights = it->second;

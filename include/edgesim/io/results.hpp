@@ -49,6 +49,7 @@ struct TaskRecord {
   std::int64_t peak_memory_bytes = 0;  // measured peak of the training (0 when not trained)
   std::int64_t staleness = 0;          // async: global versions between the task's start and its use
   double rate = 1.0;                   // nominal width of the submodel trained (1 = the full model)
+  double flops = 0;                    // training FLOPs (forward, backward and extra passes; 0 when not trained)
 };
 
 // Accuracy of the global model cut to one width (nested methods: HeteroFL, FedRolex, FjORD).

@@ -64,6 +64,7 @@ struct TaskResult {
   std::int64_t peak_memory_bytes = 0;   // measured by the counting allocator (0 if not trained)
   double train_loss = 0;                // mean loss over the task's steps
   double reference_compute_s = 0;       // compute seconds on the reference device
+  double flops = 0;                     // training FLOPs of the task (the analytic cost model)
   std::uint64_t bytes_down = 0, bytes_up = 0;
   torch::Tensor weights;                // trained flat model (undefined when oom)
   NamedTensors state;                   // what the trainer keeps for the device's next task
