@@ -45,6 +45,7 @@ void MsFusion::configure(int, int, TaskPlan& plan) {
   if (a.msfusion_contrastive_weight > 0) {
     plan.trainer = "contrastive";
     plan.options.set("mu", a.msfusion_contrastive_weight).set("tau", a.msfusion_tau);
+    plan.options.set("representation", a.msfusion_representation);
   }
 }
 

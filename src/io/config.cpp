@@ -260,6 +260,11 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(algorithm.msfusion_contrastive_weight, to_float(v)), at_least(0)},
       {"algorithm.msfusion_tau", Type::kFloat, "0.5", "[choice] MSfusion: temperature τ of the contrastive term.",
        EDGESIM_FIELD(algorithm.msfusion_tau, to_float(v)), greater_than(0)},
+      {"algorithm.msfusion_representation", Type::kInt, "1",
+       "[choice] MSfusion: which layer's output the contrastive term compares, counted back from the classifier in "
+       "the model's layer list: 1 = the classifier's input (MOON's projection-free variant); k = the output of the "
+       "layer k places before it.",
+       EDGESIM_FIELD(algorithm.msfusion_representation, static_cast<int>(to_int(v))), at_least(1)},
       {"algorithm.fraction", Type::kFloat, "1.0", "Share of devices selected each round (at least one).",
        EDGESIM_FIELD(algorithm.fraction, to_float(v)),
        [](const std::string& v) { double x = to_float(v); return x > 0 && x <= 1 ? "" : "must be in (0, 1]"; }},

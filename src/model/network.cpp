@@ -148,11 +148,16 @@ torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
   return run_layers(x, output + 1)[output];
 }
 
-std::pair<torch::Tensor, torch::Tensor> SpecNetImpl::forward_with_features(const torch::Tensor& x) {
+std::pair<torch::Tensor, torch::Tensor> SpecNetImpl::forward_with_features(const torch::Tensor& x, int back) {
   const int output = spec_.output();
+  if (back < 1 || (back > 1 && back > output))
+    throw std::invalid_argument("representation " + std::to_string(back) + " layers before the classifier: the model has " +
+                                std::to_string(output) + " layers before it");
   std::vector<torch::Tensor> out = run_layers(x, output + 1);
   const LayerSpec& head = spec_.layers[output];
-  torch::Tensor z = !head.inputs.empty() ? out[head.inputs[0]] : (output == 0 ? x : out[output - 1]);
+  torch::Tensor z = back > 1 ? out[output - back] : !head.inputs.empty() ? out[head.inputs[0]]
+                  : output == 0       ? x
+                                      : out[output - 1];
   z = z.dim() == 3 ? z.mean(1) : z.flatten(1);
   return {out[output], z};
 }

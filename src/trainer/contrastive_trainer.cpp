@@ -25,6 +25,7 @@ class ContrastiveTrainer : public Trainer {
     const LocalRecipe recipe = prepare(net, in);
     const torch::Tensor present = present_classes(in);
     const double mu = in.order.options.number("mu", 1.0), tau = in.order.options.number("tau", 0.5);
+    const int back = static_cast<int>(in.order.options.number("representation", 1.0));
     const torch::Tensor& received = in.order.weights();
     auto previous_it = in.order.tensors.find("previous");
     const bool has_previous = previous_it != in.order.tensors.end() && previous_it->second.numel() == received.numel();
@@ -38,12 +39,12 @@ class ContrastiveTrainer : public Trainer {
     SpecNet previous_net = reference(has_previous ? previous_it->second : received);
     Rng rng(in.seed, Purpose::kShuffle, in.order.device, in.order.round);
     StepLoss loss = [&](SpecNet& n, const torch::Tensor& x, const torch::Tensor& y) {
-      auto [logits, z] = n->forward_with_features(x);
+      auto [logits, z] = n->forward_with_features(x, back);
       torch::Tensor zg, zp;
       {
         torch::NoGradGuard no_grad;
-        zg = global_net->forward_with_features(x).second;
-        zp = previous_net->forward_with_features(x).second;
+        zg = global_net->forward_with_features(x, back).second;
+        zp = previous_net->forward_with_features(x, back).second;
       }
       if (present.defined()) logits = logits * present;
       return classification_loss(logits, y) + mu * contrastive_loss(z, zg, zp, tau);

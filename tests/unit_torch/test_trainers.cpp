@@ -156,6 +156,40 @@ TEST_CASE("contrastive (MOON): two reference passes of one forward each, state k
   CHECK(std::isfinite(second.train_loss));
 }
 
+TEST_CASE("contrastive: the representation is the output of the layer `representation` places before the classifier", "[trainer]") {
+  const Experiment e = shard_experiment();
+  torch::manual_seed(8);
+  SpecNet net = build_network(e.model);
+  net->eval();
+  const torch::Tensor x = torch::randn({3, 1, 28, 28});
+  const int output = e.model.output();
+  std::vector<torch::Tensor> out(static_cast<std::size_t>(output + 1));
+  net->forward_into(x, out);
+  // back = 1 (the default): the classifier's input; back = k: layer output − k, flattened.
+  CHECK(torch::allclose(net->forward_with_features(x).second, out[output - 1].flatten(1)));
+  for (int back : {2, 3}) {
+    INFO("back " << back);
+    const auto [logits, z] = net->forward_with_features(x, back);
+    CHECK(torch::allclose(logits, out[output]));
+    CHECK(torch::allclose(z, out[output - back].flatten(1)));
+  }
+  CHECK_THROWS_WITH(net->forward_with_features(x, output + 1), Catch::Contains("layers before the classifier"));
+  CHECK_THROWS(net->forward_with_features(x, 0));
+
+  // The trainer's option picks it: with a previous model, another layer gives another update.
+  TaskRunner runner(e, {3});
+  TaskOrder order = fresh_order(e, 3, 1, 5);
+  order.trainer = "contrastive";
+  order.options.set("mu", 1.0).set("tau", 0.5);
+  order.tensors["previous"] = runner.run(order).weights;
+  const TaskResult by_input = runner.run(order);
+  order.options.set("representation", 2.0);
+  const TaskResult by_earlier = runner.run(order);
+  REQUIRE(by_earlier.status == TaskStatus::kOk);
+  CHECK(!torch::equal(by_earlier.weights, by_input.weights));
+  CHECK(by_earlier.reference_compute_s == Approx(by_input.reference_compute_s).epsilon(1e-12));  // same passes
+}
+
 TEST_CASE("MOON's loss term matches an independent computation", "[trainer]") {
   // −log(e^{s+/τ} / (e^{s+/τ} + e^{s−/τ})) with cosine similarities, averaged over the batch.
   torch::manual_seed(6);

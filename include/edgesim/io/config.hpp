@@ -72,6 +72,7 @@ struct AlgorithmConfig {
   std::string msfusion_overlap = "adaptive";  // adaptive | fixed
   double msfusion_overlap_level = 1.0, msfusion_overlap_step = 0.1, msfusion_overlap_min = 0.0;
   double msfusion_contrastive_weight = 1.0, msfusion_tau = 0.5;
+  int msfusion_representation = 1;  // the contrastive representation: layers before the classifier
   double fraction = 1.0;  // share of devices selected per round
   int local_epochs = 1;
   int batch_size = 32;

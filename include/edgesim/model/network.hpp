@@ -49,9 +49,10 @@ class SpecNetImpl : public torch::nn::Module {
   // The logits of every early-exit head, in block order, then the model's own, from one pass
   // (what training every exit, or evaluating each, needs). Without exit heads: {forward(x)}.
   std::vector<torch::Tensor> forward_exits(const torch::Tensor& x);
-  // The logits and the representation the classifier reads (its input; a language model's is
-  // averaged over positions): what a contrastive loss compares (MOON).
-  std::pair<torch::Tensor, torch::Tensor> forward_with_features(const torch::Tensor& x);
+  // The logits and a representation: what a contrastive loss compares (MOON). back = 1: the
+  // classifier's input; back = k: the output of the layer k places before the classifier in the
+  // spec's layer list. Flattened per sample; a language model's averaged over positions.
+  std::pair<torch::Tensor, torch::Tensor> forward_with_features(const torch::Tensor& x, int back = 1);
   const ModelSpec& spec() const { return spec_; }
   // HeteroFL's scaler: in training, conv and hidden linear outputs are multiplied by `s`
   // (1 / rate, so a narrow submodel's activations match the full model's scale).
