@@ -192,9 +192,14 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     std::vector<TaskRecord> task_records;
     for (const auto& t : tasks) {
       task_records.push_back(to_record(t));
-      // A transfer a cancellation cut short never completed: not recorded.
-      for (TransferRecord tr : t.transfers)
-        if (t.status != TaskStatus::kDropped || tr.end_s <= t.end_s) tr.round = round, transfers.push_back(tr);
+      // A cancelled task's update is discarded, so it uploads nothing (bytes_up 0), not even
+      // an upload that finished before the deadline; a download the cancellation cut short
+      // never completed. Neither is recorded.
+      for (TransferRecord tr : t.transfers) {
+        const bool dropped = t.status == TaskStatus::kDropped;
+        if (dropped && (tr.kind == TransferKind::kUpload || tr.end_s > t.end_s)) continue;
+        tr.round = round, transfers.push_back(tr);
+      }
     }
     results.append_tasks(task_records);
     results.append_transfers(transfers);
