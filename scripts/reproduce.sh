@@ -29,14 +29,26 @@
 # 8 rounds (FedAsync 16 x, FedBuff 2 x as many aggregations); --full: the configs' own scale.
 # Runs go to results/baselines/fmnist32/runs/<clock>/, table and figure to
 # results/baselines/fmnist32/ (scripts/baselines.py).
+#
+#   scripts/reproduce.sh msfusion [--full] [--seeds N] [--overwrite] [--dry-run]
+#
+# msfusion: results/msfusion/README.md's study (experiments/msfusion/, analytic clock): on
+# ResNet-18 width 0.25, Fashion-MNIST-32, 8 devices that cannot train the full model
+# (48 MiB each), MSfusion, FedRolex and HeteroFL at splits 1/8, 1/4, 1/2 (FedAvg once, to
+# show it ends `oom`), and MSfusion's ablations at 1/4 (no contrastive term, fixed overlap, no
+# inter-round shift); scalability on the CNN (Fashion-MNIST, N = 4, 8, 16, 32 participants at
+# split 1/N); the Transformer LM on fortunes, MSfusion and FedRolex at split 1/4. --seeds
+# seeds each (default 3). Laptop scale: ResNet 2,400 training samples, 12 rounds; CNN 4,000,
+# 12 rounds; LM 1,920 windows, 12 rounds. --full: the configs' own scale. Runs go to
+# results/msfusion/runs/, tables and figures to results/msfusion/ (scripts/msfusion.py).
 # --dry-run: print the runs' commands instead of running them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 what=$1; shift
-[[ $what == adaptcl || $what == baselines ]] || usage
+[[ $what == adaptcl || $what == baselines || $what == msfusion ]] || usage
 full=0 np=3 overwrite=0 dry=0 seeds=3 clocks=(analytic calibrated)
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -91,6 +103,46 @@ t = t[t["round"] == 1]
 print(f"{np.median(t['end_s'] - t['start_s']):.6g}")
 PY
 }
+
+if [[ $what == msfusion ]]; then
+  m=experiments/msfusion
+  for ((seed = 1; seed <= seeds; seed++)); do
+    resnet=(--set "run.seed=$seed") cnn=(--set "run.seed=$seed") lm=(--set "run.seed=$seed")
+    if [[ $full == 0 ]]; then
+      resnet+=(--set data.train_samples=2400 --set data.test_samples=500 --set run.rounds=12)
+      cnn+=(--set data.train_samples=4000 --set data.test_samples=1000 --set run.rounds=12)
+      lm+=(--set run.rounds=12)
+    fi
+    # Computation to a target: the same splits for all three; FedRolex and HeteroFL have a server.
+    for mu in 0.125 0.25 0.5; do
+      for a in msfusion fedrolex heterofl; do
+        run "resnet/$a-mu$mu-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" \
+          --set "algorithm.name=$a" --set "algorithm.rates=$mu"
+      done
+    done
+    # Nobody holds the model: the full model on the same devices (one round shows the oom).
+    [[ $seed == 1 ]] && run "resnet/fedavg-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" \
+      --set algorithm.name=fedavg --set algorithm.rates= --set run.rounds=1
+    # Ablations at split 1/4.
+    run "ablation/no-contrastive-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" \
+      --set algorithm.msfusion_contrastive_weight=0
+    run "ablation/fixed-overlap-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" \
+      --set algorithm.msfusion_overlap=fixed
+    run "ablation/no-shift-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" --set algorithm.msfusion_shift=0
+    # Scalability: N participants at split 1/N (one round covers the model), the same data.
+    for n in 4 8 16 32; do
+      mu=$(/usr/bin/python3 -c "print(1 / $n)")
+      run "scale/msfusion-n$n-s$seed" $m/fmnist-cnn.toml "${cnn[@]}" --set "devices.count=$n" \
+        --set "algorithm.rates=$mu"
+    done
+    # NLP: the Transformer LM, MSfusion and FedRolex at split 1/4.
+    for a in msfusion fedrolex; do
+      run "lm/$a-s$seed" $m/fortunes-transformer.toml "${lm[@]}" --set "algorithm.name=$a"
+    done
+  done
+  [[ $dry == 1 ]] || /usr/bin/python3 scripts/msfusion.py "$runs" -o "$out"
+  exit 0
+fi
 
 if [[ $what == baselines ]]; then
   # Every method on the same data, model, devices and rounds; the asynchronous ones get as
