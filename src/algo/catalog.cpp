@@ -36,7 +36,7 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
         "algorithm.rate_memory_margin", "algorithm.msfusion_max_split", "algorithm.msfusion_gap",
         "algorithm.msfusion_shift", "algorithm.msfusion_overlap", "algorithm.msfusion_overlap_level",
         "algorithm.msfusion_overlap_step", "algorithm.msfusion_overlap_min", "algorithm.msfusion_contrastive_weight",
-        "algorithm.msfusion_tau"},
+        "algorithm.msfusion_tau", "algorithm.msfusion_representation"},
        false},
       {"adaptcl", "AdaptCL (Zhou et al. 2021, reconstructed)", "sync",
        {"algorithm.fraction", "algorithm.weighting", "algorithm.adaptcl_slack", "algorithm.adaptcl_gain",

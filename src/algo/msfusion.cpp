@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <stdexcept>
 
 #include "edgesim/algo/device_rates.hpp"
 #include "edgesim/algo/round_rules.hpp"
@@ -12,6 +13,12 @@ namespace edgesim {
 MsFusion::MsFusion(const Experiment& experiment)
     : FedAvg(experiment), splits_(device_rates(experiment)), level_(experiment.config.algorithm.msfusion_overlap_level) {
   for (double& mu : splits_) mu = std::min(mu, experiment.config.algorithm.msfusion_max_split);
+  // Checked here, before any round, rather than in the first task's training.
+  const int back = experiment.config.algorithm.msfusion_representation, before = experiment.model.output();
+  if (back > 1 && back > before)
+    throw std::invalid_argument("algorithm.msfusion_representation = " + std::to_string(back) + ": " +
+                                experiment.model.name + " has " + std::to_string(before) +
+                                " layers before its classifier");
 }
 
 const std::vector<int>& MsFusion::participants(int round) {

@@ -4,7 +4,8 @@
 #  (a) ResNet-18 at width 0.125 on fashion-mnist-32 and the Transformer LM on fortunes: both
 #      run to completion, the assembled model is evaluated at every eval round (`assembly`
 #      rows, finite test loss and accuracy), and no task's window exceeds msfusion_max_split
-#      even for a device given rate 1 (the cap binds: that device trains exactly at it);
+#      even for a device given rate 1 (the cap binds: that device trains exactly at it); a
+#      contrastive representation layer the model does not have is an error before any round;
 #  (b) the deadline straggler policy, its deadline taken from a wait_all run's task times so
 #      that the one slow device is dropped every round and the others are not: the rounds
 #      complete, a dropped task records no upload transfer and its round's bytes_up counts only
@@ -52,6 +53,10 @@ for path, cap in zip(sys.argv[1::2], map(float, sys.argv[2::2])):
           f"evaluated every round (test loss {evaluated['test_loss'][-1]:.3f}, "
           f"accuracy {evaluated['test_accuracy'][-1]:.3f}, finite)")
 PY
+
+# A representation layer the model does not have: a usage error before any round.
+expect_error representation-out-of-range 2 "algorithm.msfusion_representation = 99" "layers before its classifier" -- \
+  run "$TMP/exp.toml" "${tiny[@]}" --set algorithm.msfusion_representation=99 --out "$TMP/bad.h5"
 
 # --- (b) the deadline straggler policy -----------------------------------------------------
 # Fast links and a 20x compute slowdown on device 3: compute dominates the slow task, so a

@@ -102,6 +102,7 @@ TaskRecord task_record(std::int64_t device, std::int64_t r, TaskStatus status) {
   t.peak_memory_bytes = 98765432 + device;
   t.staleness = 3 * device + r;
   t.rate = 1.0 / (device + 1);
+  t.flops = 6.5e9 * (device + 1) + r;
   t.samples = 32 * (device + 1);
   t.status = status;
   return t;
@@ -241,6 +242,7 @@ struct TaskRow {
   std::int64_t memory_bytes, peak_memory_bytes, samples, staleness;
   double rate;
   char status[9];  // one more than the file's 8 so the longest status stays terminated
+  double flops;
 };
 
 hid_t task_mem_type() {
@@ -262,6 +264,7 @@ hid_t task_mem_type() {
   H5Tinsert(t, "status", HOFFSET(TaskRow, status), str);
   H5Tinsert(t, "staleness", HOFFSET(TaskRow, staleness), H5T_NATIVE_INT64);
   H5Tinsert(t, "rate", HOFFSET(TaskRow, rate), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "flops", HOFFSET(TaskRow, flops), H5T_NATIVE_DOUBLE);
   H5Tclose(str);
   return t;
 }
@@ -453,7 +456,7 @@ TEST_CASE("ResultsWriter writes attributes, devices, rounds and tasks", "[result
   SECTION("tasks") {
     CHECK(column_names(f, "tasks") ==
           std::vector<std::string>{"device", "round", "start_s", "end_s", "compute_s", "comm_s",
-                                   "download_s", "upload_s", "memory_bytes", "peak_memory_bytes", "samples", "status", "staleness", "rate"});
+                                   "download_s", "upload_s", "memory_bytes", "peak_memory_bytes", "samples", "status", "staleness", "rate", "flops"});
     hid_t t = task_mem_type();
     auto rows = read_table<TaskRow>(f, "tasks", t);
     H5Tclose(t);
@@ -474,6 +477,7 @@ TEST_CASE("ResultsWriter writes attributes, devices, rounds and tasks", "[result
       CHECK(rows[i].peak_memory_bytes == want[i].peak_memory_bytes);
       CHECK(rows[i].staleness == want[i].staleness);
       CHECK(rows[i].rate == want[i].rate);
+      CHECK(rows[i].flops == want[i].flops);
       CHECK(rows[i].samples == want[i].samples);
       CHECK(std::string(rows[i].status) == to_string(want[i].status));
     }

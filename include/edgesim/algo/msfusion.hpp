@@ -13,7 +13,8 @@
 //              h = `msfusion_overlap_level`.
 //   loss       MOON's model-contrastive term (trainer `contrastive`): positive = the received
 //              (overlap-aggregated) split, negative = the participant's previous split; weight
-//              `msfusion_contrastive_weight` (0 = plain SGD), temperature `msfusion_tau`.
+//              `msfusion_contrastive_weight` (0 = plain SGD), temperature `msfusion_tau`, on the
+//              output of the layer `msfusion_representation` places before the classifier.
 //   merge      each entry averaged over the participants that trained it (uniform coverage
 //              averaging; nobody's entries keep their value).
 //   traffic    peer to peer only: a participant fetches the entries of its new window it did
