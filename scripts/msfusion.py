@@ -70,10 +70,15 @@ def curve(run):
     return r["round"][keep], r["test_accuracy"][keep], r["test_loss"][keep], cum[keep]
 
 
-def flops_to(run, target):
-    _, acc, _, cum = curve(run)
+def reached(run, target):
+    """(round, cumulative FLOPs per participant) of the first evaluation at or above target; NaNs if none"""
+    k, acc, _, cum = curve(run)
     hit = np.flatnonzero(acc >= target)
-    return float(cum[hit[0]]) if len(hit) else float("nan")
+    return (float(k[hit[0]]), float(cum[hit[0]])) if len(hit) else (float("nan"), float("nan"))
+
+
+def flops_to(run, target):
+    return reached(run, target)[1]
 
 
 def flops_per_round(run):
@@ -253,12 +258,7 @@ def scalability(scale, targets):
         rs = seeds_of(scale, f"msfusion-n{n}")
         cells = []
         for x in targets:
-            rounds = []
-            for r in rs:
-                k, acc, _, _ = curve(r)
-                hit = np.flatnonzero(acc >= x)
-                rounds.append(float(k[hit[0]]) if len(hit) else float("nan"))
-            to = [flops_to(r, x) for r in rs]
+            rounds, to = (list(v) for v in zip(*(reached(r, x) for r in rs)))
             cells.append(f"{ms(to, 1e-6, 0)} ({ms(rounds, 1, 1)})" if np.isfinite(to).all() else ms(to, 1e-6, 0))
             if x == targets[0]:
                 points.append((n, rs, to))
