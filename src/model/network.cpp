@@ -145,7 +145,7 @@ std::vector<torch::Tensor> SpecNetImpl::batchnorm_scales() const {
 
 torch::Tensor SpecNetImpl::forward(const torch::Tensor& x) {
   const int output = spec_.output();
-  return run_layers(x, output + 1)[output];
+  return run_layers(x, output + 1, {output})[output];
 }
 
 std::pair<torch::Tensor, torch::Tensor> SpecNetImpl::forward_with_features(const torch::Tensor& x, int back) {
@@ -153,20 +153,21 @@ std::pair<torch::Tensor, torch::Tensor> SpecNetImpl::forward_with_features(const
   if (back < 1 || (back > 1 && back > output))
     throw std::invalid_argument("representation " + std::to_string(back) + " layers before the classifier: the model has " +
                                 std::to_string(output) + " layers before it");
-  std::vector<torch::Tensor> out = run_layers(x, output + 1);
   const LayerSpec& head = spec_.layers[output];
-  torch::Tensor z = back > 1 ? out[output - back] : !head.inputs.empty() ? out[head.inputs[0]]
-                  : output == 0       ? x
-                                      : out[output - 1];
+  const int source = back > 1 ? output - back : !head.inputs.empty() ? head.inputs[0] : output - 1;
+  std::vector<torch::Tensor> out = run_layers(x, output + 1, {output, source});
+  torch::Tensor z = source < 0 ? x : out[source];
   z = z.dim() == 3 ? z.mean(1) : z.flatten(1);
   return {out[output], z};
 }
 
 std::vector<torch::Tensor> SpecNetImpl::forward_exits(const torch::Tensor& x) {
-  std::vector<torch::Tensor> out = run_layers(x, static_cast<int>(layers_.size())), logits;
+  std::vector<int> heads;
   for (const BlockSpec& b : spec_.blocks)
-    if (b.has_exit()) logits.push_back(out[b.exit_end - 1]);
-  logits.push_back(out[spec_.output()]);
+    if (b.has_exit()) heads.push_back(b.exit_end - 1);
+  heads.push_back(spec_.output());
+  std::vector<torch::Tensor> out = run_layers(x, static_cast<int>(layers_.size()), heads), logits;
+  for (int h : heads) logits.push_back(out[h]);
   return logits;
 }
 
@@ -212,16 +213,31 @@ torch::Tensor exit_average(SpecNet& net, const torch::Tensor& x, const std::vect
 void SpecNetImpl::forward_into(const torch::Tensor& x, std::vector<torch::Tensor>& out) {
   const int end = std::min(end_, spec_.output() + 1);
   if (static_cast<int>(out.size()) < end) throw std::invalid_argument("SpecNet::forward_into: output vector too short");
-  run_range(x, begin_, end, out);
+  run_range(x, begin_, end, out, nullptr);
 }
 
-std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int end) {
+std::vector<torch::Tensor> SpecNetImpl::run_layers(const torch::Tensor& x, int end, const std::vector<int>& keep) {
   std::vector<torch::Tensor> out(end);
-  run_range(x, 0, end, out);
+  run_range(x, 0, end, out, torch::GradMode::is_enabled() ? nullptr : &keep);
   return out;
 }
 
-void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vector<torch::Tensor>& out) {
+void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vector<torch::Tensor>& out,
+                            const std::vector<int>* keep) {
+  // Without autograd nothing else holds a layer's output, so a pass that drops each one after
+  // its last reader peaks at the few activations alive at once (what training_memory charges a
+  // no-grad pass), not at all of them.
+  std::vector<int> last_reader;
+  if (keep) {
+    last_reader.assign(end, -1);
+    for (int i = begin; i < end; ++i) {
+      const LayerSpec& l = spec_.layers[i];
+      if (l.inputs.empty() && i > 0) last_reader[i - 1] = i;
+      for (int j : l.inputs) last_reader[j] = i;
+    }
+    for (int k : *keep)
+      if (k >= 0 && k < end) last_reader[k] = end;
+  }
   const bool scale = is_training() && train_scale_ != 1.0;
   for (int i = begin; i < end; ++i) {
     const LayerSpec& l = spec_.layers[i];
@@ -262,6 +278,11 @@ void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vec
       y = (y.dim() == 4) ? y * m.view({1, -1, 1, 1}) : y * m;
     }
     out[i] = std::move(y);
+    if (keep) {
+      if (last_reader[i] < 0) out[i].reset();
+      for (int j : l.inputs.empty() ? std::vector<int>{i - 1} : l.inputs)
+        if (j >= 0 && last_reader[j] == i) out[j].reset();
+    }
   }
 }
 

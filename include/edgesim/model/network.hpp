@@ -80,10 +80,12 @@ class SpecNetImpl : public torch::nn::Module {
     SelfAttention attention{nullptr};
     ClassToken class_token{nullptr};
   };
-  // Outputs of layers [0, end).
-  std::vector<torch::Tensor> run_layers(const torch::Tensor& x, int end);
+  // Outputs of layers [0, end); without autograd only those in `keep` are returned (the
+  // others are released as soon as no later layer reads them).
+  std::vector<torch::Tensor> run_layers(const torch::Tensor& x, int end, const std::vector<int>& keep);
   torch::Tensor batchnorm(torch::nn::BatchNorm2d& bn, const LayerSpec& l, const torch::Tensor& in);
-  void run_range(const torch::Tensor& x, int begin, int end, std::vector<torch::Tensor>& out);
+  void run_range(const torch::Tensor& x, int begin, int end, std::vector<torch::Tensor>& out,
+                 const std::vector<int>* keep);
   ModelSpec spec_;
   int begin_ = 0, end_ = 0;     // the layers this module holds
   torch::Tensor tied_weight_;   // a tied head's copy of an embedding outside [begin_, end_)
