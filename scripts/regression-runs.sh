@@ -100,6 +100,14 @@ regression_runs() {
 
   # The Transformer LM: FedAvg as shipped; HeteroFL slicing whole heads and head dimensions;
   # cut in depth through its exit heads (as in test_depth.sh).
+  # The contrastive trainer (MOON, MSfusion) and MSfusion's peer-to-peer rounds; the ResNet
+  # split at 1/2 is the one whose reference passes once ran past its 48 MiB cap.
+  reg moon-cnn experiments/baselines/fedavg.toml "${FM[@]}" --set run.rounds=3 --set algorithm.name=moon
+  reg msfusion-cnn experiments/msfusion/fmnist-cnn.toml --set data.train_samples=2400 --set data.test_samples=500 \
+    --set run.rounds=3
+  reg msfusion-resnet18-half experiments/msfusion/fmnist32-resnet18.toml --set data.train_samples=1200 \
+    --set data.test_samples=300 --set run.rounds=2 --set algorithm.rates=0.5
+
   local text=experiments/text/fortunes-transformer.toml
   reg text-fedavg $text --set run.rounds=2
   for s in heads head_dims; do
