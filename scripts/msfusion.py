@@ -5,7 +5,7 @@
                                         [--cnn-targets 0.5,0.6,0.7] [--max-seed N]
 
 RUNS_DIR holds resnet/<method>-mu<μ>-s<seed>.h5 (msfusion, fedrolex, heterofl; fedavg-s1.h5),
-ablation/<name>-s<seed>.h5, scale/msfusion-n<N>-s<seed>.h5 and lm/<method>-s<seed>.h5;
+ablation/<name>-s<seed>.h5, scale/msfusion-n<N>[-lr<lr>]-s<seed>.h5 and lm/<method>-s<seed>.h5;
 missing ones are skipped. OUT (default results/msfusion) gets tables.md and the figures.
 
 Per-participant computation is read from /tasks.flops (the analytic cost model's training
@@ -25,7 +25,9 @@ import numpy as np
 
 METHODS = {"msfusion": "MSfusion", "fedrolex": "FedRolex", "heterofl": "HeteroFL"}
 ABLATIONS = {"baseline": "MSfusion (all parts)", "no-contrastive": "without the contrastive term",
-             "fixed-overlap": "fixed overlap (level 1)", "no-shift": "without the inter-round shift (ζ = 0)"}
+             "fixed-overlap": "fixed overlap (level 1)", "no-shift": "without the inter-round shift (ζ = 0)",
+             "noniid": "non-iid data (Dirichlet α = 0.5), all parts",
+             "noniid-no-contrastive": "non-iid data (Dirichlet α = 0.5), without the contrastive term"}
 MIB = 2.0**20
 
 
@@ -33,7 +35,7 @@ def load(path):
     with h5py.File(path, "r", swmr=True) as f:
         return {"rounds": f["rounds"][:], "tasks": f["tasks"][:], "devices": f["devices"][:],
                 "transfers": f["transfers"][:], "status": f["status"][()],
-                "tensors": f.attrs["model_tensors"]}
+                "tensors": f.attrs["model_tensors"], "config": f.attrs["config"]}
 
 
 def runs_in(folder, max_seed=0):
@@ -243,27 +245,42 @@ def computation(resnet, targets):
     return lines
 
 
+def config_number(run, section, key):
+    """A number from the run's resolved config (the `config` attribute)."""
+    text = run["config"].decode() if isinstance(run["config"], bytes) else str(run["config"])
+    part = text.split(f"[{section}]", 1)[1].split("\n[", 1)[0]
+    return float(re.search(rf"^{key} = (\S+)", part, re.M).group(1))
+
+
 def scalability(scale, targets):
-    ns = sorted({int(n.split("-n")[1]) for n, _ in scale})
-    if not ns:
+    """Rows per (learning rate, N); the figure's points are the default learning rate's."""
+    names = {}
+    for n, _ in scale:
+        m = re.fullmatch(r"msfusion-n(\d+)(-lr[\d.]+)?", n)
+        if m:
+            names[n] = (m.group(2) is not None, int(m.group(1)))
+    if not names:
         return [], []
     head = " | ".join(f"to {100 * x:.0f}%: MFLOP (rounds)" for x in targets)
     lines = ["## Scalability: N participants at split 1/N\n",
-             "The CNN on Fashion-MNIST (iid), the same 4,000 training samples split over N devices.\n",
-             f"| N | split μ | seeds | samples per participant | MFLOP per participant per round | final accuracy "
+             "The CNN on Fashion-MNIST (iid), the same 4,000 training samples split over N devices; SGD with "
+             "momentum 0.9 at the config's learning rate and, as a sensitivity run, a lower one.\n",
+             f"| N | split μ | lr | seeds | samples per participant | MFLOP per participant per round | final accuracy "
              f"| best accuracy | {head} |",
-             "|---|---|---|---|---|---|---|" + "---|" * len(targets)]
+             "|---|---|---|---|---|---|---|---|" + "---|" * len(targets)]
     points = []
-    for n in ns:
-        rs = seeds_of(scale, f"msfusion-n{n}")
+    for name in sorted(names, key=names.get):
+        varied, n = names[name]
+        rs = seeds_of(scale, name)
         cells = []
         for x in targets:
             rounds, to = (list(v) for v in zip(*(reached(r, x) for r in rs)))
             cells.append(f"{ms(to, 1e-6, 0)} ({ms(rounds, 1, 1)})" if np.isfinite(to).all() else ms(to, 1e-6, 0))
-            if x == targets[0]:
+            if x == targets[0] and not varied:
                 points.append((n, rs, to))
         samples = int(np.median(rs[0]["devices"]["samples"]))
-        lines.append(f"| {n} | 1/{n} | {len(rs)} | {samples} | {ms([flops_per_round(r) for r in rs], 1e-6, 1)} "
+        lr = config_number(rs[0], "algorithm", "lr")
+        lines.append(f"| {n} | 1/{n} | {lr:g} | {len(rs)} | {samples} | {ms([flops_per_round(r) for r in rs], 1e-6, 1)} "
                      f"| {ms([final_acc(r) for r in rs], 100, unit='%')} | {ms([curve(r)[1].max() for r in rs], 100, unit='%')} | "
                      + " | ".join(cells) + " |")
     lines.append("")
@@ -278,6 +295,7 @@ def ablations(abl, resnet, target):
     if not any(n != "baseline" for n, _ in runs):
         return []
     lines = ["## Ablations (split μ = 1/4)\n",
+             "The study's ResNet setting with one part changed (iid unless said).\n",
              f"| variant | seeds | final accuracy | best accuracy | MFLOP per participant per round "
              f"| MFLOP per participant to {100 * target:.0f}% |",
              "|---|---|---|---|---|---|"]

@@ -36,8 +36,8 @@
 # ResNet-18 width 0.25, Fashion-MNIST-32, 8 devices that cannot train the full model
 # (48 MiB each), MSfusion, FedRolex and HeteroFL at splits 1/8, 1/4, 1/2 (FedAvg once, to
 # show it ends `oom`), and MSfusion's ablations at 1/4 (no contrastive term, fixed overlap, no
-# inter-round shift); scalability on the CNN (Fashion-MNIST, N = 4, 8, 16, 32 participants at
-# split 1/N); the Transformer LM on fortunes, MSfusion and FedRolex at split 1/4. --seeds
+# inter-round shift; non-iid data with and without the contrastive term); scalability on the
+# CNN (Fashion-MNIST, N = 4, 8, 16, 32 participants at split 1/N; lr 0.05 and 0.02); the Transformer LM on fortunes, MSfusion and FedRolex at split 1/4. --seeds
 # seeds each (default 3). Laptop scale: ResNet 2,400 training samples, 12 rounds; CNN 4,000,
 # 12 rounds; LM 1,920 windows, 12 rounds. --full: the configs' own scale. Runs go to
 # results/msfusion/runs/, tables and figures to results/msfusion/ (scripts/msfusion.py).
@@ -129,11 +129,19 @@ if [[ $what == msfusion ]]; then
     run "ablation/fixed-overlap-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" \
       --set algorithm.msfusion_overlap=fixed
     run "ablation/no-shift-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" --set algorithm.msfusion_shift=0
+    # Label skew, where MOON's term is meant to help: with and without it.
+    noniid=(--set data.partition=dirichlet --set data.alpha=0.5)
+    run "ablation/noniid-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" "${noniid[@]}"
+    run "ablation/noniid-no-contrastive-s$seed" $m/fmnist32-resnet18.toml "${resnet[@]}" "${noniid[@]}" \
+      --set algorithm.msfusion_contrastive_weight=0
     # Scalability: N participants at split 1/N (one round covers the model), the same data.
     for n in 4 8 16 32; do
       mu=$(/usr/bin/python3 -c "print(1 / $n)")
       run "scale/msfusion-n$n-s$seed" $m/fmnist-cnn.toml "${cnn[@]}" --set "devices.count=$n" \
         --set "algorithm.rates=$mu"
+      # Sensitivity to the learning rate (the config's 0.05 diverged once at N = 4).
+      run "scale/msfusion-n$n-lr0.02-s$seed" $m/fmnist-cnn.toml "${cnn[@]}" --set "devices.count=$n" \
+        --set "algorithm.rates=$mu" --set algorithm.lr=0.02
     done
     # NLP: the Transformer LM, MSfusion and FedRolex at split 1/4.
     for a in msfusion fedrolex; do
