@@ -31,6 +31,7 @@ struct Flow {
   Transfer transfer;
   int up = kUnlimited, down = kUnlimited;  // the sender's uplink, the receiver's downlink
   double lone_mbps = 0, latency_s = 0;
+  double start_s = 0;       // when it is requested
   double flow_start_s = 0;  // when its bytes start to flow: start + latency
   double remaining_bits = 0;
   double rate_mbps = 0;
@@ -88,6 +89,14 @@ void share_links(const std::vector<Flow*>& active, const std::vector<double>& ca
 std::vector<TransferTiming> time_transfers(const std::vector<Transfer>& transfers,
                                            const std::vector<LinkProfile>& device_links,
                                            double start_s, const ServerLink& server) {
+  return time_transfers(transfers, std::vector<double>(transfers.size(), start_s), device_links, server);
+}
+
+std::vector<TransferTiming> time_transfers(const std::vector<Transfer>& transfers, const std::vector<double>& starts,
+                                           const std::vector<LinkProfile>& device_links, const ServerLink& server) {
+  if (starts.size() != transfers.size()) bad("one start time per transfer");
+  for (double t : starts)
+    if (!std::isfinite(t)) bad("start times must be finite");
   const int num_devices = static_cast<int>(device_links.size());
   for (const auto& l : device_links)
     if (!positive(l.uplink_mbps) || !positive(l.downlink_mbps) || !std::isfinite(l.uplink_mbps) ||
@@ -124,14 +133,15 @@ std::vector<TransferTiming> time_transfers(const std::vector<Transfer>& transfer
     const double lat_src = t.source == kServer ? 0.0 : device_links[t.source].latency_s;
     const double lat_dst = t.destination == kServer ? 0.0 : device_links[t.destination].latency_s;
     f.latency_s = std::max(lat_src, lat_dst);
-    f.flow_start_s = start_s + f.latency_s;
+    f.start_s = starts[i];
+    f.flow_start_s = f.start_s + f.latency_s;
     f.remaining_bits = static_cast<double>(t.bytes) * 8.0;
   }
   // One canonical order, so that the floating-point sums, and so the results, do not depend
   // on the caller's order. Equal keys are identical transfers, which get identical results.
   std::sort(flows.begin(), flows.end(), [](const Flow& a, const Flow& b) {
-    return std::tie(a.transfer.source, a.transfer.destination, a.transfer.bytes) <
-           std::tie(b.transfer.source, b.transfer.destination, b.transfer.bytes);
+    return std::tie(a.transfer.source, a.transfer.destination, a.transfer.bytes, a.start_s) <
+           std::tie(b.transfer.source, b.transfer.destination, b.transfer.bytes, b.start_s);
   });
 
   std::vector<TransferTiming> out(transfers.size());
@@ -139,25 +149,27 @@ std::vector<TransferTiming> time_transfers(const std::vector<Transfer>& transfer
     f.done = true;
     f.active = false;
     TransferTiming& t = out[f.input];
-    t.start_s = start_s;
+    t.start_s = f.start_s;
     if (!f.slowed) {
       t.duration_s = transfer_seconds(f.transfer.bytes, f.lone_mbps, f.latency_s);
-      t.end_s = start_s + t.duration_s;
+      t.end_s = f.start_s + t.duration_s;
     } else {
       t.end_s = now;
-      t.duration_s = now - start_s;
+      t.duration_s = now - f.start_s;
     }
   };
   // When f will end if its rate stays; an unslowed flow at its lone rate ends exactly where
   // transfer_seconds says, so the events agree with the reported times.
   auto predicted_end = [&](const Flow& f, double now) {
     if (!f.slowed && f.rate_mbps == f.lone_mbps)
-      return start_s + transfer_seconds(f.transfer.bytes, f.lone_mbps, f.latency_s);
+      return f.start_s + transfer_seconds(f.transfer.bytes, f.lone_mbps, f.latency_s);
     return now + f.remaining_bits / (f.rate_mbps * 1e6);
   };
 
   std::size_t unfinished = flows.size();
-  double now = start_s;
+  double now = flows.empty() ? 0.0 : std::min_element(flows.begin(), flows.end(), [](const Flow& a, const Flow& b) {
+                                       return a.start_s < b.start_s;
+                                     })->start_s;
   std::vector<Flow*> active;
   std::vector<double> ends;
   while (unfinished > 0) {

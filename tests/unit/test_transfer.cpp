@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -168,4 +169,49 @@ TEST_CASE("time_transfers rejects bad endpoints and links", "[transfer]") {
   ServerLink server;
   server.uplink_mbps = 0;
   CHECK_THROWS_AS(time_transfers({{kServer, 0, 1}}, links, 0.0, server), std::invalid_argument);
+}
+
+TEST_CASE("staggered starts: a transfer shares a link only while it flows", "[transfer]") {
+  // B's downlink 100 Mbit/s. A->B's 10 Mbit start at 0; C->B's 10 Mbit at 0.05 s, when A->B
+  // has 5 Mbit left: both at 50 until A->B ends at 0.15 s; C->B has sent 5, sends the other 5
+  // at 100, ends at 0.2 s.
+  const std::vector<LinkProfile> links = {fast(), link(1e6, 100), fast()};
+  const std::vector<Transfer> ts = {{0, 1, 1250000}, {2, 1, 1250000}};
+  const auto t = time_transfers(ts, {0.0, 0.05}, links);
+  CHECK(t[0].start_s == 0.0);
+  CHECK(t[1].start_s == 0.05);
+  CHECK(t[0].end_s == Approx(0.15).margin(kEps));
+  CHECK(t[1].end_s == Approx(0.2).margin(kEps));
+  CHECK(t[1].duration_s == Approx(0.15).margin(kEps));
+  // Started after the first has ended: nothing slows it, so transfer_seconds exactly.
+  const auto later = time_transfers(ts, {0.0, 0.5}, links);
+  CHECK(later[0].end_s == transfer_seconds(1250000, 100, 0));
+  CHECK(later[1].duration_s == transfer_seconds(1250000, 100, 0));
+  CHECK(later[1].end_s == 0.5 + transfer_seconds(1250000, 100, 0));
+}
+
+TEST_CASE("staggered starts: equal starts are the one-start call bit for bit, in any order", "[transfer]") {
+  const std::vector<LinkProfile> links = {link(33.3, 71.1, 0.003), link(12.7, 55.5, 0.011),
+                                          link(90.1, 17.9, 0.0), link(45.6, 45.6, 0.007)};
+  const std::vector<Transfer> ts = {{0, 1, 1234567}, {0, 2, 7654321}, {1, 2, 999999}, {3, 2, 424242},
+                                    {kServer, 3, 3141592}, {2, kServer, 2718281}, {3, 0, 0}};
+  const auto one = time_transfers(ts, links, 2.25);
+  const auto each = time_transfers(ts, std::vector<double>(ts.size(), 2.25), links);
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    CHECK(each[i].start_s == one[i].start_s);
+    CHECK(each[i].end_s == one[i].end_s);
+    CHECK(each[i].duration_s == one[i].duration_s);
+  }
+  // Distinct starts, given in another order: the same timing per transfer.
+  const std::vector<double> starts = {0.0, 0.4, 0.1, 0.1, 0.3, 0.0, 0.2};
+  const auto reference = time_transfers(ts, starts, links);
+  std::vector<Transfer> reversed(ts.rbegin(), ts.rend());
+  std::vector<double> reversed_starts(starts.rbegin(), starts.rend());
+  const auto t = time_transfers(reversed, reversed_starts, links);
+  for (std::size_t i = 0; i < ts.size(); ++i) CHECK(t[ts.size() - 1 - i].end_s == reference[i].end_s);
+  // Sharing only slows: no transfer ends before it would alone.
+  for (std::size_t i = 0; i < ts.size(); ++i)
+    CHECK(reference[i].end_s >= time_transfers({ts[i]}, {starts[i]}, links)[0].end_s - kEps);
+  CHECK_THROWS_AS(time_transfers(ts, {0.0}, links), std::invalid_argument);
+  CHECK_THROWS_AS(time_transfers({{0, 1, 1}}, {std::nan("")}, links), std::invalid_argument);
 }

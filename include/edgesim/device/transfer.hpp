@@ -1,6 +1,6 @@
 #pragma once
 // Transfers as data, and how long a set of them takes when they start together (one phase of
-// a task or a round).
+// a task or a round) or at given times (the peer-to-peer phases of a round's tasks).
 //
 // Why max-min fair sharing: a device's link is the scarce resource, and once devices talk to
 // several peers at once (peer-to-peer phases, a model gathered from many devices) the sum of
@@ -58,5 +58,10 @@ struct TransferTiming {
 std::vector<TransferTiming> time_transfers(const std::vector<Transfer>& transfers,
                                            const std::vector<LinkProfile>& device_links,
                                            double start_s, const ServerLink& server = {});
+// The same with transfer i starting at starts[i] (one per transfer, finite): a transfer shares
+// the links only while it flows, so one that starts after another has ended is not slowed by
+// it. With equal starts it is the call above, bit for bit.
+std::vector<TransferTiming> time_transfers(const std::vector<Transfer>& transfers, const std::vector<double>& starts,
+                                           const std::vector<LinkProfile>& device_links, const ServerLink& server = {});
 
 }  // namespace edgesim
