@@ -183,10 +183,26 @@ class EventLoop : public RunControl {
   }
 
   // Trains these tasks in flight (in parallel on the executors) and times them.
+  // Peer-to-peer (serverless) tasks trained together share their peers' links, so they are
+  // timed together; a star task's link is its own and the server's, timed alone.
   void train(const std::vector<TaskOrder>& orders) {
-    for (auto& r : transport_.run_tasks(orders)) {
+    std::vector<TaskResult> results = transport_.run_tasks(orders);
+    std::vector<const TaskPlan*> plans;
+    std::vector<double> starts;
+    std::vector<std::int64_t> clock_rounds;
+    std::vector<TaskResult*> peers;
+    for (auto& r : results) {
+      const InFlight& f = flying_.at(by_device_.at(static_cast<int>(r.device)));
+      if (!f.plan.serverless) {
+        apply_clock(e_, links_, f.plan, f.start_s, f.order.schedule_round(), r);
+        continue;
+      }
+      plans.push_back(&f.plan), starts.push_back(f.start_s), clock_rounds.push_back(f.order.schedule_round());
+      peers.push_back(&r);
+    }
+    if (!peers.empty()) apply_clock_together(e_, links_, plans, starts, clock_rounds, peers);
+    for (auto& r : results) {
       InFlight& f = flying_.at(by_device_.at(static_cast<int>(r.device)));
-      apply_clock(e_, links_, f.plan, f.start_s, f.order.schedule_round(), r);
       r.gather = f.gather;
       r.rate = f.plan.submodel ? f.plan.submodel->rate : 1.0;
       r.start_version = f.version;

@@ -5,23 +5,6 @@
 #include "edgesim/device/clock.hpp"
 
 namespace edgesim {
-namespace {
-
-// The phase's transfers, all starting at `start_s`; returns the phase's length.
-double time_phase(const std::vector<Transfer>& transfers, const std::vector<LinkProfile>& links, double start_s,
-                  TransferKind kind, std::vector<TransferRecord>* records) {
-  double longest = 0;
-  const auto timings = time_transfers(transfers, links, start_s);
-  for (std::size_t i = 0; i < transfers.size(); ++i) {
-    longest = std::max(longest, timings[i].duration_s);
-    if (records)
-      records->push_back({0, transfers[i].source, transfers[i].destination, static_cast<std::int64_t>(transfers[i].bytes),
-                          timings[i].start_s, timings[i].end_s, kind});
-  }
-  return longest;
-}
-
-}  // namespace
 
 std::vector<Transfer> task_downloads(const TaskPlan& plan, int device, std::uint64_t bytes_down) {
   if (!plan.downloads.empty() || plan.serverless) return plan.downloads;
@@ -34,29 +17,74 @@ std::vector<Transfer> task_uploads(const TaskPlan& plan, int device, std::uint64
 }
 
 double download_seconds(const std::vector<Transfer>& downloads, const std::vector<LinkProfile>& links) {
-  return time_phase(downloads, links, 0.0, TransferKind::kDownload, nullptr);
+  double longest = 0;
+  for (const TransferTiming& t : time_transfers(downloads, links, 0.0)) longest = std::max(longest, t.duration_s);
+  return longest;
 }
 
-void apply_clock(const Experiment& e, const std::vector<LinkProfile>& links, const TaskPlan& plan, double start_s,
-                 std::int64_t clock_round, TaskResult& t) {
-  const int d = static_cast<int>(t.device);
-  const DeviceProfile device = e.devices[d].at_round(clock_round);
+namespace {
+
+// What the task costs before its transfers are timed: its bytes (a serverless task's traffic is
+// its peer transfers, not a copy of its (sub)model each way) and its compute.
+void start_task(const Experiment& e, const TaskPlan& plan, double start_s, std::int64_t clock_round, TaskResult& t) {
   t.transfers.clear();
   t.start_s = start_s;
-  if (plan.serverless) {  // the task's traffic is its peer transfers, not a copy of its (sub)model each way
+  if (plan.serverless) {
     t.bytes_down = t.bytes_up = 0;
     for (const Transfer& x : plan.downloads) t.bytes_down += x.bytes;
     if (t.status != TaskStatus::kOom)
       for (const Transfer& x : plan.uploads) t.bytes_up += x.bytes;
   }
-  t.download_s = time_phase(task_downloads(plan, d, t.bytes_down), links, start_s, TransferKind::kDownload, &t.transfers);
-  t.compute_s = t.upload_s = 0;
-  if (t.status != TaskStatus::kOom) {  // one refused for memory fails on arrival
-    t.compute_s = time_task(device, t.reference_compute_s, 0, 0).compute_s;
-    t.upload_s = time_phase(task_uploads(plan, d, t.bytes_up), links, start_s + t.download_s + t.compute_s,
-                            TransferKind::kUpload, &t.transfers);
+  t.download_s = t.compute_s = t.upload_s = 0;
+  if (t.status != TaskStatus::kOom)  // one refused for memory fails on arrival
+    t.compute_s = time_task(e.devices[t.device].at_round(clock_round), t.reference_compute_s, 0, 0).compute_s;
+}
+
+// One phase (downloads or uploads) of several tasks, each phase starting at starts[k], timed
+// together; sets each task's phase seconds (`field`) and appends its transfer records.
+void time_phase_together(const std::vector<std::vector<Transfer>>& phase, const std::vector<double>& starts,
+                         const std::vector<LinkProfile>& links, TransferKind kind, const std::vector<TaskResult*>& tasks,
+                         double TaskResult::*field) {
+  std::vector<Transfer> all;
+  std::vector<double> at;
+  std::vector<std::size_t> owner;
+  for (std::size_t k = 0; k < phase.size(); ++k)
+    for (const Transfer& x : phase[k]) all.push_back(x), at.push_back(starts[k]), owner.push_back(k);
+  const auto timings = time_transfers(all, at, links);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    TaskResult& t = *tasks[owner[i]];
+    t.*field = std::max(t.*field, timings[i].duration_s);
+    t.transfers.push_back({0, all[i].source, all[i].destination, static_cast<std::int64_t>(all[i].bytes),
+                           timings[i].start_s, timings[i].end_s, kind});
   }
-  t.end_s = start_s + (t.download_s + t.compute_s + t.upload_s);
+}
+
+}  // namespace
+
+void apply_clock_together(const Experiment& e, const std::vector<LinkProfile>& links,
+                          const std::vector<const TaskPlan*>& plans, const std::vector<double>& starts,
+                          const std::vector<std::int64_t>& clock_rounds, const std::vector<TaskResult*>& tasks) {
+  const std::size_t n = tasks.size();
+  std::vector<std::vector<Transfer>> downloads(n), uploads(n);
+  std::vector<double> upload_starts(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    TaskResult& t = *tasks[k];
+    start_task(e, *plans[k], starts[k], clock_rounds[k], t);
+    downloads[k] = task_downloads(*plans[k], static_cast<int>(t.device), t.bytes_down);
+  }
+  time_phase_together(downloads, starts, links, TransferKind::kDownload, tasks, &TaskResult::download_s);
+  for (std::size_t k = 0; k < n; ++k) {
+    TaskResult& t = *tasks[k];
+    if (t.status != TaskStatus::kOom) uploads[k] = task_uploads(*plans[k], static_cast<int>(t.device), t.bytes_up);
+    upload_starts[k] = starts[k] + t.download_s + t.compute_s;
+  }
+  time_phase_together(uploads, upload_starts, links, TransferKind::kUpload, tasks, &TaskResult::upload_s);
+  for (TaskResult* t : tasks) t->end_s = t->start_s + (t->download_s + t->compute_s + t->upload_s);
+}
+
+void apply_clock(const Experiment& e, const std::vector<LinkProfile>& links, const TaskPlan& plan, double start_s,
+                 std::int64_t clock_round, TaskResult& t) {
+  apply_clock_together(e, links, {&plan}, {start_s}, {clock_round}, {&t});
 }
 
 }  // namespace edgesim

@@ -21,6 +21,7 @@
 #include "edgesim/io/config.hpp"
 #include "edgesim/model/aggregate.hpp"
 #include "edgesim/model/submodel.hpp"
+#include "edgesim/runtime/task_clock.hpp"
 
 using namespace edgesim;
 
@@ -247,4 +248,58 @@ TEST_CASE("MSfusion traffic: uploads carry 4 B per entry two windows share; down
       CHECK(up == 4 * static_cast<std::uint64_t>(common(r2.gathers[n], r2.gathers[m])));
     }
   }
+}
+
+// The round's tasks are timed together (runtime/task_clock.hpp): a participant receiving two
+// peers' uploads at once splits its downlink between them.
+TEST_CASE("MSfusion timing: uploads into one participant share its downlink", "[msfusion]") {
+  const Experiment e = three_participants();
+  MsFusion policy(e);
+  const Round r1 = plan_round(policy, e, 1);
+  torch::Tensor global = torch::zeros({e.model.state_count()});
+  std::vector<TaskResult> together = results(r1, global, 1), alone = together;
+  // No compute (the devices' speeds differ): every upload starts at 0, as the round does.
+  for (auto& t : together) t.reference_compute_s = 0;
+  for (auto& t : alone) t.reference_compute_s = 0;
+  // Fast uplinks, 1 Mbit/s downlinks, no latency: the receivers' downlinks are the bottleneck.
+  const std::vector<LinkProfile> links(kParticipants, LinkProfile{1e6, 1.0, 0.0});
+  std::vector<const TaskPlan*> plans;
+  std::vector<TaskResult*> tasks;
+  for (int n = 0; n < kParticipants; ++n) plans.push_back(&r1.plans[n]), tasks.push_back(&together[n]);
+  apply_clock_together(e, links, plans, std::vector<double>(kParticipants, 0.0), std::vector<std::int64_t>(kParticipants, 1), tasks);
+  for (int n = 0; n < kParticipants; ++n) apply_clock(e, links, r1.plans[n], 0.0, 1, alone[n]);
+
+  const double upload_start = 0;
+  for (int m = 0; m < kParticipants; ++m) {
+    INFO("receiver " << m);
+    std::uint64_t bytes = 0;
+    double last = 0;
+    for (const TaskResult& t : together)
+      for (const TransferRecord& x : t.transfers)
+        if (x.destination == m) {
+          CHECK(x.start_s == upload_start);
+          bytes += static_cast<std::uint64_t>(x.bytes), last = std::max(last, x.end_s);
+        }
+    // Max-min sharing keeps the downlink busy: the last upload ends when all its bytes are in.
+    CHECK(last == Approx(upload_start + 8.0 * static_cast<double>(bytes) / 1e6).epsilon(1e-12));
+  }
+  bool slowed = false;
+  for (int n = 0; n < kParticipants; ++n) {
+    REQUIRE(together[n].transfers.size() == alone[n].transfers.size());
+    for (std::size_t i = 0; i < alone[n].transfers.size(); ++i) {
+      CHECK(together[n].transfers[i].end_s >= alone[n].transfers[i].end_s);
+      slowed |= together[n].transfers[i].end_s > alone[n].transfers[i].end_s;
+    }
+    CHECK(together[n].end_s == together[n].start_s + together[n].compute_s + together[n].upload_s);
+    CHECK(together[n].upload_s >= alone[n].upload_s);
+  }
+  CHECK(slowed);
+  // One task alone is apply_clock exactly.
+  TaskResult single = results(r1, global, 1)[0];
+  single.reference_compute_s = 0.125;
+  alone[0].reference_compute_s = 0.125;
+  apply_clock(e, links, r1.plans[0], 0.0, 1, alone[0]);
+  apply_clock_together(e, links, {&r1.plans[0]}, {0.0}, {1}, {&single});
+  CHECK(single.end_s == alone[0].end_s);
+  CHECK(single.upload_s == alone[0].upload_s);
 }

@@ -24,4 +24,14 @@ double download_seconds(const std::vector<Transfer>& downloads, const std::vecto
 void apply_clock(const Experiment& e, const std::vector<LinkProfile>& links, const TaskPlan& plan, double start_s,
                  std::int64_t clock_round, TaskResult& task);
 
+// The same for several tasks (task k: plans[k], starts[k], clock_rounds[k]) whose transfers
+// share links: every task's downloads are timed together, then every task's uploads, each from
+// its own start (device/transfer.hpp), so a peer serving several others at once serves each
+// more slowly. [choice] The two phases are timed apart: a download from a peer is not slowed
+// by that peer's own uploads (in a synchronous round those come after its training, mostly
+// after the round's downloads). One task alone is apply_clock, bit for bit.
+void apply_clock_together(const Experiment& e, const std::vector<LinkProfile>& links,
+                          const std::vector<const TaskPlan*>& plans, const std::vector<double>& starts,
+                          const std::vector<std::int64_t>& clock_rounds, const std::vector<TaskResult*>& tasks);
+
 }  // namespace edgesim
