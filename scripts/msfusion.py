@@ -166,7 +166,8 @@ def nobody_holds(resnet):
     lines = ["## Nobody holds the model\n",
              f"ResNet-18 at width 0.25 on Fashion-MNIST-32: the full model is {full / MIB:.2f} MiB "
              f"({full // 4:,} parameters and buffers); the {len(caps)} devices' memory caps are "
-             f"{caps.min() / MIB:.0f}–{caps.max() / MIB:.0f} MiB.\n"]
+             + (f"{caps.min() / MIB:.0f} MiB each.\n" if caps.min() == caps.max()
+                else f"{caps.min() / MIB:.0f}–{caps.max() / MIB:.0f} MiB.\n")]
     if fedavg:
         t = fedavg[0]["tasks"]
         lines.append(f"FedAvg on the same devices (full model, 1 round): training footprint "
@@ -276,8 +277,8 @@ def scalability(scale, targets):
         for x in targets:
             rounds, to = (list(v) for v in zip(*(reached(r, x) for r in rs)))
             cells.append(f"{ms(to, 1e-6, 0)} ({ms(rounds, 1, 1)})" if np.isfinite(to).all() else ms(to, 1e-6, 0))
-            if x == targets[0] and not varied:
-                points.append((n, rs, to))
+            if x == targets[0]:
+                points.append((n, rs, to, config_number(rs[0], "algorithm", "lr"), varied))
         samples = int(np.median(rs[0]["devices"]["samples"]))
         lr = config_number(rs[0], "algorithm", "lr")
         lines.append(f"| {n} | 1/{n} | {lr:g} | {len(rs)} | {samples} | {ms([flops_per_round(r) for r in rs], 1e-6, 1)} "
@@ -375,22 +376,28 @@ def figures(resnet, points, lm, out, target, cnn_target):
         written.append("accuracy_vs_flops.png")
     if points:
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
-        ns = [p[0] for p in points]
-        for label, vals, ax in (("to target", [p[2] for p in points], a),):
+        missed = set()
+        for lr in sorted({p[3] for p in points}, reverse=True):
+            series = [p for p in points if p[3] == lr]
+            ns = [p[0] for p in series]
+            vals = [p[2] for p in series]
             mean = [np.mean(v) * 1e-6 if np.isfinite(v).all() else np.nan for v in vals]
             err = [np.std(v, ddof=1) * 1e-6 if len(v) > 1 and np.isfinite(v).all() else 0 for v in vals]
-            ax.errorbar(ns, mean, yerr=err, marker="o", capsize=3)
-            missed = [str(n) for n, m in zip(ns, mean) if not np.isfinite(m)]
-            if missed:
-                ax.set_title(f"not reached (in every seed) with N = {', '.join(missed)}", fontsize=9)
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
-            ax.set_xticks(ns, [str(n) for n in ns])
-            ax.set_xlabel("participants N (split 1/N)")
-            ax.set_ylabel(f"MFLOP per participant to {100 * cnn_target:.0f}%")
-            ax.grid(alpha=0.3)
-        for n, rs, _ in points:
-            band(b, rs, lambda c: 100 * c[1], f"N = {n}", marker=".")
+            a.errorbar(ns, mean, yerr=err, marker="o", capsize=3, label=f"lr {lr:g}")
+            missed |= {f"N = {n} (lr {lr:g})" for n, m in zip(ns, mean) if not np.isfinite(m)}
+        if missed:
+            a.set_title("not reached in every seed: " + ", ".join(sorted(missed)), fontsize=7)
+        all_ns = sorted({p[0] for p in points})
+        a.set_xscale("log", base=2)
+        a.set_yscale("log")
+        a.set_xticks(all_ns, [str(n) for n in all_ns])
+        a.set_xlabel("participants N (split 1/N)")
+        a.set_ylabel(f"MFLOP per participant to {100 * cnn_target:.0f}%")
+        a.legend(fontsize=8)
+        a.grid(alpha=0.3)
+        points = [p for p in points if not p[4]]  # the accuracy curves: the config's learning rate
+        for n, rs, _, lr, _ in points:
+            band(b, rs, lambda c: 100 * c[1], f"N = {n} (lr {lr:g})", marker=".")
         b.axhline(100 * cnn_target, color="grey", lw=0.8, ls="--")
         b.set_xscale("log")
         b.set_xlabel("training MFLOP per participant (cumulative)")
