@@ -50,7 +50,7 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
        "pipeline",
        {"pipeline.planner", "pipeline.micro_batches", "pipeline.max_micro_batches", "pipeline.max_stages",
         "pipeline.cuts", "pipeline.grouping", "pipeline.op_overhead_s", "pipeline.faults",
-        "pipeline.heartbeat_timeout_s"},
+        "pipeline.heartbeat_timeout_s", "pipeline.failure_mtbf_s", "pipeline.failure_seed"},
        false},
       {"fedbuff", "FedBuff (Nguyen et al. 2022)", "async",
        {"algorithm.buffer_size", "algorithm.server_lr", "algorithm.staleness", "algorithm.staleness_a",

@@ -78,7 +78,7 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
     return n;
   };
   std::int64_t participants = count_devices();
-  const std::vector<PipelineFault> faults = parse_fault_schedule(cfg.pipeline.faults, cfg.devices.count);
+  const std::vector<PipelineFault> faults = fault_schedule(cfg);
   std::size_t next_fault = 0;
   bool ended_by_fault = false;
 

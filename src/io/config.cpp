@@ -449,6 +449,14 @@ const std::vector<Key>& schema() {
       {"pipeline.heartbeat_timeout_s", Type::kFloat, "0.1",
        "[choice] Pipeline runs: virtual seconds without a heartbeat after which a device counts as failed.",
        EDGESIM_FIELD(pipeline.heartbeat_timeout_s, to_float(v)), at_least(0)},
+      {"pipeline.failure_mtbf_s", Type::kFloat, "0.0",
+       "[choice] Pipeline runs: random failures. Every device not in `pipeline.faults` fails once, at a virtual time "
+       "drawn from an exponential distribution with this mean (memoryless failures at a constant rate), from the "
+       "stream (`pipeline.failure_seed`, device). 0 = none.",
+       EDGESIM_FIELD(pipeline.failure_mtbf_s, to_float(v)), at_least(0)},
+      {"pipeline.failure_seed", Type::kInt, "0",
+       "Pipeline runs: seed of the random failures' stream (0 = `run.seed`), so failures can vary with the training fixed.",
+       EDGESIM_FIELD(pipeline.failure_seed, static_cast<std::uint64_t>(to_int(v))), at_least(0)},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `calibrated`: from FLOPs, bytes moved and kernels per "
        "op, priced by measured compute profiles (deterministic; docs/CLOCK.md). `measured`: the host's measured step time x slowdown. "
@@ -674,7 +682,7 @@ void check_pipeline_keys(const ExperimentConfig& cfg, const AlgorithmInfo& info,
   if (cfg.clock.mode != "analytic")
     fail("clock.mode", "pipeline runs time their ops with the analytic clock only (for now)");
   try {
-    parse_fault_schedule(cfg.pipeline.faults, cfg.devices.count);
+    fault_schedule(cfg);
   } catch (const std::invalid_argument& e) {
     fail("pipeline.faults", e.what());
   }

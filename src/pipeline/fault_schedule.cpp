@@ -6,9 +6,20 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "edgesim/common/rng.hpp"
 #include "edgesim/pipeline/stage_split.hpp"
 
 namespace edgesim {
+
+namespace {
+
+void sort_faults(std::vector<PipelineFault>& faults) {
+  std::stable_sort(faults.begin(), faults.end(), [](const PipelineFault& a, const PipelineFault& b) {
+    return a.at_s < b.at_s || (a.at_s == b.at_s && a.device < b.device);
+  });
+}
+
+}  // namespace
 
 std::vector<PipelineFault> parse_fault_schedule(const std::string& text, int num_devices) {
   std::vector<PipelineFault> out;
@@ -43,10 +54,32 @@ std::vector<PipelineFault> parse_fault_schedule(const std::string& text, int num
     if (!seen.insert(f.device).second) throw std::invalid_argument("device " + std::to_string(f.device) + " is listed twice");
     out.push_back(f);
   }
-  std::stable_sort(out.begin(), out.end(), [](const PipelineFault& a, const PipelineFault& b) {
-    return a.at_s < b.at_s || (a.at_s == b.at_s && a.device < b.device);
-  });
+  sort_faults(out);
   return out;
+}
+
+std::vector<PipelineFault> with_random_failures(std::vector<PipelineFault> listed, double mtbf_s, std::uint64_t seed,
+                                                int num_devices) {
+  if (!(mtbf_s >= 0) || !std::isfinite(mtbf_s)) throw std::invalid_argument("the mean time between failures must be >= 0");
+  if (mtbf_s == 0) return listed;
+  std::set<int> named;
+  for (const PipelineFault& f : listed) named.insert(f.device);
+  for (int d = 0; d < num_devices; ++d) {
+    if (named.count(d)) continue;
+    Rng rng(seed, Purpose::kFailure, static_cast<std::uint64_t>(d));
+    PipelineFault f;
+    f.device = d;
+    f.at_s = -mtbf_s * std::log1p(-rng.uniform());  // inverse CDF; uniform() < 1, so finite
+    listed.push_back(f);
+  }
+  sort_faults(listed);
+  return listed;
+}
+
+std::vector<PipelineFault> fault_schedule(const ExperimentConfig& cfg) {
+  const std::uint64_t seed = cfg.pipeline.failure_seed != 0 ? cfg.pipeline.failure_seed : cfg.run.seed;
+  return with_random_failures(parse_fault_schedule(cfg.pipeline.faults, cfg.devices.count), cfg.pipeline.failure_mtbf_s,
+                              seed, cfg.devices.count);
 }
 
 Plan plan_without(const Plan& plan, int device, const LayerProfile& profile, const Fleet& fleet) {

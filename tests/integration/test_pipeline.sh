@@ -164,6 +164,25 @@ base_loss = base["rounds"]["train_loss"][:len(r)]
 assert np.allclose(r["train_loss"], base_loss, rtol=1e-5), (r["train_loss"], base_loss)
 PY
 check "faults: a failure noticed by heartbeat timeout, stage re-split and iteration replayed (same losses); a single-device stage's exit ends the run; -np 1 = -np 3"
+# Random failures (pipeline.failure_mtbf_s): drawn per device from (failure_seed, device), the
+# same for any rank count; another seed, other times; a listed device keeps its listed fault.
+for np in 1 3; do
+  run_ok "random$np" $np run "$TMP/hybrid/p.toml" --out "$TMP/random$np.h5" --set devices.memory=estimated \
+    --set run.rounds=5 --set pipeline.heartbeat_timeout_s=0.05 --set pipeline.failure_mtbf_s=0.05 \
+    --set 'pipeline.faults="leave:3@100"'
+done
+run_ok random-seed2 1 run "$TMP/hybrid/p.toml" --out "$TMP/random-seed2.h5" --set devices.memory=estimated \
+  --set run.rounds=5 --set pipeline.heartbeat_timeout_s=0.05 --set pipeline.failure_mtbf_s=0.05 \
+  --set 'pipeline.faults="leave:3@100"' --set pipeline.failure_seed=2
+/usr/bin/python3 - "$TMP/random1.h5" "$TMP/random3.h5" "$TMP/random-seed2.h5" <<'PY' || fail "random failures"
+import sys, h5py, numpy as np
+a, b, c = (h5py.File(p, "r")["pipeline_faults"][:] for p in sys.argv[1:])
+same = lambda x, y: len(x) == len(y) and all(np.array_equal(x[n], y[n], equal_nan=x[n].dtype.kind == "f") for n in x.dtype.names)
+assert len(a) >= 1 and same(a, b), (a, b)
+assert np.all(a["leave"] == 0) and np.all(np.diff(a["fault_s"]) >= 0) and 3 not in set(a["device"]), a
+assert len(c) >= 1 and not np.array_equal(a["fault_s"][:1], c["fault_s"][:1]), (a, c)
+PY
+check "random failures: drawn per device from the failure seed, identical for -np 1 and 3, other times for another seed"
 /usr/bin/python3 - "$TMP/gpipe1.h5" "$TMP/asteroid1.h5" <<'PY' || fail "pipeline /rounds"
 import sys, h5py, numpy as np
 g, a = (h5py.File(p, "r")["rounds"][:] for p in sys.argv[1:])

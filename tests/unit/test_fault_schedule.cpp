@@ -2,6 +2,7 @@
 // text says, in time order, and every way it can be wrong; and the plan that survives a device.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -97,4 +98,38 @@ TEST_CASE("the plan without a device: its stage re-split among the survivors by 
     REQUIRE(after.num_stages() == 2);
     CHECK(after.stages[0].shares == plan.stages[0].shares);
   }
+}
+
+TEST_CASE("random failures: one per unlisted device, exponential, from (seed, device) alone", "[pipeline][faults]") {
+  const auto listed = parse_fault_schedule("leave:1@0.5", 4);
+  CHECK(with_random_failures(listed, 0.0, 7, 4).size() == 1);  // off
+  const auto f = with_random_failures(listed, 2.0, 7, 4);
+  REQUIRE(f.size() == 4);
+  int leaves = 0;
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    if (i > 0) CHECK(f[i - 1].at_s <= f[i].at_s);
+    CHECK(std::isfinite(f[i].at_s));
+    CHECK(f[i].at_s >= 0);
+    if (f[i].device == 1) CHECK((f[i].leave && f[i].at_s == 0.5));  // the listed one as listed
+    leaves += f[i].leave;
+  }
+  CHECK(leaves == 1);
+  // A device's time depends on the seed and the device only: not on how many there are.
+  auto time_of = [](const std::vector<PipelineFault>& faults, int device) {
+    for (const PipelineFault& x : faults)
+      if (x.device == device) return x.at_s;
+    return -1.0;
+  };
+  const auto more = with_random_failures({}, 2.0, 7, 64);
+  for (int d : {0, 2, 3}) CHECK(time_of(f, d) == time_of(more, d));
+  CHECK(time_of(with_random_failures({}, 2.0, 8, 4), 0) != time_of(f, 0));
+  // Exponential with the given mean: over 4,000 devices the sample mean and the share failing
+  // before the mean (1 − 1/e) are close (fixed seed: the check is exact, not flaky).
+  const auto many = with_random_failures({}, 3.0, 11, 4000);
+  double sum = 0;
+  int early = 0;
+  for (const PipelineFault& x : many) sum += x.at_s, early += x.at_s < 3.0;
+  CHECK(sum / 4000 == Approx(3.0).epsilon(0.05));
+  CHECK(early / 4000.0 == Approx(1 - std::exp(-1.0)).epsilon(0.05));
+  CHECK_THROWS_AS(with_random_failures({}, -1.0, 1, 4), std::invalid_argument);
 }

@@ -12,6 +12,7 @@ namespace edgesim {
 enum class Purpose : std::uint64_t {
   kModelInit = 1, kPartition = 2, kSelection = 3, kShuffle = 4, kSynthetic = 6, kDropout = 7,
   kBnStatistics = 8,  // the evaluation's BatchNorm statistics pass (runtime/bn_statistics.hpp)
+  kFailure = 9,       // a pipeline run's random device failures (pipeline/fault_schedule.hpp)
 };
 
 class Rng {

@@ -122,6 +122,8 @@ struct PipelineConfig {
   double op_overhead_s = 0.0;        // fixed seconds per forward/backward op
   std::string faults;                // "fail:D@T,leave:D@T" (pipeline/fault_schedule.hpp)
   double heartbeat_timeout_s = 0.1;  // a failure is noticed this long after it (virtual s)
+  double failure_mtbf_s = 0;         // random failures: mean virtual seconds to a device's failure (0 = none)
+  std::uint64_t failure_seed = 0;    // their stream's seed (0 = run.seed)
 };
 
 struct ClockConfig {
