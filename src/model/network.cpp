@@ -279,9 +279,12 @@ void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vec
     }
     out[i] = std::move(y);
     if (keep) {
-      if (last_reader[i] < 0) out[i].reset();
-      for (int j : l.inputs.empty() ? std::vector<int>{i - 1} : l.inputs)
+      auto release_if_last = [&](int j) {
         if (j >= 0 && last_reader[j] == i) out[j].reset();
+      };
+      if (last_reader[i] < 0) out[i].reset();
+      if (l.inputs.empty()) release_if_last(i - 1);
+      for (int j : l.inputs) release_if_last(j);
     }
   }
 }
