@@ -26,6 +26,7 @@ def main():
         # Files from before these attributes existed have neither.
         warnings = str(f.attrs.get("warnings", "")).splitlines()
         ended_by = str(f.attrs.get("ended_by", ""))
+        utilisation = float(f.attrs.get("resource_utilisation", float("nan")))
     acc = rounds["test_accuracy"]
     evaluated = ~np.isnan(acc)
     counts = {s: int(np.sum(tasks["status"] == s.encode())) for s in ("ok", "oom", "dropped")}
@@ -42,6 +43,8 @@ def main():
                   f"{loss[last]:.3f} nats per token")
     if len(rounds):
         print(f"  virtual time {rounds['virtual_time_s'][-1]:.1f} s, wall time {rounds['wall_time_s'][-1]:.1f} s")
+        if np.isfinite(utilisation):  # written when a federated run completes
+            print(f"  resource utilisation {100 * utilisation:.1f}% (task compute time / (virtual time x devices))")
         print(f"  traffic {rounds['bytes_down'].sum() / 2**20:.1f} MiB down, {rounds['bytes_up'].sum() / 2**20:.1f} MiB up")
     print(f"  tasks: {counts['ok']} ok, {counts['oom']} oom, {counts['dropped']} dropped")
     for w in warnings:

@@ -14,7 +14,7 @@
 namespace edgesim {
 namespace {
 
-constexpr char kMagic[8] = {'E', 'S', 'C', 'K', 'P', 'T', '0', '4'};
+constexpr char kMagic[8] = {'E', 'S', 'C', 'K', 'P', 'T', '0', '5'};
 
 }  // namespace
 
@@ -27,6 +27,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   w.pod(c.wall_time_s);
   w.pod(c.final_accuracy);
   w.pod(c.best_accuracy);
+  w.pod(c.training_s);
   w.floats(c.weights);
   w.str(c.algorithm_state);
   w.pod(c.dispatched);
@@ -99,6 +100,7 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path) {
   c.wall_time_s = r.pod<double>("the wall time");
   c.final_accuracy = r.pod<double>("the accuracy");
   c.best_accuracy = r.pod<double>("the accuracy");
+  c.training_s = r.pod<double>("the training time");
   c.weights = r.floats("the model");
   c.algorithm_state = r.str("the algorithm state");
   c.dispatched = r.pod<std::int64_t>("the dispatch count");

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 
@@ -279,6 +280,7 @@ struct ResultsWriter::Impl {
   Handle string_type(std::size_t bytes) const { return edgesim::string_type(bytes, path); }
   void write_string_attr(const char* name, const std::string& value);
   void rewrite_string_attr(const char* name, const std::string& value);
+  void write_double_attr(const char* name, double value, bool create);
   void write_root_attributes(const RunMetadata& meta);
   void write_devices(const std::vector<DeviceRecord>& devices, int num_classes);
   void create_status();
@@ -322,6 +324,16 @@ void ResultsWriter::Impl::rewrite_string_attr(const char* name, const std::strin
   ok(H5Awrite(attr.get(), type.get(), &text), "H5Awrite", what);
 }
 
+void ResultsWriter::Impl::write_double_attr(const char* name, double value, bool create) {
+  const std::string what = std::string("root attribute ") + name;
+  Handle space(id(H5Screate(H5S_SCALAR), "H5Screate", what), H5Sclose);
+  Handle attr(id(create ? H5Acreate2(file.get(), name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT)
+                        : H5Aopen(file.get(), name, H5P_DEFAULT),
+                 create ? "H5Acreate2" : "H5Aopen", what),
+              H5Aclose);
+  ok(H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value), "H5Awrite", what);
+}
+
 void ResultsWriter::Impl::write_root_attributes(const RunMetadata& meta) {
   write_string_attr("config", meta.config_toml);
   {
@@ -348,6 +360,7 @@ void ResultsWriter::Impl::write_root_attributes(const RunMetadata& meta) {
   // change, but none may be created.
   write_string_attr("warnings", "");
   write_string_attr("ended_by", "");
+  write_double_attr("resource_utilisation", std::numeric_limits<double>::quiet_NaN(), true);
 }
 
 void ResultsWriter::Impl::write_devices(const std::vector<DeviceRecord>& devices,
@@ -673,6 +686,11 @@ void ResultsWriter::set_warnings(const std::vector<std::string>& warnings) {
 
 void ResultsWriter::set_ended_by(const std::string& reason) {
   impl_->rewrite_string_attr("ended_by", reason);
+  impl_->flush();
+}
+
+void ResultsWriter::set_resource_utilisation(double utilisation) {
+  impl_->write_double_attr("resource_utilisation", utilisation, false);
   impl_->flush();
 }
 

@@ -62,6 +62,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     summary.rounds = static_cast<int>(c->round);
     summary.final_accuracy = c->final_accuracy;
     summary.best_accuracy = c->best_accuracy;
+    summary.training_s = c->training_s;
     algorithm.load_state(c->algorithm_state);
   }
   // The loop's state after the last aggregation, with the tasks then in flight: what a resumed
@@ -74,6 +75,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     c.round = last->round;
     c.virtual_time_s = last->now, c.wall_time_s = wall_now();
     c.final_accuracy = summary.final_accuracy, c.best_accuracy = summary.best_accuracy;
+    c.training_s = summary.training_s;
     c.weights = to_floats(global);
     c.algorithm_state = algorithm.save_state();
     for (const auto& [v, model] : last->start_models) c.start_models.emplace_back(v, to_floats(model));
@@ -156,6 +158,7 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
     rec.round = round;
     double loss_sum = 0, loss_weight = 0;
     for (const auto& t : tasks) {
+      summary.training_s += t.compute_s;
       rec.bytes_down += static_cast<std::int64_t>(t.bytes_down);
       rec.bytes_up += static_cast<std::int64_t>(t.bytes_up);
       if (t.status != TaskStatus::kOk) continue;
@@ -227,6 +230,8 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   transport.shutdown();
   summary.ended_by = summary.rounds < cfg.run.rounds ? "until_virtual_s" : "rounds";
   results.set_ended_by(summary.ended_by);
+  summary.resource_utilisation = now > 0 ? summary.training_s / (now * cfg.devices.count) : 0.0;
+  results.set_resource_utilisation(summary.resource_utilisation);
   results.write_final_model(to_floats(global));
   results.mark_complete();
   if (!options.checkpoint_path.empty()) std::filesystem::remove(options.checkpoint_path);

@@ -22,6 +22,7 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   c.best_accuracy = 0.875;
   c.final_accuracy = 0.625;
   c.wall_time_s = 41.5;
+  c.training_s = 17.75;
   c.weights = {1.5f, -2.0f, 3.25f};
   c.algorithm_state = std::string("\0state", 6);
   c.dispatched = 42;
@@ -41,6 +42,7 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   CHECK(back->best_accuracy == 0.875);
   CHECK(back->final_accuracy == 0.625);
   CHECK(back->wall_time_s == 41.5);
+  CHECK(back->training_s == 17.75);
   CHECK(back->weights == c.weights);
   CHECK(back->algorithm_state == c.algorithm_state);
   CHECK(back->dispatched == 42);
@@ -67,7 +69,7 @@ TEST_CASE("a checkpoint reads back exactly; no file is nullopt; damage is an err
   fs::resize_file(path, fs::file_size(path) - 5);
   CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains(path) && Catch::Contains("truncated at byte"));
   std::ofstream(path) << "ESCKPT01 an older format";
-  CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("checkpoint format 01 is not this edgesim's (04)"));
+  CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("checkpoint format 01 is not this edgesim's (05)"));
   std::ofstream(path) << "garbage!garbage!";
   CHECK_THROWS_WITH(load_checkpoint(path), Catch::Contains("not an edgesim checkpoint"));
   fs::remove(path);

@@ -20,6 +20,7 @@ struct Checkpoint {
   std::int64_t round = 0;  // last finished round
   double virtual_time_s = 0, wall_time_s = 0;
   double final_accuracy = 0, best_accuracy = 0;
+  double training_s = 0;  // Σ compute_s of the recorded tasks (resource utilisation)
   std::vector<float> weights;
   std::string algorithm_state;  // opaque bytes owned by the policy
 

@@ -148,6 +148,9 @@ class ResultsWriter {
   // "until_virtual_s"; empty while it runs).
   void set_warnings(const std::vector<std::string>& warnings);
   void set_ended_by(const std::string& reason);
+  // `resource_utilisation`: Σ task compute time / (virtual time × devices), Co-S²P's definition
+  // over the whole run (NaN while it runs).
+  void set_resource_utilisation(double utilisation);
 
  private:
   struct Impl;

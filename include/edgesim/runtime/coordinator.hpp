@@ -30,6 +30,8 @@ struct RunSummary {
   int rounds = 0;  // last finished round
   double virtual_time_s = 0, wall_time_s = 0;
   double final_accuracy = 0, best_accuracy = 0;
+  // Co-S²P's resource utilisation: Σ task compute time / (virtual time × devices).
+  double training_s = 0, resource_utilisation = 0;
   bool stopped = false;  // by SIGTERM/SIGUSR1, after checkpointing
   std::string ended_by;  // a complete run: "rounds" or "until_virtual_s" (the budget)
 };
