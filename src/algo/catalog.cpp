@@ -43,6 +43,14 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
         "algorithm.adaptcl_cost_exponent", "algorithm.adaptcl_keep_min", "algorithm.adaptcl_time_ema",
         "algorithm.adaptcl_failure_backoff", "algorithm.adaptcl_importance", "algorithm.adaptcl_bn_l1"},
        false},
+      {"co-s2p",
+       "Co-S²P (Li et al. 2024): depth-pruned submodels with exits, cross-block transfer, staleness-aware "
+       "semi-asynchronous aggregation",
+       "semi_async",
+       {"algorithm.rates", "algorithm.rate_rule", "algorithm.rate_levels", "algorithm.rate_memory_margin",
+        "algorithm.co_s2p_gamma", "algorithm.co_s2p_temperature", "algorithm.co_s2p_distill_from",
+        "algorithm.co_s2p_width"},
+       false, true},
       {"fedasync", "FedAsync (Xie et al. 2019)", "async",
        {"algorithm.async_alpha", "algorithm.staleness", "algorithm.staleness_a", "algorithm.staleness_b"}, false},
       // A pipeline, not federated rounds: one model trained by all devices (pipeline/, app/pipeline_run).

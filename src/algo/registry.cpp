@@ -1,5 +1,6 @@
 #include "edgesim/algo/adaptcl.hpp"
 #include "edgesim/algo/algorithm.hpp"
+#include "edgesim/algo/co_s2p.hpp"
 #include "edgesim/algo/depthfl.hpp"
 #include "edgesim/algo/fedasync.hpp"
 #include "edgesim/algo/fedavg.hpp"
@@ -23,6 +24,7 @@ std::unique_ptr<Algorithm> make_algorithm(const Experiment& experiment) {
   if (name == "depthfl") return std::make_unique<DepthFL>(experiment);
   if (name == "ssp") return std::make_unique<Ssp>(experiment);
   if (name == "msfusion") return std::make_unique<MsFusion>(experiment);
+  if (name == "co-s2p") return std::make_unique<CoS2P>(experiment);
   if (name == "adaptcl") return std::make_unique<AdaptCL>(experiment);
   if (name == "fedasync") return std::make_unique<FedAsync>(experiment);
   if (name == "fedbuff") return std::make_unique<FedBuff>(experiment);

@@ -369,6 +369,23 @@ const std::vector<Key>& schema() {
        "DepthFL: the distillation weight ramps up as exp(-5(1 - t/R)²) over the first R rounds (t = round - 1), "
        "then stays 1 (the published code's R = 300); 0 = weight 1 from the start.",
        EDGESIM_FIELD(algorithm.depthfl_ramp_rounds, static_cast<int>(to_int(v))), at_least(0)},
+      {"algorithm.co_s2p_gamma", Type::kFloat, "0.5",
+       "Co-S²P: weight γ of each shallower exit's distillation term towards the device's deepest exit (the "
+       "authors' code: 0.5); the term is γ·T²·KL.",
+       EDGESIM_FIELD(algorithm.co_s2p_gamma, to_float(v)), at_least(0)},
+      {"algorithm.co_s2p_temperature", Type::kFloat, "3.0",
+       "Co-S²P: distillation temperature T (the authors' code: 3).",
+       EDGESIM_FIELD(algorithm.co_s2p_temperature, to_float(v)), greater_than(0)},
+      {"algorithm.co_s2p_distill_from", Type::kInt, "10",
+       "Co-S²P: the first round (global version + 1 at a task's start) whose tasks add the distillation terms; "
+       "before it only the exits' cross-entropies (the authors' code: round 10). A very large value switches "
+       "cross-block transfer off.",
+       EDGESIM_FIELD(algorithm.co_s2p_distill_from, static_cast<int>(to_int(v))), at_least(1)},
+      {"algorithm.co_s2p_width", Type::kString, "\"prefix\"",
+       "[choice] Co-S²P: a device's width inside its depth prefix: `prefix` keeps the first r of every sliceable "
+       "unit group (heads, MLP units, channels: a static stand-in for the authors' learned data-aware masks, which "
+       "are not built yet), `full` keeps every unit (depth pruning only).",
+       EDGESIM_FIELD(algorithm.co_s2p_width, v), one_of({"prefix", "full"})},
       {"algorithm.feddyn", Type::kBool, "true",
        "DepthFL: FedDyn's dynamic regularisation (Acar et al. 2021), on by default as in the published code: each "
        "device keeps its h_i (per-device state), the server its h.",

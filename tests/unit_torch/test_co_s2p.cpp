@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "edgesim/algo/co_s2p.hpp"
+#include "edgesim/model/spec_builder.hpp"
+#include "edgesim/model/zoo.hpp"
+#include "edgesim/runtime/task.hpp"
 #include "edgesim/trainer/co_s2p_loss.hpp"
 
 using namespace edgesim;
@@ -64,4 +68,41 @@ TEST_CASE("Co-S2P staleness-aware weights: (|delta|_1 / r) / (|w_now - w_receive
   const auto u = staleness_aware_weights({0, 0}, {1, 0.5}, {1, 1});
   CHECK(u[0] == Approx(0.5));
   CHECK_THROWS(staleness_aware_weights({1}, {0}, {0}));
+}
+
+TEST_CASE("Co-S2P's server step: zero-padded deltas, weighted by the staleness-aware rule, worked by hand",
+          "[co_s2p]") {
+  // A 4-entry model: entries 0-2 parameters, entry 3 a buffer (in the step, not in the norms).
+  torch::Tensor global = torch::tensor({1.0f, 2.0f, 3.0f, 10.0f});
+  const torch::Tensor old = torch::tensor({1.0f, 1.0f, 3.0f, 10.0f});  // drift |w - old|_1 = 1
+  TaskResult a, b;
+  // a: the whole model, received now: delta (1, 0, -1, 2), |delta|_1 over parameters 2, rate 1.
+  a.start_model = global.clone(), a.rate = 1.0;
+  a.weights = torch::tensor({2.0f, 2.0f, 2.0f, 12.0f});
+  // b: entries {0, 2} of the old model at rate 0.5: delta (0.5, -, 1, -), |delta|_1 1.5.
+  b.start_model = old, b.rate = 0.5, b.gather = torch::tensor({0, 2}, torch::kLong);
+  b.weights = torch::tensor({1.5f, 4.0f});
+  // gamma_a ∝ (2 / 1) / (0 + 1) = 2, gamma_b ∝ (1.5 / 0.5) / (1 + 1) = 1.5: 4/7 and 3/7.
+  const auto gamma = co_s2p_aggregate(global, {&a, &b}, 3);
+  REQUIRE(gamma.size() == 2);
+  CHECK(gamma[0] == Approx(4.0 / 7));
+  CHECK(gamma[1] == Approx(3.0 / 7));
+  // w + 4/7 (1, 0, -1, 2) + 3/7 (0.5, 0, 1, 0)
+  const std::vector<double> expect = {1 + 4.0 / 7 + 1.5 / 7, 2, 3 - 4.0 / 7 + 3.0 / 7, 10 + 8.0 / 7};
+  for (int i = 0; i < 4; ++i) CHECK(global[i].item<double>() == Approx(expect[i]).epsilon(1e-6));
+}
+
+TEST_CASE("Co-S2P's depth rule: the first floor(r·B) blocks, down to a block that ends with a classifier",
+          "[co_s2p]") {
+  // The authors' ViT: 12 blocks, exits after 3, 6 and 9 (12 is the model's own head).
+  VitShape shape = vit_preset("vit-tiny");
+  shape.blocks = 12;
+  ModelSpec vit = make_vit(shape, 3, 32, 10, 1.0);
+  add_early_exits(vit, {3, 6, 9});
+  CHECK(co_s2p_depth(vit, 1.0) == 12);
+  CHECK(co_s2p_depth(vit, 0.5) == 6);   // the authors' AGX / NX-16GB
+  CHECK(co_s2p_depth(vit, 0.25) == 3);  // NX-8GB
+  CHECK(co_s2p_depth(vit, 0.7) == 6);   // floor(8.4) = 8: no exit there, down to 6
+  CHECK(co_s2p_depth(vit, 0.1) == 3);   // below the first exit: the first exit still
+  CHECK(co_s2p_depth(vit, 0.99) == 9);
 }

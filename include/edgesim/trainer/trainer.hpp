@@ -21,6 +21,9 @@
 //                    on CE plus mutual self-distillation (trainer/depthfl_loss.hpp). Options:
 //                    kd_weight (this round's distillation weight), temperature, feddyn_alpha
 //                    (> 0: FedDyn's correction, per-device state "feddyn_h"); sgd's too.
+//   cross_block      Co-S²P (Li et al. 2024): every exit of the submodel trains on CE, the shallower
+//                    ones also on γ·T²·KL towards the deepest (trainer/co_s2p_loss.hpp). Options:
+//                    gamma, temperature, distill (0: CE only); sgd's too.
 #include <cstdint>
 #include <string>
 

@@ -1,0 +1,46 @@
+#pragma once
+// Co-S²P (Li et al., arXiv 2410.08457), as the authors' public code applies it where it speaks
+// (../shared/papers/NOTES.md §3; docs/ALGORITHMS.md labels every other choice):
+//   - server-side depth pruning: device d of rate r_d (from its memory cap, `algorithm.rate_rule`)
+//     trains the first ⌊r_d·B⌋ blocks — rounded down to a block with an exit head — with every
+//     exit head among them (SubmodelSpec::exits); width inside them by `algorithm.co_s2p_width`;
+//   - cross-block knowledge transfer: trainer `cross_block` (trainer/co_s2p_loss.hpp), the
+//     distillation terms from round `algorithm.co_s2p_distill_from` on;
+//   - staleness-aware aggregation under the semi-asynchronous schedule (K = ⌈ρ·N⌉ reports):
+//     Δ_i = local − received, zero outside its submodel; γ_i ∝ (‖Δ_i‖₁ / r_i) / (‖w − w_{τ_i}‖₁ + 1)
+//     (parameters only), normalised; w ← w + Σ γ_i Δ_i.
+// The global model predicts with its own classifier; each exit in use is also reported.
+#include "edgesim/algo/fedavg.hpp"
+
+namespace edgesim {
+
+// The blocks a device of `rate` keeps: the deepest block with an exit head (or the last block)
+// at most ⌊rate·B⌋, and at least the first such block.
+int co_s2p_depth(const ModelSpec& model, double rate);
+
+// The server step on the global model for updates in arrival order (each with its gather index,
+// start model and rate); returns the weights γ_i it applied.
+std::vector<double> co_s2p_aggregate(torch::Tensor& global, const std::vector<const TaskResult*>& updates,
+                                     std::int64_t parameters);
+
+class CoS2P : public FedAvg {
+ public:
+  explicit CoS2P(const Experiment& experiment);
+  std::string default_schedule() const override { return "semi_async"; }
+  std::vector<int> select(int round) override;  // every device
+  void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
+  std::vector<double> eval_rates() const override;  // depth/B of every exit in use below the model's own
+  SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // that exit, full width
+  std::optional<RateAssignment> rate_assignment() const override;
+
+  SubmodelSpec device_submodel(double rate) const;
+
+ protected:
+  std::optional<SubmodelSpec> submodel(int device, int round) override;
+  void configure(int device, int round, TaskPlan& plan) override;
+
+ private:
+  std::vector<double> rates_;  // per device
+};
+
+}  // namespace edgesim

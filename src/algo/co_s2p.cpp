@@ -1,0 +1,136 @@
+#include "edgesim/algo/co_s2p.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "edgesim/algo/device_rates.hpp"
+#include "edgesim/device/cost.hpp"
+#include "edgesim/trainer/co_s2p_loss.hpp"
+#include "edgesim/trainer/trainer.hpp"
+
+namespace edgesim {
+
+int co_s2p_depth(const ModelSpec& model, double rate) {
+  const int blocks = static_cast<int>(model.blocks.size());
+  if (blocks == 0) throw std::invalid_argument("co-s2p: model " + model.name + " has no blocks to cut in depth");
+  const int limit = static_cast<int>(std::floor(rate * blocks + 1e-9));
+  int depth = 0, first = 0;
+  for (int k = 1; k <= blocks; ++k) {
+    const bool ends_with_head = k == blocks || model.blocks[k - 1].has_exit();
+    if (!ends_with_head) continue;
+    if (first == 0) first = k;
+    if (k <= limit) depth = k;
+  }
+  return depth > 0 ? depth : first;
+}
+
+std::vector<double> co_s2p_aggregate(torch::Tensor& global, const std::vector<const TaskResult*>& updates,
+                                     std::int64_t parameters) {
+  if (updates.empty()) return {};
+  const torch::Tensor now = global.to(torch::kFloat64);
+  // The received weights of each update's entries, and its delta there (zero elsewhere).
+  auto delta_of = [&](const TaskResult& t) {
+    const torch::Tensor start = t.start_model.to(torch::kFloat64);
+    return t.weights.to(torch::kFloat64) - (t.gather.defined() ? start.index_select(0, t.gather) : start);
+  };
+  auto parameter_entries = [&](const TaskResult& t) {
+    return t.gather.defined() ? t.gather < parameters : torch::arange(now.numel()) < parameters;
+  };
+  std::vector<double> delta_l1, rates, drift_l1;
+  for (const TaskResult* t : updates) {
+    delta_l1.push_back(delta_of(*t).abs().masked_select(parameter_entries(*t)).sum().item<double>());
+    rates.push_back(t->rate);
+    drift_l1.push_back((now - t->start_model.to(torch::kFloat64)).narrow(0, 0, parameters).abs().sum().item<double>());
+  }
+  const std::vector<double> gamma = staleness_aware_weights(delta_l1, rates, drift_l1);
+  torch::Tensor step = torch::zeros_like(now);
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    const torch::Tensor d = delta_of(*updates[i]) * gamma[i];
+    if (updates[i]->gather.defined()) step.index_add_(0, updates[i]->gather, d);
+    else step += d;
+  }
+  global = (now + step).to(torch::kFloat32);
+  return gamma;
+}
+
+CoS2P::CoS2P(const Experiment& experiment) : FedAvg(experiment) {
+  const auto& a = experiment.config.algorithm;
+  const Trainer& trainer = trainer_named("cross_block");
+  const double full = training_flops_per_sample(experiment.model);
+  const LocalRecipe recipe{a.local_epochs, a.batch_size, a.lr, a.momentum, a.weight_decay};
+  const Examples none;
+  rates_ = device_rates(experiment, [&](double r) {
+    // The footprint the executor will check, from the trainer itself (every exit trains).
+    TaskPlan plan;
+    plan.submodel = device_submodel(r);
+    configure(0, a.co_s2p_distill_from, plan);
+    TaskOrder order;
+    order.options = plan.options;
+    const ModelSpec arch = submodel_architecture(experiment.model, *plan.submodel);
+    const TrainerInput in{experiment.model, arch, recipe, none, order, experiment.config.run.seed};
+    TrainingShape shape;
+    shape.all_exits = true;
+    return RateFootprint{trainer.memory_bytes(in), training_flops_per_sample(arch, shape) / full};
+  });
+}
+
+SubmodelSpec CoS2P::device_submodel(double rate) const {
+  const ModelSpec& m = experiment_.model;
+  SubmodelSpec sub = experiment_.config.algorithm.co_s2p_width == "prefix" ? prefix_submodel(m, rate) : full_submodel(m);
+  sub.rate = rate;
+  sub.depth = co_s2p_depth(m, rate);
+  for (int k = 1; k < sub.depth; ++k)
+    if (m.blocks[k - 1].has_exit()) sub.exits.push_back(k);
+  return sub;
+}
+
+std::vector<int> CoS2P::select(int) {
+  std::vector<int> all(static_cast<std::size_t>(experiment_.config.devices.count));
+  for (std::size_t d = 0; d < all.size(); ++d) all[d] = static_cast<int>(d);
+  return all;
+}
+
+std::optional<SubmodelSpec> CoS2P::submodel(int device, int) { return device_submodel(rates_.at(device)); }
+
+void CoS2P::configure(int, int round, TaskPlan& plan) {
+  const auto& a = experiment_.config.algorithm;
+  plan.trainer = "cross_block";
+  plan.options.set("gamma", a.co_s2p_gamma)
+      .set("temperature", a.co_s2p_temperature)
+      .set("distill", round >= a.co_s2p_distill_from ? 1.0 : 0.0);
+}
+
+void CoS2P::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
+  co_s2p_aggregate(global, accepted, experiment_.model.parameter_count());
+}
+
+std::vector<double> CoS2P::eval_rates() const {
+  const ModelSpec& m = experiment_.model;
+  const int blocks = static_cast<int>(m.blocks.size());
+  std::set<int> depths;
+  for (double r : rates_) {
+    const SubmodelSpec sub = device_submodel(r);
+    depths.insert(sub.depth);
+    depths.insert(sub.exits.begin(), sub.exits.end());
+  }
+  std::vector<double> out;
+  for (int k : depths)
+    if (k < blocks) out.push_back(double(k) / blocks);
+  return out;
+}
+
+SubmodelSpec CoS2P::eval_submodel(const ModelSpec& model, double rate) const {
+  SubmodelSpec sub = full_submodel(model);
+  sub.rate = rate;
+  sub.depth = co_s2p_depth(model, rate);
+  return sub;
+}
+
+std::optional<RateAssignment> CoS2P::rate_assignment() const {
+  return RateAssignment{rate_rule_description(experiment_) + " (a rate r keeps the first floor(r·B) blocks, down to "
+                                                             "a block with an exit)",
+                        rates_, true};
+}
+
+}  // namespace edgesim
