@@ -14,7 +14,7 @@ SelfAttentionImpl::SelfAttentionImpl(int model_dim, int heads, int head_dim, boo
   o_ = register_module("o", torch::nn::Linear(heads * head_dim, model_dim));
 }
 
-torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& head_gate) {
   const auto b = x.size(0), t = x.size(1);
   auto split = [&](const torch::Tensor& y) { return y.view({b, t, heads_, head_dim_}).transpose(1, 2); };
   const auto q = split(q_(x)), k = split(k_(x)), v = split(v_(x));
@@ -23,8 +23,9 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
     const auto future = torch::ones({t, t}, torch::kBool).triu(1);
     scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
   }
-  const auto ctx = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).reshape({b, t, heads_ * head_dim_});
-  return o_(ctx);
+  auto ctx = torch::matmul(torch::softmax(scores, -1), v);  // [b, heads, t, head_dim]
+  if (head_gate.defined()) ctx = ctx * head_gate.view({1, heads_, 1, 1});
+  return o_(ctx.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
 }
 
 ClassTokenImpl::ClassTokenImpl(int dim) {
@@ -113,6 +114,16 @@ void SpecNetImpl::set_active_units(const std::vector<int>& units) {
     mask.narrow(0, 0, std::int64_t(units[g]) * spec_.unit_width(static_cast<int>(g))).fill_(1.0f);
     masks_[g] = mask;
   }
+}
+
+void SpecNetImpl::set_unit_gates(std::vector<torch::Tensor> gates) {
+  if (gates.size() > spec_.groups.size()) throw std::invalid_argument("set_unit_gates: more gates than unit groups");
+  for (std::size_t g = 0; g < gates.size(); ++g)
+    if (gates[g].defined() && gates[g].numel() != spec_.groups[g].units)
+      throw std::invalid_argument("set_unit_gates: group " + spec_.groups[g].name + " has " +
+                                  std::to_string(spec_.groups[g].units) + " units, not " +
+                                  std::to_string(gates[g].numel()));
+  gates_ = std::move(gates);
 }
 
 void SpecNetImpl::track_cumulative_batchnorm_statistics() {
@@ -257,7 +268,11 @@ void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vec
       case LayerKind::kEmbedding: y = m.embedding(in); break;
       case LayerKind::kPositionalEmbedding: y = m.embedding->weight.unsqueeze(0); break;
       case LayerKind::kLayerNorm: y = m.norm(in); break;
-      case LayerKind::kSelfAttention: y = m.attention(in); break;
+      case LayerKind::kSelfAttention:
+        y = m.attention(in, l.inner_group >= 0 && l.inner_group < static_cast<int>(gates_.size())
+                                ? gates_[l.inner_group]
+                                : torch::Tensor());
+        break;
       case LayerKind::kTiedHead: {
         const Layer& owner = layers_.at(l.tied_to);
         y = torch::matmul(in, (owner.embedding ? owner.embedding->weight : tied_weight_).t());
@@ -276,6 +291,11 @@ void SpecNetImpl::run_range(const torch::Tensor& x, int begin, int end, std::vec
       const auto& m = masks_[l.out_group];
       // Channels are dim 1 of images, features the last dim of tokens and flat vectors.
       y = (y.dim() == 4) ? y * m.view({1, -1, 1, 1}) : y * m;
+    }
+    if (makes_units && l.out_group >= 0 && l.out_group < static_cast<int>(gates_.size()) &&
+        gates_[l.out_group].defined()) {
+      const torch::Tensor g = gates_[l.out_group].repeat_interleave(spec_.unit_width(l.out_group));
+      y = (y.dim() == 4) ? y * g.view({1, -1, 1, 1}) : y * g;
     }
     out[i] = std::move(y);
     if (keep) {

@@ -227,3 +227,43 @@ TEST_CASE("the config names a ViT: presets, patch, depth and exit blocks", "[vit
   CHECK_FALSE(lm.blocks[0].has_exit());
   CHECK_FALSE(lm.blocks[2].has_exit());
 }
+
+TEST_CASE("0/1 unit gates compute what the submodel keeping the 1-units computes; gates get gradients",
+          "[vit][gates]") {
+  // Co-S²P learns which heads and MLP units a device keeps by gating them; the submodel it then
+  // builds must be the network the gates described.
+  torch::manual_seed(11);
+  const ModelSpec s = tiny_vit({});
+  auto full = build_network(s);
+  full->eval();
+  const torch::Tensor global = flatten_weights(*full);
+  SubmodelSpec sub = full_submodel(s);
+  std::vector<torch::Tensor> gates(s.groups.size());
+  for (std::size_t g = 0; g < s.groups.size(); ++g) {
+    if (!s.groups[g].sliceable) continue;
+    const int units = s.groups[g].units;
+    std::vector<std::int64_t> kept;
+    for (int u = 0; u < units; ++u)
+      if ((u * 7 + int(g)) % 3 != 0) kept.push_back(u);  // an arbitrary subset, not a prefix
+    auto gate = torch::zeros({units});
+    for (auto u : kept) gate[u] = 1.0f;
+    gates[g] = gate;
+    sub.kept[g] = kept;
+  }
+  const torch::Tensor x = torch::randn({3, 3, 32, 32});
+  const ModelSpec arch = submodel_architecture(s, sub);
+  auto small = build_network(arch);
+  load_weights(*small, extract_submodel(global, gather_tensor(gather_index(s, sub))));
+  small->eval();
+  const torch::Tensor expect = small->forward(x);
+  full->set_unit_gates(gates);
+  CHECK(torch::allclose(full->forward(x), expect, 1e-5, 1e-5));
+  // Soft gates are differentiable: every sliceable group's gate gets a gradient.
+  for (auto& g : gates)
+    if (g.defined()) g = torch::full_like(g, 0.7).requires_grad_(true);
+  full->set_unit_gates(gates);
+  full->forward(x).sum().backward();
+  for (const auto& g : gates)
+    if (g.defined()) CHECK(g.grad().abs().sum().item<double>() > 0);
+  CHECK_THROWS_WITH(full->set_unit_gates({torch::ones({1000})}), Catch::Contains("units, not 1000"));
+}

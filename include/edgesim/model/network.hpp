@@ -14,7 +14,9 @@ namespace edgesim {
 class SelfAttentionImpl : public torch::nn::Module {
  public:
   SelfAttentionImpl(int model_dim, int heads, int head_dim, bool causal = true);
-  torch::Tensor forward(const torch::Tensor& x);  // [batch, seq, model_dim]
+  // [batch, seq, model_dim]; `head_gate` (defined: [heads]) multiplies each head's output
+  // before the output projection.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& head_gate = {});
 
  private:
   int heads_, head_dim_;
@@ -61,6 +63,11 @@ class SpecNetImpl : public torch::nn::Module {
   // active (the outputs of the others are zeroed, so they get no gradient, and a BatchNorm's
   // running statistics of the inactive channels stay as they are). Empty = all.
   void set_active_units(const std::vector<int>& units);
+  // Gates per unit, for learning which units to keep (Co-S²P's masks): gates[g] (defined:
+  // [units of group g], any values, differentiable) multiplies the output of every unit of group
+  // g — a conv's or BatchNorm's channel, a linear layer's feature, an attention head. With 0/1
+  // gates the network computes what the submodel keeping the 1-units computes. Empty = none.
+  void set_unit_gates(std::vector<torch::Tensor> gates);
   // Every BatchNorm's running statistics reset to their initial values and from now on the
   // cumulative average over the batches seen in training mode (PyTorch's momentum = None).
   void track_cumulative_batchnorm_statistics();
@@ -92,6 +99,7 @@ class SpecNetImpl : public torch::nn::Module {
   std::vector<Layer> layers_;
   double train_scale_ = 1.0;
   std::vector<torch::Tensor> masks_;  // per group: 0/1 over its width, undefined = all active
+  std::vector<torch::Tensor> gates_;  // per group: one gate per unit, undefined = none
 };
 TORCH_MODULE(SpecNet);
 
