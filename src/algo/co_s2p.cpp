@@ -5,6 +5,7 @@
 #include <set>
 
 #include "edgesim/algo/device_rates.hpp"
+#include "edgesim/common/byte_buffer.hpp"
 #include "edgesim/device/cost.hpp"
 #include "edgesim/trainer/co_s2p_loss.hpp"
 #include "edgesim/trainer/trainer.hpp"
@@ -54,7 +55,8 @@ std::vector<double> co_s2p_aggregate(torch::Tensor& global, const std::vector<co
   return gamma;
 }
 
-CoS2P::CoS2P(const Experiment& experiment) : FedAvg(experiment) {
+CoS2P::CoS2P(const Experiment& experiment)
+    : FedAvg(experiment), kept_(static_cast<std::size_t>(experiment.config.devices.count)) {
   const auto& a = experiment.config.algorithm;
   const Trainer& trainer = trainer_named("cross_block");
   const double full = training_flops_per_sample(experiment.model);
@@ -77,6 +79,7 @@ CoS2P::CoS2P(const Experiment& experiment) : FedAvg(experiment) {
 
 SubmodelSpec CoS2P::device_submodel(double rate) const {
   const ModelSpec& m = experiment_.model;
+  // "learned": the full width, of which the device's masks then keep some.
   SubmodelSpec sub = experiment_.config.algorithm.co_s2p_width == "prefix" ? prefix_submodel(m, rate) : full_submodel(m);
   sub.rate = rate;
   sub.depth = co_s2p_depth(m, rate);
@@ -91,18 +94,70 @@ std::vector<int> CoS2P::select(int) {
   return all;
 }
 
-std::optional<SubmodelSpec> CoS2P::submodel(int device, int) { return device_submodel(rates_.at(device)); }
+bool CoS2P::learns_masks(int device, int round) const {
+  const auto& a = experiment_.config.algorithm;
+  // A device of rate 1 keeps every unit: nothing to learn.
+  return a.co_s2p_width == "learned" && rates_.at(device) < 1.0 &&
+         (round <= a.co_s2p_mask_rounds || kept_.at(device).empty());
+}
 
-void CoS2P::configure(int, int round, TaskPlan& plan) {
+std::optional<SubmodelSpec> CoS2P::submodel(int device, int round) {
+  SubmodelSpec sub = device_submodel(rates_.at(device));
+  if (experiment_.config.algorithm.co_s2p_width != "learned" || kept_.at(device).empty() || learns_masks(device, round))
+    return sub;
+  // The learned decisions cover the sliceable groups' units in group order.
+  const std::vector<std::uint8_t>& keep = kept_.at(device);
+  std::size_t at = 0;
+  for (std::size_t g = 0; g < experiment_.model.groups.size(); ++g) {
+    const UnitGroup& group = experiment_.model.groups[g];
+    if (!group.sliceable) continue;
+    if (at + group.units > keep.size()) throw std::logic_error("co-s2p: a device's masks do not cover the model");
+    sub.kept[g].clear();
+    for (int u = 0; u < group.units; ++u)
+      if (keep[at + u]) sub.kept[g].push_back(u);
+    at += group.units;
+  }
+  return sub;
+}
+
+void CoS2P::configure(int device, int round, TaskPlan& plan) {
   const auto& a = experiment_.config.algorithm;
   plan.trainer = "cross_block";
   plan.options.set("gamma", a.co_s2p_gamma)
       .set("temperature", a.co_s2p_temperature)
       .set("distill", round >= a.co_s2p_distill_from ? 1.0 : 0.0);
+  if (learns_masks(device, round))
+    plan.options.set("mask_epochs", a.co_s2p_mask_epochs)
+        .set("mask_rate", rates_.at(device))
+        .set("mask_lambda", a.co_s2p_mask_lambda)
+        .set("mask_lr", a.co_s2p_mask_lr);
 }
 
 void CoS2P::merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) {
+  for (const TaskResult* t : accepted)
+    if (auto it = t->state.find("co_s2p_kept"); it != t->state.end()) {
+      const torch::Tensor k = it->second.contiguous();
+      std::vector<std::uint8_t>& keep = kept_.at(t->device);
+      keep.assign(static_cast<std::size_t>(k.numel()), 0);
+      for (std::int64_t i = 0; i < k.numel(); ++i) keep[i] = k.data_ptr<float>()[i] > 0.5f;
+    }
   co_s2p_aggregate(global, accepted, experiment_.model.parameter_count());
+}
+
+std::string CoS2P::save_state() const {
+  ByteWriter w;
+  w.pod<std::uint64_t>(kept_.size());
+  for (const auto& k : kept_) w.list(k);
+  return w.out;
+}
+
+void CoS2P::load_state(const std::string& state) {
+  if (state.empty()) return;
+  ByteReader r(state.data(), state.size(), "the Co-S²P state in a checkpoint");
+  const auto n = r.pod<std::uint64_t>("the device count");
+  if (n != kept_.size()) throw std::runtime_error("co-s2p checkpoint: " + std::to_string(n) + " devices, not " +
+                                                  std::to_string(kept_.size()));
+  for (auto& k : kept_) k = r.list<std::uint8_t>("a device's masks");
 }
 
 std::vector<double> CoS2P::eval_rates() const {

@@ -382,10 +382,25 @@ const std::vector<Key>& schema() {
        "cross-block transfer off.",
        EDGESIM_FIELD(algorithm.co_s2p_distill_from, static_cast<int>(to_int(v))), at_least(1)},
       {"algorithm.co_s2p_width", Type::kString, "\"prefix\"",
-       "[choice] Co-S²P: a device's width inside its depth prefix: `prefix` keeps the first r of every sliceable "
-       "unit group (heads, MLP units, channels: a static stand-in for the authors' learned data-aware masks, which "
-       "are not built yet), `full` keeps every unit (depth pruning only).",
-       EDGESIM_FIELD(algorithm.co_s2p_width, v), one_of({"prefix", "full"})},
+       "Co-S²P: a device's width inside its depth prefix: `learned` — the authors' data-aware masks: the "
+       "device learns which heads, MLP units or channels to keep on its own data (weights frozen), then trains the "
+       "submodel of those; [choice] `prefix` keeps the first r of every sliceable unit group (the static, "
+       "data-blind ablation); `full` keeps every unit (depth pruning only).",
+       EDGESIM_FIELD(algorithm.co_s2p_width, v), one_of({"prefix", "full", "learned"})},
+      {"algorithm.co_s2p_mask_rounds", Type::kInt, "2",
+       "Co-S²P, `co_s2p_width = \"learned\"`: tasks of rounds 1..this learn the device's masks (the authors' "
+       "rounds 0-1); later tasks reuse them (a device that has none yet learns them on its first task).",
+       EDGESIM_FIELD(algorithm.co_s2p_mask_rounds, static_cast<int>(to_int(v))), at_least(0)},
+      {"algorithm.co_s2p_mask_epochs", Type::kInt, "20",
+       "Co-S²P, learned masks: passes over the device's data that train the mask scores (the authors' 20 "
+       "sub-epochs); charged to the clock as training passes.",
+       EDGESIM_FIELD(algorithm.co_s2p_mask_epochs, static_cast<int>(to_int(v))), at_least(1)},
+      {"algorithm.co_s2p_mask_lambda", Type::kFloat, "1.0",
+       "Co-S²P, learned masks: weight λ₁ of the |kept share − r| term (the authors' 1).",
+       EDGESIM_FIELD(algorithm.co_s2p_mask_lambda, to_float(v)), at_least(0)},
+      {"algorithm.co_s2p_mask_lr", Type::kFloat, "0.05",
+       "[choice] Co-S²P, learned masks: Adam learning rate of the mask scores.",
+       EDGESIM_FIELD(algorithm.co_s2p_mask_lr, to_float(v)), greater_than(0)},
       {"algorithm.feddyn", Type::kBool, "true",
        "DepthFL: FedDyn's dynamic regularisation (Acar et al. 2021), on by default as in the published code: each "
        "device keeps its h_i (per-device state), the server its h.",

@@ -252,8 +252,9 @@ class EventLoop : public RunControl {
         now_ = t.end_s;
         t.staleness = version_ - t.start_version;
         t.round = round_;  // the aggregation it counts toward
+        // Kept for the device's next task, and left on the result for the policy's merge (shared
+        // tensors, not copies).
         if (t.status == TaskStatus::kOk && !t.state.empty()) device_state_[static_cast<int>(t.device)] = t.state;
-        t.state.clear();
         schedule_.on_finished(*this, std::move(t));
       } else {
         now_ = timer_;

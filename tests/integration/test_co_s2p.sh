@@ -7,7 +7,9 @@
 # learns above chance; every exit in use is reported (/width_eval 2/6, 4/6); the shallow devices
 # are charged less memory and compute; some updates arrive stale; the
 # resource utilisation is written and consistent with /tasks; the distillation terms change the
-# run; killed and resumed, the run is identical to an uninterrupted one.
+# run; with learned masks (`co_s2p_width = "learned"`) the devices then train smaller submodels
+# of the units they kept, identically at -np 1 and 2; killed and resumed (the masks in the
+# checkpoint), the run is identical to an uninterrupted one.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The full-depth devices are the fast, well-connected ones (as the authors' GPU sites): with equal
@@ -26,7 +28,12 @@ run_ok np1 1 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/np1.h5"
 run_ok np3 3 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/np3.h5"
 grep -q "utilisation" "$TMP/np1.log" || fail "the summary line does not give the utilisation"
 run_ok nokd 2 run "$TMP/exp.toml" "${common[@]}" --set run.rounds=3 --set algorithm.co_s2p_distill_from=1000 --out "$TMP/nokd.h5"
+learned=(--set algorithm.co_s2p_width=learned --set algorithm.co_s2p_mask_rounds=1 --set algorithm.co_s2p_mask_epochs=2)
+run_ok learned1 1 run "$TMP/exp.toml" "${common[@]}" "${learned[@]}" --out "$TMP/learned1.h5"
+run_ok learned2 2 run "$TMP/exp.toml" "${common[@]}" "${learned[@]}" --out "$TMP/learned2.h5"
 h5check complete "$TMP/np1.h5" --rounds 8
+echo "learned masks, np1 vs np2:"
+h5check identical "$TMP/learned1.h5" "$TMP/learned2.h5"
 echo "np1 vs np3:"
 h5check identical "$TMP/np1.h5" "$TMP/np3.h5"
 
@@ -71,10 +78,27 @@ assert (nokd_tasks["end_s"] == tasks["end_s"][:n]).all(), "same schedule without
 assert nokd_rounds["test_loss"][1] == rounds["test_loss"][1], "round 1: no distillation in either"
 assert nokd_rounds["test_loss"][3] != rounds["test_loss"][3], "the distillation terms should change the training"
 print("  ok: cross-block transfer changes the weights, not the charged passes")
+
+# Learned masks: a device of rate < 1 learns them on its first task (round 1, or its first later
+# one) at full width, then trains the physically smaller submodel of the units it kept.
+_, lt, _, _, _ = load("learned1")
+for d in range(6):
+    mine = lt[lt["device"] == d]
+    if round(rate[d], 2) == 1.0:
+        assert (mine["memory_bytes"] == mine["memory_bytes"][0]).all(), "rate 1 keeps every unit"
+        continue
+    assert len(mine) >= 2, (d, mine)
+    first, later = mine[0], mine[1:]
+    assert (later["memory_bytes"] < first["memory_bytes"]).all() and (later["flops"] < first["flops"]).all(), (d, mine)
+    # About r of the units: near the static prefix of the same rate.
+    prefix = tasks["memory_bytes"][tasks["device"] == d][0]
+    assert abs(later["memory_bytes"][0] / prefix - 1) < 0.3, (d, later["memory_bytes"][0], prefix)
+print("  ok: learned masks: after its mask task every device of rate < 1 trains a smaller submodel, "
+      "about the size of the static prefix's")
 PY
 
-echo "resume: a semi-asynchronous co-s2p run killed and resumed on another rank count"
-common+=(--set run.checkpoint_every=3 --set run.rounds=9)
+echo "resume: a semi-asynchronous co-s2p run with learned masks killed and resumed on another rank count"
+common+=("${learned[@]}" --set run.checkpoint_every=3 --set run.rounds=9)
 run_ok reference 3 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/reference.h5"
 interrupt KILL killed
 [[ -f $TMP/killed.h5.ckpt ]] || { cat "$TMP/killed.log" >&2; fail "no checkpoint"; }

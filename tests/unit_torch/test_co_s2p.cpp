@@ -8,6 +8,7 @@
 #include "edgesim/model/zoo.hpp"
 #include "edgesim/runtime/task.hpp"
 #include "edgesim/trainer/co_s2p_loss.hpp"
+#include "edgesim/trainer/unit_masks.hpp"
 
 using namespace edgesim;
 
@@ -105,4 +106,38 @@ TEST_CASE("Co-S2P's depth rule: the first floor(r·B) blocks, down to a block th
   CHECK(co_s2p_depth(vit, 0.7) == 6);   // floor(8.4) = 8: no exit there, down to 6
   CHECK(co_s2p_depth(vit, 0.1) == 3);   // below the first exit: the first exit still
   CHECK(co_s2p_depth(vit, 0.99) == 9);
+}
+
+TEST_CASE("Co-S2P's mask learning keeps about r of every group's units, leaves the weights alone, and repeats",
+          "[co_s2p][masks]") {
+  torch::manual_seed(3);
+  const ModelSpec vit = make_vit(vit_preset("vit-tiny"), 3, 32, 10, 1.0);
+  auto net = build_network(vit);
+  const torch::Tensor before = flatten_weights(*net);
+  Examples data{torch::randn({96, 3, 32, 32}), torch::randint(0, 10, {96}, torch::kLong)};
+  UnitMaskOptions options;
+  options.rate = 0.5, options.epochs = 3;
+  Rng rng(7, Purpose::kMask, 2, 1);
+  const auto keep = learn_unit_masks(net, data, options, rng);
+  REQUIRE(keep.size() == vit.groups.size());
+  double kept = 0, units = 0;
+  for (std::size_t g = 0; g < vit.groups.size(); ++g) {
+    if (!vit.groups[g].sliceable) {
+      CHECK_FALSE(keep[g].defined());
+      continue;
+    }
+    REQUIRE(keep[g].numel() == vit.groups[g].units);
+    const double k = keep[g].sum().item<double>();
+    CHECK(k >= 1);  // no group vanishes
+    if (vit.groups[g].units >= 64) CHECK(std::abs(k / vit.groups[g].units - 0.5) < 0.15);  // MLP units
+    kept += k, units += vit.groups[g].units;
+  }
+  CHECK(std::abs(kept / units - 0.5) < 0.1);
+  CHECK(torch::equal(flatten_weights(*net), before));  // frozen
+  auto again = build_network(vit);
+  load_weights(*again, before);
+  Rng same(7, Purpose::kMask, 2, 1);
+  const auto repeat = learn_unit_masks(again, data, options, same);
+  for (std::size_t g = 0; g < keep.size(); ++g)
+    if (keep[g].defined()) CHECK(torch::equal(repeat[g], keep[g]));
 }

@@ -78,7 +78,8 @@ class Algorithm {
 
   // Merges one aggregation's accepted updates (status ok; synchronous: ascending device order,
   // otherwise arrival order) into `global`. Each carries its submodel's gather index (undefined
-  // for the whole model), the global model it started from and its staleness.
+  // for the whole model), the global model it started from, its staleness, and the state its
+  // trainer returned for the device's next task (Co-S²P's learned masks).
   virtual void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) = 0;
 
   // Rates (< 1) at which the global model is also evaluated (nested methods report each level

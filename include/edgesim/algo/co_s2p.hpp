@@ -6,6 +6,11 @@
 //     exit head among them (SubmodelSpec::exits); width inside them by `algorithm.co_s2p_width`;
 //   - cross-block knowledge transfer: trainer `cross_block` (trainer/co_s2p_loss.hpp), the
 //     distillation terms from round `algorithm.co_s2p_distill_from` on;
+//   - data-aware width pruning (`co_s2p_width = "learned"`): while round ≤ `co_s2p_mask_rounds`
+//     (and on a device's first task if it has no masks yet) the device receives its prefix at
+//     full width and learns which units to keep (trainer/unit_masks.hpp); the decisions come back
+//     as its state and the policy keeps them (a few bytes per unit, per device), so its later
+//     tasks get the physically smaller submodel of those units;
 //   - staleness-aware aggregation under the semi-asynchronous schedule (K = ⌈ρ·N⌉ reports):
 //     Δ_i = local − received, zero outside its submodel; γ_i ∝ (‖Δ_i‖₁ / r_i) / (‖w − w_{τ_i}‖₁ + 1)
 //     (parameters only), normalised; w ← w + Σ γ_i Δ_i.
@@ -32,6 +37,8 @@ class CoS2P : public FedAvg {
   std::vector<double> eval_rates() const override;  // depth/B of every exit in use below the model's own
   SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // that exit, full width
   std::optional<RateAssignment> rate_assignment() const override;
+  std::string save_state() const override;  // each device's learned keep decisions
+  void load_state(const std::string& state) override;
 
   SubmodelSpec device_submodel(double rate) const;
 
@@ -40,7 +47,9 @@ class CoS2P : public FedAvg {
   void configure(int device, int round, TaskPlan& plan) override;
 
  private:
-  std::vector<double> rates_;  // per device
+  bool learns_masks(int device, int round) const;
+  std::vector<double> rates_;                    // per device
+  std::vector<std::vector<std::uint8_t>> kept_;  // per device: learned keep decisions (empty: none yet)
 };
 
 }  // namespace edgesim

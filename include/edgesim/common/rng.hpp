@@ -13,6 +13,7 @@ enum class Purpose : std::uint64_t {
   kModelInit = 1, kPartition = 2, kSelection = 3, kShuffle = 4, kSynthetic = 6, kDropout = 7,
   kBnStatistics = 8,  // the evaluation's BatchNorm statistics pass (runtime/bn_statistics.hpp)
   kFailure = 9,       // a pipeline run's random device failures (pipeline/fault_schedule.hpp)
+  kMask = 10,         // Co-S²P's mask learning: batch order and Bernoulli samples (trainer/unit_masks.hpp)
 };
 
 class Rng {
