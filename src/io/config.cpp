@@ -381,7 +381,7 @@ const std::vector<Key>& schema() {
        "before it only the exits' cross-entropies (the authors' code: round 10). A very large value switches "
        "cross-block transfer off.",
        EDGESIM_FIELD(algorithm.co_s2p_distill_from, static_cast<int>(to_int(v))), at_least(1)},
-      {"algorithm.co_s2p_width", Type::kString, "\"prefix\"",
+      {"algorithm.co_s2p_width", Type::kString, "\"learned\"",
        "Co-S²P: a device's width inside its depth prefix: `learned` — the authors' data-aware masks: the "
        "device learns which heads, MLP units or channels to keep on its own data (weights frozen), then trains the "
        "submodel of those; [choice] `prefix` keeps the first r of every sliceable unit group (the static, "

@@ -22,7 +22,7 @@ common=(--set data.dataset=fashion-mnist-32 --set data.train_samples=1200 --set 
         --set algorithm.local_epochs=2
         --set model.name=vit --set model.layers=6 --set model.early_exits=true --set model.exit_blocks=2,4
         --set devices.memory=estimated --set algorithm.lr=0.01 --set algorithm.name=co-s2p
-        --set algorithm.rates=1,0.67,0.34 --set algorithm.co_s2p_distill_from=2)
+        --set algorithm.rates=1,0.67,0.34 --set algorithm.co_s2p_distill_from=2 --set algorithm.co_s2p_width=prefix)
 
 run_ok np1 1 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/np1.h5"
 run_ok np3 3 run "$TMP/exp.toml" "${common[@]}" --out "$TMP/np3.h5"

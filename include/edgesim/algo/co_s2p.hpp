@@ -3,10 +3,11 @@
 // (../shared/papers/NOTES.md §3; docs/ALGORITHMS.md labels every other choice):
 //   - server-side depth pruning: device d of rate r_d (from its memory cap, `algorithm.rate_rule`)
 //     trains the first ⌊r_d·B⌋ blocks — rounded down to a block with an exit head — with every
-//     exit head among them (SubmodelSpec::exits); width inside them by `algorithm.co_s2p_width`;
+//     exit head among them (SubmodelSpec::exits); width inside them by `algorithm.co_s2p_width`
+//     (below; or a static prefix of the rate, or all units);
 //   - cross-block knowledge transfer: trainer `cross_block` (trainer/co_s2p_loss.hpp), the
 //     distillation terms from round `algorithm.co_s2p_distill_from` on;
-//   - data-aware width pruning (`co_s2p_width = "learned"`): while round ≤ `co_s2p_mask_rounds`
+//   - data-aware width pruning (`co_s2p_width = "learned"`, the default): while round ≤ `co_s2p_mask_rounds`
 //     (and on a device's first task if it has no masks yet) the device receives its prefix at
 //     full width and learns which units to keep (trainer/unit_masks.hpp); the decisions come back
 //     as its state and the policy keeps them (a few bytes per unit, per device), so its later

@@ -105,7 +105,7 @@ struct AlgorithmConfig {
   // Co-S²P (docs/ALGORITHMS.md): cross-block transfer (γ, T, first round) and the width rule.
   double co_s2p_gamma = 0.5, co_s2p_temperature = 3.0;
   int co_s2p_distill_from = 10;
-  std::string co_s2p_width = "prefix";  // prefix | full | learned
+  std::string co_s2p_width = "learned";  // learned | prefix | full
   int co_s2p_mask_rounds = 2, co_s2p_mask_epochs = 20;
   double co_s2p_mask_lambda = 1.0, co_s2p_mask_lr = 0.05;
   int staleness_bound = 3;             // ssp: a device may be at most s iterations ahead of the slowest
