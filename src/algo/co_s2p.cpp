@@ -6,9 +6,7 @@
 
 #include "edgesim/algo/device_rates.hpp"
 #include "edgesim/common/byte_buffer.hpp"
-#include "edgesim/device/cost.hpp"
 #include "edgesim/trainer/co_s2p_loss.hpp"
-#include "edgesim/trainer/trainer.hpp"
 
 namespace edgesim {
 
@@ -57,23 +55,13 @@ std::vector<double> co_s2p_aggregate(torch::Tensor& global, const std::vector<co
 
 CoS2P::CoS2P(const Experiment& experiment)
     : FedAvg(experiment), kept_(static_cast<std::size_t>(experiment.config.devices.count)) {
-  const auto& a = experiment.config.algorithm;
-  const Trainer& trainer = trainer_named("cross_block");
-  const double full = training_flops_per_sample(experiment.model);
-  const LocalRecipe recipe{a.local_epochs, a.batch_size, a.lr, a.momentum, a.weight_decay};
-  const Examples none;
   rates_ = device_rates(experiment, [&](double r) {
-    // The footprint the executor will check, from the trainer itself (every exit trains).
     TaskPlan plan;
     plan.submodel = device_submodel(r);
-    configure(0, a.co_s2p_distill_from, plan);
-    TaskOrder order;
-    order.options = plan.options;
-    const ModelSpec arch = submodel_architecture(experiment.model, *plan.submodel);
-    const TrainerInput in{experiment.model, arch, recipe, none, order, experiment.config.run.seed};
-    TrainingShape shape;
-    shape.all_exits = true;
-    return RateFootprint{trainer.memory_bytes(in), training_flops_per_sample(arch, shape) / full};
+    // The distillation round's task; the mask options do not change the footprint (and need
+    // the rates being derived here).
+    cross_block_options(experiment.config.algorithm.co_s2p_distill_from, plan);
+    return exits_training_footprint(experiment, plan);
   });
 }
 
@@ -120,12 +108,17 @@ std::optional<SubmodelSpec> CoS2P::submodel(int device, int round) {
   return sub;
 }
 
-void CoS2P::configure(int device, int round, TaskPlan& plan) {
+void CoS2P::cross_block_options(int round, TaskPlan& plan) const {
   const auto& a = experiment_.config.algorithm;
   plan.trainer = "cross_block";
   plan.options.set("gamma", a.co_s2p_gamma)
       .set("temperature", a.co_s2p_temperature)
       .set("distill", round >= a.co_s2p_distill_from ? 1.0 : 0.0);
+}
+
+void CoS2P::configure(int device, int round, TaskPlan& plan) {
+  const auto& a = experiment_.config.algorithm;
+  cross_block_options(round, plan);
   if (learns_masks(device, round))
     plan.options.set("mask_epochs", a.co_s2p_mask_epochs)
         .set("mask_rate", rates_.at(device))

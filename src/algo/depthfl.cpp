@@ -49,23 +49,11 @@ std::vector<int> classifier_levels(const Experiment& e) {
 }  // namespace
 
 DepthFL::DepthFL(const Experiment& experiment) : FedAvg(experiment), levels_(classifier_levels(experiment)) {
-  const auto& a = experiment.config.algorithm;
-  const Trainer& trainer = trainer_named("depthfl");
-  const double full = training_flops_per_sample(experiment.model);
-  const LocalRecipe recipe{a.local_epochs, a.batch_size, a.lr, a.momentum, a.weight_decay};
-  const Examples none;
   rates_ = device_rates(experiment, [&](double r) {
-    // The footprint the executor will check, from the trainer itself.
     TaskPlan plan;
     plan.submodel = device_submodel(r);
     configure(0, 1, plan);
-    TaskOrder order;
-    order.options = plan.options;
-    const ModelSpec arch = submodel_architecture(experiment.model, *plan.submodel);
-    const TrainerInput in{experiment.model, arch, recipe, none, order, experiment.config.run.seed};
-    TrainingShape shape;
-    shape.all_exits = true;
-    return RateFootprint{trainer.memory_bytes(in), training_flops_per_sample(arch, shape) / full};
+    return exits_training_footprint(experiment, plan);
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include "edgesim/device/cost.hpp"
 #include "edgesim/model/submodel.hpp"
+#include "edgesim/trainer/trainer.hpp"
 
 namespace edgesim {
 
@@ -60,6 +61,20 @@ std::string rate_rule_description(const Experiment& e) {
                      "\" whose training footprint fits " + margin.str() + " x the device's memory cap";
   if (a.rate_rule == "memory_and_speed") rule += " and whose compute (r^2 x slowdown) is at most the reference device's";
   return rule;
+}
+
+RateFootprint exits_training_footprint(const Experiment& experiment, const TaskPlan& plan) {
+  const auto& a = experiment.config.algorithm;
+  const LocalRecipe recipe{a.local_epochs, a.batch_size, a.lr, a.momentum, a.weight_decay};
+  const Examples none;
+  TaskOrder order;
+  order.options = plan.options;
+  const ModelSpec arch = plan.submodel ? submodel_architecture(experiment.model, *plan.submodel) : experiment.model;
+  const TrainerInput in{experiment.model, arch, recipe, none, order, experiment.config.run.seed};
+  TrainingShape shape;
+  shape.all_exits = true;
+  return RateFootprint{trainer_named(plan.trainer).memory_bytes(in),
+                       training_flops_per_sample(arch, shape) / training_flops_per_sample(experiment.model)};
 }
 
 }  // namespace edgesim

@@ -31,6 +31,11 @@ run_ok nokd 2 run "$TMP/exp.toml" "${common[@]}" --set run.rounds=3 --set algori
 learned=(--set algorithm.co_s2p_width=learned --set algorithm.co_s2p_mask_rounds=1 --set algorithm.co_s2p_mask_epochs=2)
 run_ok learned1 1 run "$TMP/exp.toml" "${common[@]}" "${learned[@]}" --out "$TMP/learned1.h5"
 run_ok learned2 2 run "$TMP/exp.toml" "${common[@]}" "${learned[@]}" --out "$TMP/learned2.h5"
+# Rates derived from the memory caps (rate_rule) with learned masks: the footprint of each level
+# is the trainer's own (this once crashed before any task ran).
+run_ok derived 1 run "$TMP/exp.toml" "${common[@]}" "${learned[@]}" --set algorithm.rates= \
+  --set algorithm.rate_levels=1,0.67,0.34 --set run.rounds=1 --out "$TMP/derived.h5"
+grep -q "rate_rule" "$TMP/derived.log" || fail "the start-up summary does not say how the rates were derived"
 h5check complete "$TMP/np1.h5" --rounds 8
 echo "learned masks, np1 vs np2:"
 h5check identical "$TMP/learned1.h5" "$TMP/learned2.h5"

@@ -49,6 +49,7 @@ class CoS2P : public FedAvg {
 
  private:
   bool learns_masks(int device, int round) const;
+  void cross_block_options(int round, TaskPlan& plan) const;  // the trainer and its distillation options
   std::vector<double> rates_;                    // per device
   std::vector<std::vector<std::uint8_t>> kept_;  // per device: learned keep decisions (empty: none yet)
 };

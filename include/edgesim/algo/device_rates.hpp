@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "edgesim/algo/algorithm.hpp"
 #include "edgesim/runtime/experiment.hpp"
 
 namespace edgesim {
@@ -26,6 +27,9 @@ using RateCost = std::function<RateFootprint(double rate)>;
 
 std::vector<double> device_rates(const Experiment& experiment);  // HeteroFL's submodels, `algorithm.slicing`
 std::vector<double> device_rates(const Experiment& experiment, const RateCost& cost);
+// The footprint of the task `plan` describes (its submodel, trainer and options), from its trainer
+// with every exit of the submodel trained — the executor's own estimate (DepthFL, Co-S²P).
+RateFootprint exits_training_footprint(const Experiment& experiment, const TaskPlan& plan);
 // Which rule device_rates() applied, in words naming its keys (for the start-up summary).
 std::string rate_rule_description(const Experiment& experiment);
 
