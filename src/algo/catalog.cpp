@@ -50,7 +50,7 @@ const std::vector<AlgorithmInfo>& algorithm_catalog() {
        {"algorithm.rates", "algorithm.rate_rule", "algorithm.rate_levels", "algorithm.rate_memory_margin",
         "algorithm.co_s2p_gamma", "algorithm.co_s2p_temperature", "algorithm.co_s2p_distill_from",
         "algorithm.co_s2p_width", "algorithm.co_s2p_mask_rounds", "algorithm.co_s2p_mask_epochs",
-        "algorithm.co_s2p_mask_lambda", "algorithm.co_s2p_mask_lr"},
+        "algorithm.co_s2p_mask_lambda", "algorithm.co_s2p_mask_lr", "algorithm.co_s2p_window"},
        false, true},
       {"fedasync", "FedAsync (Xie et al. 2019)", "async",
        {"algorithm.async_alpha", "algorithm.staleness", "algorithm.staleness_a", "algorithm.staleness_b"}, false},

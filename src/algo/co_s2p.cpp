@@ -56,22 +56,48 @@ std::vector<double> co_s2p_aggregate(torch::Tensor& global, const std::vector<co
 CoS2P::CoS2P(const Experiment& experiment)
     : FedAvg(experiment), kept_(static_cast<std::size_t>(experiment.config.devices.count)) {
   rates_ = device_rates(experiment, [&](double r) {
-    TaskPlan plan;
-    plan.submodel = device_submodel(r);
-    // The distillation round's task; the mask options do not change the footprint (and need
-    // the rates being derived here).
-    cross_block_options(experiment.config.algorithm.co_s2p_distill_from, plan);
-    return exits_training_footprint(experiment, plan);
+    // The largest footprint of the tasks the rate gives (one, or one per position of the rolling
+    // window): the distillation round's, with the mask phase when masks are learned (its other
+    // options do not change the footprint, and need the rates being derived here).
+    RateFootprint largest;
+    const std::size_t positions = window_depths(r).size();
+    for (std::size_t round = 1; round <= positions; ++round) {
+      TaskPlan plan;
+      plan.submodel = device_submodel(r, static_cast<int>(round));
+      cross_block_options(experiment.config.algorithm.co_s2p_distill_from, plan);
+      if (experiment.config.algorithm.co_s2p_width == "learned" && r < 1.0)
+        plan.options.set("mask_epochs", experiment.config.algorithm.co_s2p_mask_epochs);
+      const RateFootprint f = exits_training_footprint(experiment, plan);
+      if (f.memory_bytes > largest.memory_bytes) largest = f;
+    }
+    return largest;
   });
 }
 
-SubmodelSpec CoS2P::device_submodel(double rate) const {
+std::vector<int> CoS2P::window_depths(double rate) const {
+  const ModelSpec& m = experiment_.model;
+  const int deepest = co_s2p_depth(m, rate), blocks = static_cast<int>(m.blocks.size());
+  if (experiment_.config.algorithm.co_s2p_window == 0) return {deepest};
+  std::vector<int> depths;
+  for (int k = 1; k <= deepest; ++k)
+    if (k == blocks || m.blocks[k - 1].has_exit()) depths.push_back(k);
+  return depths;
+}
+
+int CoS2P::frozen_blocks(int depth) const {
+  const int window = experiment_.config.algorithm.co_s2p_window;
+  return window == 0 ? 0 : std::max(0, depth - window);
+}
+
+SubmodelSpec CoS2P::device_submodel(double rate, int round) const {
   const ModelSpec& m = experiment_.model;
   // "learned": the full width, of which the device's masks then keep some.
   SubmodelSpec sub = experiment_.config.algorithm.co_s2p_width == "prefix" ? prefix_submodel(m, rate) : full_submodel(m);
   sub.rate = rate;
-  sub.depth = co_s2p_depth(m, rate);
-  for (int k = 1; k < sub.depth; ++k)
+  const std::vector<int> depths = window_depths(rate);
+  sub.depth = round <= 0 ? depths.back() : depths[static_cast<std::size_t>(round - 1) % depths.size()];
+  // A frozen block's exit would train on features nothing else below it learns: left out.
+  for (int k = frozen_blocks(sub.depth) + 1; k < sub.depth; ++k)
     if (m.blocks[k - 1].has_exit()) sub.exits.push_back(k);
   return sub;
 }
@@ -90,7 +116,7 @@ bool CoS2P::learns_masks(int device, int round) const {
 }
 
 std::optional<SubmodelSpec> CoS2P::submodel(int device, int round) {
-  SubmodelSpec sub = device_submodel(rates_.at(device));
+  SubmodelSpec sub = device_submodel(rates_.at(device), round);
   if (experiment_.config.algorithm.co_s2p_width != "learned" || kept_.at(device).empty() || learns_masks(device, round))
     return sub;
   // The learned decisions cover the sliceable groups' units in group order.
@@ -114,6 +140,8 @@ void CoS2P::cross_block_options(int round, TaskPlan& plan) const {
   plan.options.set("gamma", a.co_s2p_gamma)
       .set("temperature", a.co_s2p_temperature)
       .set("distill", round >= a.co_s2p_distill_from ? 1.0 : 0.0);
+  const int frozen = plan.submodel ? frozen_blocks(plan.submodel->depth) : 0;
+  if (frozen > 0) plan.options.set("frozen_layers", experiment_.model.blocks[frozen - 1].end);
 }
 
 void CoS2P::configure(int device, int round, TaskPlan& plan) {
@@ -158,8 +186,9 @@ std::vector<double> CoS2P::eval_rates() const {
   const int blocks = static_cast<int>(m.blocks.size());
   std::set<int> depths;
   for (double r : rates_) {
+    const std::vector<int> trained = window_depths(r);
     const SubmodelSpec sub = device_submodel(r);
-    depths.insert(sub.depth);
+    depths.insert(trained.begin(), trained.end());
     depths.insert(sub.exits.begin(), sub.exits.end());
   }
   std::vector<double> out;

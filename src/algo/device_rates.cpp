@@ -73,6 +73,7 @@ RateFootprint exits_training_footprint(const Experiment& experiment, const TaskP
   const TrainerInput in{experiment.model, arch, recipe, none, order, experiment.config.run.seed};
   TrainingShape shape;
   shape.all_exits = true;
+  shape.frozen_layers = static_cast<int>(plan.options.number("frozen_layers", 0));
   return RateFootprint{trainer_named(plan.trainer).memory_bytes(in),
                        training_flops_per_sample(arch, shape) / training_flops_per_sample(experiment.model)};
 }

@@ -132,6 +132,24 @@ MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool mome
   return m;
 }
 
+MemoryFootprint mask_learning_memory(const ModelSpec& spec, int batch_size) {
+  MemoryFootprint m = training_memory(spec, batch_size, false);
+  std::uint64_t units = 0, ungated = 0;
+  for (const UnitGroup& g : spec.groups)
+    if (g.sliceable) units += static_cast<std::uint64_t>(g.units);
+  for (int i = 0; i <= spec.output(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    const bool makes_units = l.kind == LayerKind::kConv2d || l.kind == LayerKind::kBatchNorm2d || l.kind == LayerKind::kLinear;
+    if (makes_units && l.out_group >= 0 && spec.groups[l.out_group].sliceable) ungated += layer_activation_floats(spec, l);
+    if (l.kind == LayerKind::kSelfAttention && spec.groups[l.inner_group].sliceable)
+      ungated += std::uint64_t(spec.width(l.inner_group)) * l.in_h;  // the context, per head
+  }
+  m.gradients = 4 * units;
+  m.optimizer = 8 * units;
+  m.activations += 4 * ungated * static_cast<std::uint64_t>(batch_size);
+  return m;
+}
+
 std::uint64_t model_bytes(const ModelSpec& spec) { return 4 * static_cast<std::uint64_t>(spec.state_count()); }
 
 }  // namespace edgesim

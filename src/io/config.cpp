@@ -401,6 +401,13 @@ const std::vector<Key>& schema() {
       {"algorithm.co_s2p_mask_lr", Type::kFloat, "0.05",
        "[choice] Co-S²P, learned masks: Adam learning rate of the mask scores.",
        EDGESIM_FIELD(algorithm.co_s2p_mask_lr, to_float(v)), greater_than(0)},
+      {"algorithm.co_s2p_window", Type::kInt, "0",
+       "[choice] Co-S²P: a rolling window of trainable blocks (0 = off: a device trains its whole prefix). With "
+       "W > 0 a device's task in round t ends at the t-th (cyclically) of the head-ending blocks within its depth, "
+       "shallowest first, and only its last W blocks (and their exits) train: the blocks before are frozen (run "
+       "forward only: no gradients, no optimizer state, no saved activations), so a device's rate (from its "
+       "memory cap) may reach deeper blocks. Needs `co_s2p_width = \"prefix\"` or `\"full\"`.",
+       EDGESIM_FIELD(algorithm.co_s2p_window, static_cast<int>(to_int(v))), at_least(0)},
       {"algorithm.feddyn", Type::kBool, "true",
        "DepthFL: FedDyn's dynamic regularisation (Acar et al. 2021), on by default as in the published code: each "
        "device keeps its h_i (per-device state), the server its h.",
@@ -692,6 +699,9 @@ void check_algorithm_keys(ExperimentConfig& cfg, std::map<std::string, Setting>&
   }
   if (info->needs_early_exits && !cfg.model.early_exits)
     fail("model.early_exits", "algorithm '" + info->name + "' trains a classifier after each block: needs model.early_exits = true");
+  if (cfg.algorithm.co_s2p_window > 0 && cfg.algorithm.co_s2p_width == "learned")
+    fail("algorithm.co_s2p_window", "a rolling window needs algorithm.co_s2p_width = \"prefix\" or \"full\": the "
+                                    "learned masks are learned on the device's prefix, not on the deeper blocks it rolls to");
   if (cfg.algorithm.slicing != "width") {
     if (!info->cuts_depth) fail("algorithm.slicing", "algorithm '" + info->name + "' does not cut models in depth");
     if (!cfg.model.early_exits)

@@ -23,7 +23,12 @@ TrainingShape all_exits_shape(const TrainerInput& in) {
 
 class CrossBlockTrainer : public Trainer {
  public:
-  std::uint64_t memory_bytes(const TrainerInput& in) const override { return sgd_memory(in, all_exits_shape(in)); }
+  // A task that learns masks first peaks at the larger of its two phases.
+  std::uint64_t memory_bytes(const TrainerInput& in) const override {
+    const std::uint64_t training = sgd_memory(in, all_exits_shape(in));
+    if (in.order.options.number("mask_epochs", 0) <= 0) return training;
+    return std::max(training, mask_learning_memory(in.arch, in.recipe.batch_size).total());
+  }
 
   TrainerOutput train(SpecNet& net, const TrainerInput& in) const override {
     const LocalRecipe recipe = prepare(net, in);

@@ -4,6 +4,12 @@
 #include <cmath>
 
 #include "edgesim/algo/co_s2p.hpp"
+#include "edgesim/common/error.hpp"
+#include "edgesim/device/cost.hpp"
+#include "edgesim/io/config.hpp"
+#include "edgesim/model/aggregate.hpp"
+#include "edgesim/model/submodel.hpp"
+#include "edgesim/runtime/task_runner.hpp"
 #include "edgesim/model/spec_builder.hpp"
 #include "edgesim/model/zoo.hpp"
 #include "edgesim/runtime/task.hpp"
@@ -140,4 +146,172 @@ TEST_CASE("Co-S2P's mask learning keeps about r of every group's units, leaves t
   const auto repeat = learn_unit_masks(again, data, options, same);
   for (std::size_t g = 0; g < keep.size(); ++g)
     if (keep[g].defined()) CHECK(torch::equal(repeat[g], keep[g]));
+}
+
+namespace {
+std::vector<std::string> vit_co_s2p_settings() {
+  return {"data.dataset=synthetic", "data.synthetic_channels=3", "data.synthetic_size=32", "data.train_samples=96",
+          "data.test_samples=20", "devices.count=2", "devices.memory=estimated", "algorithm.name=co-s2p",
+          "model.name=vit", "model.layers=6", "model.early_exits=true", "model.exit_blocks=2,4",
+          "algorithm.rates=1,0.34", "algorithm.co_s2p_width=full", "algorithm.co_s2p_distill_from=1"};
+}
+
+// The order a policy's plan gives, on `global` weights.
+TaskOrder order_of(const Experiment& e, const TaskPlan& plan, int device, int round, const torch::Tensor& global) {
+  TaskOrder order;
+  order.device = device, order.round = round, order.trainer = plan.trainer, order.options = plan.options;
+  order.depth = plan.submodel->depth, order.exits = plan.submodel->exits;
+  for (const auto& k : plan.submodel->kept) order.units.push_back(static_cast<std::int32_t>(k.size()));
+  order.tensors["weights"] = extract_submodel(global, gather_tensor(gather_index(e.model, *plan.submodel)));
+  return order;
+}
+}  // namespace
+
+TEST_CASE("Co-S2P's rolling window: a device's trained blocks roll over its heads' depths; the blocks before are "
+          "frozen, unchanged and charged no gradient, optimizer state or saved activations",
+          "[co_s2p][window]") {
+  std::vector<std::string> settings = vit_co_s2p_settings();
+  settings.push_back("algorithm.co_s2p_window=3");
+  const Experiment e = Experiment::build(load_config(EDGESIM_SOURCE_DIR "/experiments/quickstart.toml", settings));
+  CoS2P policy(e);
+  // Device 0 (rate 1) ends at blocks 2, 4, 6, 2, ... (the heads within its depth); with W = 3
+  // the blocks before its last 3 are frozen and a frozen block's exit is left out.
+  struct Expect {
+    int depth, frozen_blocks;
+    std::vector<std::int32_t> exits;
+  };
+  const std::vector<Expect> rolls = {{2, 0, {}}, {4, 1, {2}}, {6, 3, {4}}, {2, 0, {}}};
+  for (std::size_t i = 0; i < rolls.size(); ++i) {
+    const TaskPlan plan = policy.plan(0, static_cast<int>(i + 1));
+    INFO("round " << i + 1);
+    REQUIRE(plan.submodel);
+    CHECK(plan.submodel->depth == rolls[i].depth);
+    CHECK(plan.submodel->exits == rolls[i].exits);
+    const int frozen = rolls[i].frozen_blocks;
+    CHECK(plan.options.number("frozen_layers", 0) == (frozen ? e.model.blocks[frozen - 1].end : 0));
+  }
+  // Device 1 (rate 0.34: 2 blocks) has one head in its depth: the window never moves.
+  for (int round = 1; round <= 3; ++round) CHECK(policy.plan(1, round).submodel->depth == 2);
+  CHECK(policy.eval_rates() == std::vector<double>{2.0 / 6, 4.0 / 6});
+
+  // Round 3's task: blocks 4-6 and the exit after block 4 train on the frozen blocks 1-3.
+  torch::manual_seed(4);
+  const torch::Tensor global = flatten_weights(*build_network(e.model));
+  const TaskPlan plan = policy.plan(0, 3);
+  TaskRunner runner(e, {0});
+  const TaskResult done = runner.run(order_of(e, plan, 0, 3, global));
+  REQUIRE(done.status == TaskStatus::kOk);
+  const ModelSpec arch = submodel_architecture(e.model, *plan.submodel);
+  const int frozen_layers = e.model.blocks[2].end;
+  std::int64_t offset = 0, frozen_floats = 0;
+  bool frozen_moved = false, trained_moved = false;
+  const torch::Tensor sent = order_of(e, plan, 0, 3, global).weights();
+  for (const auto& p : arch.parameters()) {
+    std::int64_t size = 1;
+    for (const auto& d : p.dims) size *= arch.extent(d);
+    const bool moved = !torch::equal(done.weights.narrow(0, offset, size), sent.narrow(0, offset, size));
+    if (p.layer < frozen_layers) frozen_moved |= moved, frozen_floats += size;
+    else trained_moved |= moved;
+    offset += size;
+  }
+  REQUIRE(frozen_floats > 0);
+  CHECK_FALSE(frozen_moved);
+  CHECK(trained_moved);
+  TrainingShape shape;
+  shape.all_exits = true;
+  const MemoryFootprint whole = training_memory(arch, e.config.algorithm.batch_size, true, shape);
+  shape.frozen_layers = frozen_layers;
+  const MemoryFootprint windowed = training_memory(arch, e.config.algorithm.batch_size, true, shape);
+  CHECK(done.memory_bytes == static_cast<std::int64_t>(windowed.total()));
+  CHECK(whole.gradients - windowed.gradients == 4u * static_cast<std::uint64_t>(frozen_floats));
+  CHECK(whole.optimizer - windowed.optimizer == 4u * static_cast<std::uint64_t>(frozen_floats));
+  CHECK(windowed.activations < whole.activations);
+  CHECK(done.reference_compute_s > 0);
+
+  // Learned masks are learned on the prefix, not on the blocks the window rolls to: an error.
+  settings.push_back("algorithm.co_s2p_width=learned");
+  try {
+    load_config(EDGESIM_SOURCE_DIR "/experiments/quickstart.toml", settings);
+    FAIL("a rolling window with learned masks should be refused");
+  } catch (const InputError& error) {
+    CHECK_THAT(error.what(), Catch::Contains("algorithm.co_s2p_window"));
+  }
+}
+
+TEST_CASE("Co-S2P's mask learning is data-aware: in a trained model where half the MLP units carry nothing, the "
+          "masks keep the units that matter",
+          "[co_s2p][masks]") {
+  // A small ViT trained on a learnable task (the class is the argmax of a fixed linear map of
+  // the image), then half the units of its last MLP are cut off (their output weights zeroed):
+  // gating them changes nothing, gating a live one costs loss. At r = 1/2 the ideal mask is
+  // exactly the live half; a data-blind prefix keeps half live, half dead.
+  torch::manual_seed(11);
+  VitShape shape{4, 32, 4, 64, 2};  // patch 4, dim 32, 4 heads, MLP 64, 2 blocks
+  const ModelSpec vit = make_vit(shape, 3, 8, 10, 1.0);
+  auto net = build_network(vit);
+  const torch::Tensor x = torch::randn({256, 3, 8, 8});
+  const torch::Tensor y = x.flatten(1).matmul(torch::randn({3 * 8 * 8, 10})).argmax(1);
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(3e-3));
+  for (int step = 0; step < 60; ++step) {  // fitted, not to zero loss: every live unit still counts
+    const auto batch = torch::randint(0, 256, {64}, torch::kLong);
+    const auto loss = classification_loss(net->forward(x.index_select(0, batch)), y.index_select(0, batch));
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  }
+  const double trained = net->forward(x).argmax(1).eq(y).to(torch::kFloat32).mean().item<double>();
+  REQUIRE(trained > 0.5);  // chance is 0.1
+  // Block 2's MLP: the last group of 64 units (groups are in model order), and the layer reading it.
+  int last = -1;
+  for (std::size_t g = 0; g < vit.groups.size(); ++g)
+    if (vit.groups[g].sliceable && vit.groups[g].units == 64) last = static_cast<int>(g);
+  REQUIRE(last >= 0);
+  torch::Tensor out_weight;
+  for (const auto& p : net->named_parameters())
+    if (p.value().dim() == 2 && p.value().size(1) == 64) out_weight = p.value();  // the last such: block 2's
+  REQUIRE(out_weight.defined());
+  {
+    torch::NoGradGuard no_grad;
+    for (int u = 1; u < 64; u += 2) out_weight.select(1, u).zero_();  // odd units: dead
+  }
+  Examples data{x, y};
+  UnitMaskOptions options;
+  options.rate = 0.5, options.epochs = 40, options.lr = 0.1;  // 320 steps: the per-unit signal is small
+  Rng rng(5, Purpose::kMask, 0, 1);
+  const auto keep = learn_unit_masks(net, data, options, rng);
+  const torch::Tensor k = keep.at(last);
+  double live = 0, dead = 0;
+  for (int u = 0; u < 64; ++u) (u % 2 ? dead : live) += k[u].item<double>();
+  INFO("kept live " << live << " / 32, dead " << dead << " / 32");
+  CHECK(live >= 22);  // of 32; a data-blind prefix keeps 16 live and 16 dead
+  CHECK(dead <= 8);
+}
+
+TEST_CASE("Co-S2P's mask task is charged the larger of its phases, close to its measured peak", "[co_s2p][masks]") {
+  std::vector<std::string> settings = vit_co_s2p_settings();
+  settings.push_back("algorithm.co_s2p_width=learned");
+  settings.push_back("devices.memory=enforced");
+  settings.push_back("algorithm.co_s2p_mask_epochs=1");
+  const Experiment e = Experiment::build(load_config(EDGESIM_SOURCE_DIR "/experiments/quickstart.toml", settings));
+  CoS2P policy(e);
+  const TaskPlan learns = policy.plan(1, 1);  // rate 0.34: 2 blocks at full width, masks learned first
+  REQUIRE(learns.options.number("mask_epochs", 0) == 1);
+  torch::manual_seed(2);
+  const torch::Tensor global = flatten_weights(*build_network(e.model));
+  TaskRunner runner(e, {1});
+  const TaskResult masked = runner.run(order_of(e, learns, 1, 1, global));
+  REQUIRE(masked.status == TaskStatus::kOk);
+  TaskOrder plain = order_of(e, learns, 1, 1, global);
+  plain.options.set("mask_epochs", 0);
+  const TaskResult trained = runner.run(plain);
+  // The gated pass keeps each gated layer's output twice: more than training the same prefix.
+  CHECK(masked.memory_bytes > trained.memory_bytes);
+  const ModelSpec arch = submodel_architecture(e.model, *learns.submodel);
+  CHECK(masked.memory_bytes == static_cast<std::int64_t>(
+                                   std::max<std::uint64_t>(trained.memory_bytes,
+                                                           mask_learning_memory(arch, e.config.algorithm.batch_size).total())));
+  INFO("mask task: estimate " << masked.memory_bytes << " B, measured peak " << masked.peak_memory_bytes << " B");
+  CHECK(masked.peak_memory_bytes > 0);
+  CHECK(double(masked.peak_memory_bytes) < 1.15 * double(masked.memory_bytes));
+  CHECK(double(masked.peak_memory_bytes) > 0.7 * double(masked.memory_bytes));
 }

@@ -12,6 +12,9 @@
 //     full width and learns which units to keep (trainer/unit_masks.hpp); the decisions come back
 //     as its state and the policy keeps them (a few bytes per unit, per device), so its later
 //     tasks get the physically smaller submodel of those units;
+//   - [choice] a rolling window (`algorithm.co_s2p_window` = W > 0): a device's task in round t ends
+//     at the t-th, cyclically, of the head-ending blocks within its depth, and only its last W blocks
+//     train — the ones before are frozen (forward only), and their exits are left out;
 //   - staleness-aware aggregation under the semi-asynchronous schedule (K = ⌈ρ·N⌉ reports):
 //     Δ_i = local − received, zero outside its submodel; γ_i ∝ (‖Δ_i‖₁ / r_i) / (‖w − w_{τ_i}‖₁ + 1)
 //     (parameters only), normalised; w ← w + Σ γ_i Δ_i.
@@ -41,7 +44,11 @@ class CoS2P : public FedAvg {
   std::string save_state() const override;  // each device's learned keep decisions
   void load_state(const std::string& state) override;
 
-  SubmodelSpec device_submodel(double rate) const;
+  // The submodel a device of `rate` trains in `round` (0: its deepest, without a rolling window).
+  SubmodelSpec device_submodel(double rate, int round = 0) const;
+  // The depths a device of `rate` trains to: its prefix's, or with a rolling window every block
+  // that ends with a head up to it, shallowest first.
+  std::vector<int> window_depths(double rate) const;
 
  protected:
   std::optional<SubmodelSpec> submodel(int device, int round) override;
@@ -49,7 +56,9 @@ class CoS2P : public FedAvg {
 
  private:
   bool learns_masks(int device, int round) const;
-  void cross_block_options(int round, TaskPlan& plan) const;  // the trainer and its distillation options
+  // The trainer and its options: distillation, and the frozen blocks of the plan's submodel.
+  void cross_block_options(int round, TaskPlan& plan) const;
+  int frozen_blocks(int depth) const;
   std::vector<double> rates_;                    // per device
   std::vector<std::vector<std::uint8_t>> kept_;  // per device: learned keep decisions (empty: none yet)
 };

@@ -56,6 +56,12 @@ MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool mome
 // layer's activations).
 MemoryFootprint training_memory(const ModelSpec& spec, int batch_size, bool momentum, const TrainingShape& shape);
 
+// Co-S²P's mask phase (trainer/unit_masks.hpp) on `spec`'s own forward pass: the weights frozen
+// (no gradients, no momentum), a score per unit of every sliceable group with Adam's two
+// moments, and the activations of a training pass plus, per gated layer, its ungated output (the
+// product with a gate that needs a gradient keeps both factors).
+MemoryFootprint mask_learning_memory(const ModelSpec& spec, int batch_size);
+
 // Bytes of one copy of the model on the wire (float32 parameters and buffers).
 std::uint64_t model_bytes(const ModelSpec& spec);
 

@@ -108,6 +108,7 @@ struct AlgorithmConfig {
   std::string co_s2p_width = "learned";  // learned | prefix | full
   int co_s2p_mask_rounds = 2, co_s2p_mask_epochs = 20;
   double co_s2p_mask_lambda = 1.0, co_s2p_mask_lr = 0.05;
+  int co_s2p_window = 0;  // trainable blocks of a rolling window; 0 = the whole prefix
   int staleness_bound = 3;             // ssp: a device may be at most s iterations ahead of the slowest
   // AdaptCL (docs/ALGORITHMS.md): the pruned-rate learner and the channel-importance criterion.
   double adaptcl_slack = 0.1, adaptcl_gain = 0.5, adaptcl_cost_exponent = 2.0, adaptcl_keep_min = 0.1;
