@@ -64,6 +64,19 @@ run_ok twice1 1 run "$TMP/p.toml" --out "$TMP/twice1.h5" --set "pipeline.faults=
 run_ok probe-every4 1 run "$TMP/p.toml" --out "$TMP/probe-every4.h5" --set "$never" --set pipeline.backup_every=4
 run_ok stale1 1 run "$TMP/p.toml" --out "$TMP/stale1.h5" --set pipeline.backup_every=4 \
   --set "pipeline.faults=\"fail:1@$(mid6 "$TMP/probe-every4.h5")\""
+# Metered memory (devices.memory = "enforced"): each backup holder's measured footprint is its
+# replica's peak plus the backup it holds, exactly what the estimate adds.
+run_ok metered 1 run "$TMP/p.toml" --out "$TMP/metered.h5" --set devices.memory=enforced --set run.rounds=2
+run_ok metered-probe 1 run "$TMP/p.toml" --out "$TMP/metered-probe.h5" --set devices.memory=enforced --set run.rounds=2 \
+  --set "$never"
+/usr/bin/python3 - "$TMP/metered.h5" "$TMP/metered-probe.h5" <<'PY' || fail "metered backups"
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["pipeline_memory"][:] for p in sys.argv[1:])
+assert len(a) == len(b) == 8 and np.all(a["peak_bytes"] > 0) and np.array_equal(a["device"], b["device"])
+extra = b["estimated_bytes"] - a["estimated_bytes"]
+assert np.all(extra > 0) and np.array_equal(b["peak_bytes"] - a["peak_bytes"], extra), (a, b)
+PY
+check "metered memory: every holder's measured footprint grows by the backup it holds, as its estimate does"
 # Asteroid's plan here is one stage on device 0 (the fast links cannot pay for a cut): device 1
 # failing is outside it, recorded and nothing else; a one-stage plan keeps no backup (there is no
 # next stage), so the run is the run without faults.

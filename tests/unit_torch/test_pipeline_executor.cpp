@@ -362,3 +362,33 @@ TEST_CASE("pipeline recovery: a stage's state from its backup is the one of its 
   CHECK(stage1 > 0);
   CHECK(momenta > 0);
 }
+
+TEST_CASE("pipeline recovery: a backup's bytes count in its holder's footprint", "[pipeline_exec][recovery]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);
+  const LayerProfile profile = profile_layers(cnn, CutPoints::kLayers);
+  Fleet fleet = test_fleet(2);
+  Plan plan;
+  plan.micro_batch = 4, plan.micro_batches = 2;
+  plan.stages = {stage(0, 4, {0}, {4}), stage(4, cnn.output() + 1, {1}, {4})};
+  const std::uint64_t own1 = memory_of(plan, 1, 0, profile, true).total();
+  fleet.devices[1].memory_cap_bytes = own1 + 1000;  // fits alone
+  const PipelineIteration alone = frame_iteration(plan, profile, fleet, true, nullptr);
+  CHECK_FALSE(alone.oom);
+  const PipelineIteration fits = frame_iteration(plan, profile, fleet, true, nullptr, {0, 1000});
+  CHECK_FALSE(fits.oom);
+  CHECK(fits.estimated_bytes.at(1) == static_cast<std::int64_t>(own1 + 1000));
+  CHECK(fits.estimated_bytes.at(0) == alone.estimated_bytes.at(0));
+  const PipelineIteration over = frame_iteration(plan, profile, fleet, true, nullptr, {0, 1001});
+  CHECK(over.oom);
+  CHECK(over.oom_devices == std::vector<int>{1});
+  // The metered peak too: a replica's peak plus its held bytes against the cap.
+  PipelineIteration it = alone;
+  std::vector<ReplicaReport> reports(2);
+  reports[0].device = 0, reports[0].peak_memory_bytes = 10;
+  reports[1].device = 1, reports[1].peak_memory_bytes = static_cast<std::int64_t>(own1);
+  CHECK(judge_iteration(it, plan, fleet, reports, {0, 1000}));
+  CHECK(it.peak_bytes.at(1) == static_cast<std::int64_t>(own1 + 1000));
+  it = alone;
+  CHECK_FALSE(judge_iteration(it, plan, fleet, reports, {0, 1001}));
+  CHECK(it.oom_devices == std::vector<int>{1});
+}
