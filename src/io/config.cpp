@@ -735,6 +735,11 @@ void check_pipeline_keys(const ExperimentConfig& cfg, const AlgorithmInfo& info,
   } catch (const std::invalid_argument& e) {
     fail("pipeline.faults", e.what());
   }
+  // Each recovery mode reads its own interval: the other one set is a mistake, not a no-op.
+  if (cfg.pipeline.recovery == "restart" && cfg.pipeline.backup_every != 1)
+    fail("pipeline.backup_every", "is read with pipeline.recovery = \"replay\" only (restart takes checkpoints: pipeline.checkpoint_every)");
+  if (cfg.pipeline.recovery == "replay" && cfg.pipeline.checkpoint_every != 10)
+    fail("pipeline.checkpoint_every", "is read with pipeline.recovery = \"restart\" only (replay keeps backups: pipeline.backup_every)");
   const int m = cfg.pipeline.micro_batches;
   if (m > 0 && cfg.algorithm.batch_size % m != 0)
     fail("pipeline.micro_batches", std::to_string(m) + " micro-batches do not divide algorithm.batch_size " +

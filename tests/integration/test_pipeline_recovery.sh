@@ -37,6 +37,9 @@ TOML
 expect_error bad-recovery 0 "pipeline.recovery" "must be one of" -- plan "$TMP/p.toml" --set pipeline.recovery=rewind
 expect_error bad-backup 0 "pipeline.backup_every" -- plan "$TMP/p.toml" --set pipeline.backup_every=0
 expect_error bad-checkpoint 0 "pipeline.checkpoint_every" -- plan "$TMP/p.toml" --set pipeline.checkpoint_every=-1
+expect_error backup-restart 0 "pipeline.backup_every" "replay" -- plan "$TMP/p.toml" --set pipeline.backup_every=2 \
+  --set pipeline.recovery=restart
+expect_error checkpoint-replay 0 "pipeline.checkpoint_every" "restart" -- plan "$TMP/p.toml" --set pipeline.checkpoint_every=2
 
 run_ok base 1 run "$TMP/p.toml" --out "$TMP/base.h5"
 # Where to strike: the middle of iteration 6 as each recovery mode runs it. A fault after the
