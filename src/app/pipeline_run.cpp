@@ -207,8 +207,11 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
         if (next.plan.stages.empty() || !backed_up || !moves.possible) {
           rec.plan_id = -1, rec.recovered_s = rec.resumed_s = std::nan(""), rec.recovery = "lost";
           ended_by_fault = true;
-          what = next.plan.stages.empty() ? "no plan fits the survivors; the run ends"
-                                          : "its stage's backup is lost too; the run ends";
+          what = next.plan.stages.empty()                     ? "no plan fits the survivors; the run ends"
+                 : plan.num_stages() == 1                         ? "a one-stage plan keeps no backup; the run ends"
+                 : backups.empty() || backups[stage].holder < 0 ? "its stage has no backup (it fitted nowhere); the run ends"
+                 : !backed_up                                   ? "its stage's backup holder is lost too; the run ends"
+                                                                : "a moved layer has no surviving copy; the run ends";
         } else {
           const int holder = backups[stage].holder;
           const std::map<std::string, torch::Tensor> state = runner->snapshot({stage});

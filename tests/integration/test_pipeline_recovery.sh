@@ -67,6 +67,32 @@ run_ok twice1 1 run "$TMP/p.toml" --out "$TMP/twice1.h5" --set "pipeline.faults=
 run_ok probe-every4 1 run "$TMP/p.toml" --out "$TMP/probe-every4.h5" --set "$never" --set pipeline.backup_every=4
 run_ok stale1 1 run "$TMP/p.toml" --out "$TMP/stale1.h5" --set pipeline.backup_every=4 \
   --set "pipeline.faults=\"fail:1@$(mid6 "$TMP/probe-every4.h5")\""
+# A stage of two devices lost one after the other (HetPipe-like plan on fast links: 2 stages of
+# 2 devices): device 0's failure re-splits stage 0 onto device 3; device 3 leaving then loses the
+# stage whole, replayed from its backup on a stage-1 device. The new plan has a 2-device stage
+# summing in another order: the losses agree to rtol 1e-5 (not bit for bit); -np 1 = -np 3.
+mkdir -p "$TMP/two"
+write_device_set "$TMP/two/devices.toml" "fast 1.0 3MiB 10000 0" "slow 2.0 3MiB 10000 0" '"fast", "slow", "slow", "fast"'
+sed 's/^planner = "gpipe"/planner = "hetpipe"/' "$TMP/p.toml" >"$TMP/two/p.toml"
+run_ok two-base 1 run "$TMP/two/p.toml" --out "$TMP/two-base.h5"
+grep -q "device 3 (fast): share 8" "$TMP/two-base.log" || { cat "$TMP/two-base.log"; fail "the 2x2 plan changed"; }
+for np in 1 3; do
+  run_ok two$np $np run "$TMP/two/p.toml" --out "$TMP/two$np.h5" --set 'pipeline.faults="fail:0@0.02,leave:3@0.04"'
+done
+h5check identical --no-tasks "$TMP/two1.h5" "$TMP/two3.h5"
+/usr/bin/python3 - "$TMP/two-base.h5" "$TMP/two1.h5" "$TMP/two3.h5" <<'PY' || fail "a two-device stage lost whole"
+import sys, h5py, numpy as np
+base, a, b = (h5py.File(p, "r") for p in sys.argv[1:])
+for t in ("pipeline_iterations", "pipeline_ops", "pipeline_memory", "pipeline_faults"):
+    x, y = a[t][:], b[t][:]
+    assert x.dtype == y.dtype and len(x) == len(y), t
+    assert all(np.array_equal(x[n], y[n], equal_nan=x[n].dtype.kind == "f") for n in x.dtype.names), t
+f = a["pipeline_faults"][:]
+assert list(f["recovery"]) == [b"reshare", b"replay"] and list(f["plan_id"]) == [1, 2], f
+r, rb = a["rounds"]["train_loss"][:], base["rounds"]["train_loss"][:]
+assert len(r) == len(rb) == 8 and np.allclose(r, rb, rtol=1e-5, atol=0), (r, rb)
+PY
+check "a 2-device stage lost one device at a time: re-split, then replayed from its backup; losses within rtol 1e-5; -np 1 = -np 3"
 # Metered memory (devices.memory = "enforced"): each backup holder's measured footprint is its
 # replica's peak plus the backup it holds, exactly what the estimate adds.
 run_ok metered 1 run "$TMP/p.toml" --out "$TMP/metered.h5" --set devices.memory=enforced --set run.rounds=2
