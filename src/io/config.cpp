@@ -482,8 +482,7 @@ const std::vector<Key>& schema() {
       {"pipeline.faults", Type::kString, "\"\"",
        "[choice] Pipeline runs: the fault schedule, comma-separated `fail:D@T` (device D fails at virtual second T, "
        "noticed by its missed heartbeat after `pipeline.heartbeat_timeout_s`) or `leave:D@T` (D announces its exit, "
-       "noticed at once). Recovery re-splits D's stage's micro-batch among its survivors and replays the interrupted "
-       "iteration; a single-device stage's loss ends the run (docs/ALGORITHMS.md, Asteroid). \"\" = no faults.",
+       "noticed at once). Recovery: `pipeline.recovery` (docs/ALGORITHMS.md, Asteroid). \"\" = no faults.",
        EDGESIM_FIELD(pipeline.faults, v), any()},
       {"pipeline.heartbeat_timeout_s", Type::kFloat, "0.1",
        "[choice] Pipeline runs: virtual seconds without a heartbeat after which a device counts as failed.",
@@ -496,6 +495,24 @@ const std::vector<Key>& schema() {
       {"pipeline.failure_seed", Type::kInt, "0",
        "Pipeline runs: seed of the random failures' stream (0 = `run.seed`), so failures can vary with the training fixed.",
        EDGESIM_FIELD(pipeline.failure_seed, static_cast<std::uint64_t>(to_int(v))), at_least(0)},
+      {"pipeline.recovery", Type::kString, "\"replay\"",
+       "[choice] Pipeline runs with faults: how a lost device is recovered from. `replay`: a stage that keeps "
+       "devices re-splits its micro-batch among them; a stage that loses its last device is re-planned over the "
+       "survivors (the run's planner, M kept), its weights and momentum restored from the backup on the next "
+       "stage's device, and the interrupted iteration replayed. `restart` (the baseline): roll back to the last "
+       "checkpoint (`pipeline.checkpoint_every`), re-plan from scratch over the survivors, every device downloads "
+       "its stage from the store, and the iterations since the checkpoint run again (docs/ALGORITHMS.md, Asteroid).",
+       EDGESIM_FIELD(pipeline.recovery, v), one_of({"replay", "restart"})},
+      {"pipeline.backup_every", Type::kInt, "1",
+       "[choice] Pipeline runs with faults and `pipeline.recovery = \"replay\"`: every this many iterations each "
+       "stage sends its weights and momentum to its backup holder on the next stage (charged on the links after "
+       "the iteration; the backup counts in the holder's memory). Runs without faults keep no backup.",
+       EDGESIM_FIELD(pipeline.backup_every, static_cast<int>(to_int(v))), at_least(1)},
+      {"pipeline.checkpoint_every", Type::kInt, "10",
+       "[choice] Pipeline runs with faults and `pipeline.recovery = \"restart\"`: every this many iterations each "
+       "stage's first device uploads its stage's weights and momentum to a store over its uplink (charged after "
+       "the iteration). Runs without faults take no checkpoint.",
+       EDGESIM_FIELD(pipeline.checkpoint_every, static_cast<int>(to_int(v))), at_least(1)},
       {"clock.mode", Type::kString, "\"analytic\"",
        "`analytic`: compute time from FLOPs (deterministic). `calibrated`: from FLOPs, bytes moved and kernels per "
        "op, priced by measured compute profiles (deterministic; docs/CLOCK.md). `measured`: the host's measured step time x slowdown. "
@@ -728,6 +745,11 @@ void check_pipeline_keys(const ExperimentConfig& cfg, const AlgorithmInfo& info,
   } catch (const std::invalid_argument& e) {
     fail("pipeline.faults", e.what());
   }
+  // Each recovery mode reads its own interval: the other one set is a mistake, not a no-op.
+  if (cfg.pipeline.recovery == "restart" && cfg.pipeline.backup_every != 1)
+    fail("pipeline.backup_every", "is read with pipeline.recovery = \"replay\" only (restart takes checkpoints: pipeline.checkpoint_every)");
+  if (cfg.pipeline.recovery == "replay" && cfg.pipeline.checkpoint_every != 10)
+    fail("pipeline.checkpoint_every", "is read with pipeline.recovery = \"restart\" only (replay keeps backups: pipeline.backup_every)");
   const int m = cfg.pipeline.micro_batches;
   if (m > 0 && cfg.algorithm.batch_size % m != 0)
     fail("pipeline.micro_batches", std::to_string(m) + " micro-batches do not divide algorithm.batch_size " +

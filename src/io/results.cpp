@@ -140,13 +140,20 @@ struct PipelineOpRow {
 
 // The in-memory row types double as the file types, so any padding would land in the file
 // (and in every reader's numpy dtype). All are packed today; keep it that way.
+// A fault row with its recovery kind as text.
+struct PipelineFaultRow {
+  std::int64_t iteration, device, leave, plan_id;
+  double fault_s, detected_s, recovered_s, resumed_s;
+  std::int64_t redone, moved_bytes;
+  char recovery[kTransferKindBytes];
+};
 static_assert(sizeof(RoundRecord) == 11 * 8, "RoundRecord gained padding or fields");
 static_assert(sizeof(TaskRow) == 14 * 8 + kTaskStatusBytes, "TaskRow gained padding or fields");
 static_assert(sizeof(TransferRow) == 6 * 8 + kTransferKindBytes, "TransferRow gained padding or fields");
-static_assert(sizeof(PipelineIterationRecord) == 6 * 8, "PipelineIterationRecord gained padding or fields");
+static_assert(sizeof(PipelineIterationRecord) == 8 * 8, "PipelineIterationRecord gained padding or fields");
 static_assert(sizeof(PipelineOpRow) == 6 * 8 + kTransferKindBytes, "PipelineOpRow gained padding or fields");
 static_assert(sizeof(PipelineMemoryRecord) == 6 * 8, "PipelineMemoryRecord gained padding or fields");
-static_assert(sizeof(PipelineFaultRecord) == 7 * 8, "PipelineFaultRecord gained padding or fields");
+static_assert(sizeof(PipelineFaultRow) == 10 * 8 + kTransferKindBytes, "PipelineFaultRow gained padding or fields");
 
 
 Handle string_type(std::size_t bytes, const std::string& path) {
@@ -500,7 +507,9 @@ void ResultsWriter::Impl::create_pipeline_tables() {
       {"samples", HOFFSET(PipelineIterationRecord, samples), H5T_NATIVE_INT64},
       {"start_s", HOFFSET(PipelineIterationRecord, start_s), H5T_NATIVE_DOUBLE},
       {"end_s", HOFFSET(PipelineIterationRecord, end_s), H5T_NATIVE_DOUBLE},
-      {"train_loss", HOFFSET(PipelineIterationRecord, train_loss), H5T_NATIVE_DOUBLE}};
+      {"train_loss", HOFFSET(PipelineIterationRecord, train_loss), H5T_NATIVE_DOUBLE},
+      {"overhead_s", HOFFSET(PipelineIterationRecord, overhead_s), H5T_NATIVE_DOUBLE},
+      {"rerun", HOFFSET(PipelineIterationRecord, rerun), H5T_NATIVE_INT64}};
   pipe_iter_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineIterationRecord)), "H5Tcreate", "/pipeline_iterations"),
                           H5Tclose);
   for (const auto& c : iter_cols) ok(H5Tinsert(pipe_iter_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_iterations");
@@ -529,14 +538,18 @@ void ResultsWriter::Impl::create_pipeline_tables() {
   for (const auto& c : mem_cols) ok(H5Tinsert(pipe_mem_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_memory");
   pipe_mem_ds = create_table("pipeline_memory", pipe_mem_type.get(), kRoundChunkRows);
   const Col fault_cols[] = {
-      {"iteration", HOFFSET(PipelineFaultRecord, iteration), H5T_NATIVE_INT64},
-      {"device", HOFFSET(PipelineFaultRecord, device), H5T_NATIVE_INT64},
-      {"leave", HOFFSET(PipelineFaultRecord, leave), H5T_NATIVE_INT64},
-      {"plan_id", HOFFSET(PipelineFaultRecord, plan_id), H5T_NATIVE_INT64},
-      {"fault_s", HOFFSET(PipelineFaultRecord, fault_s), H5T_NATIVE_DOUBLE},
-      {"detected_s", HOFFSET(PipelineFaultRecord, detected_s), H5T_NATIVE_DOUBLE},
-      {"recovered_s", HOFFSET(PipelineFaultRecord, recovered_s), H5T_NATIVE_DOUBLE}};
-  pipe_fault_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineFaultRecord)), "H5Tcreate", "/pipeline_faults"),
+      {"iteration", HOFFSET(PipelineFaultRow, iteration), H5T_NATIVE_INT64},
+      {"device", HOFFSET(PipelineFaultRow, device), H5T_NATIVE_INT64},
+      {"leave", HOFFSET(PipelineFaultRow, leave), H5T_NATIVE_INT64},
+      {"plan_id", HOFFSET(PipelineFaultRow, plan_id), H5T_NATIVE_INT64},
+      {"fault_s", HOFFSET(PipelineFaultRow, fault_s), H5T_NATIVE_DOUBLE},
+      {"detected_s", HOFFSET(PipelineFaultRow, detected_s), H5T_NATIVE_DOUBLE},
+      {"recovered_s", HOFFSET(PipelineFaultRow, recovered_s), H5T_NATIVE_DOUBLE},
+      {"resumed_s", HOFFSET(PipelineFaultRow, resumed_s), H5T_NATIVE_DOUBLE},
+      {"redone", HOFFSET(PipelineFaultRow, redone), H5T_NATIVE_INT64},
+      {"moved_bytes", HOFFSET(PipelineFaultRow, moved_bytes), H5T_NATIVE_INT64},
+      {"recovery", HOFFSET(PipelineFaultRow, recovery), kind_str.get()}};
+  pipe_fault_type = Handle(id(H5Tcreate(H5T_COMPOUND, sizeof(PipelineFaultRow)), "H5Tcreate", "/pipeline_faults"),
                            H5Tclose);
   for (const auto& c : fault_cols) ok(H5Tinsert(pipe_fault_type.get(), c.name, c.offset, c.type), "H5Tinsert", "/pipeline_faults");
   pipe_fault_ds = create_table("pipeline_faults", pipe_fault_type.get(), kRoundChunkRows);
@@ -655,8 +668,15 @@ void ResultsWriter::append_pipeline(const PipelineIterationRecord& iteration,
 void ResultsWriter::append_pipeline_faults(const std::vector<PipelineFaultRecord>& faults) {
   if (impl_->pipe_fault_ds.get() < 0) throw std::logic_error("ResultsWriter: no pipeline tables in this file");
   if (faults.empty()) return;
-  impl_->append(impl_->pipe_fault_ds.get(), impl_->pipe_fault_type.get(), impl_->num_pipe_faults, faults.data(),
-                faults.size(), "/pipeline_faults");
+  std::vector<PipelineFaultRow> rows(faults.size());
+  for (std::size_t i = 0; i < faults.size(); ++i) {
+    const PipelineFaultRecord& f = faults[i];
+    rows[i] = PipelineFaultRow{f.iteration, f.device,    f.leave,  f.plan_id,       f.fault_s, f.detected_s,
+                               f.recovered_s, f.resumed_s, f.redone, f.moved_bytes, {}};
+    std::memcpy(rows[i].recovery, f.recovery.data(), std::min(f.recovery.size(), sizeof rows[i].recovery));
+  }
+  impl_->append(impl_->pipe_fault_ds.get(), impl_->pipe_fault_type.get(), impl_->num_pipe_faults, rows.data(),
+                rows.size(), "/pipeline_faults");
 }
 
 void ResultsWriter::append_transfers(const std::vector<TransferRecord>& transfers) {

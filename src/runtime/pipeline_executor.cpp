@@ -45,18 +45,27 @@ std::vector<PipelineOp> execution_order(const Schedule1F1B& schedule, int S) {
 }
 
 PipelineIteration frame_iteration(const Plan& plan, const LayerProfile& profile, const Fleet& fleet, bool momentum,
-                                  std::vector<PipelineOp>* order) {
+                                  std::vector<PipelineOp>* order, const std::vector<std::uint64_t>& held) {
   PipelineIteration result;
   result.samples = plan.batch();
   if (order) order->clear();
   for (std::size_t p = 0; p < plan.stages.size(); ++p)
     for (std::size_t i = 0; i < plan.stages[p].devices.size(); ++i) {
-      result.devices.push_back(plan.stages[p].devices[i]);
+      const int d = plan.stages[p].devices[i];
+      const std::uint64_t extra = held.empty() ? 0 : held.at(d);
+      result.devices.push_back(d);
       result.estimated_bytes.push_back(static_cast<std::int64_t>(
-          memory_of(plan, static_cast<int>(p), static_cast<int>(i), profile, momentum).total()));
+          memory_of(plan, static_cast<int>(p), static_cast<int>(i), profile, momentum).total() + extra));
       result.peak_bytes.push_back(0);
     }
   result.oom_devices = over_memory(plan, profile, fleet, momentum);
+  if (!held.empty()) {  // the same check with each device's held bytes added
+    result.oom_devices.clear();
+    for (std::size_t i = 0; i < result.devices.size(); ++i)
+      if (static_cast<std::uint64_t>(result.estimated_bytes[i]) > fleet.devices.at(result.devices[i]).memory_cap_bytes)
+        result.oom_devices.push_back(result.devices[i]);
+    std::sort(result.oom_devices.begin(), result.oom_devices.end());
+  }
   if (!result.oom_devices.empty()) {
     result.oom = true;
     return result;
@@ -82,13 +91,15 @@ PipelineIteration frame_iteration(const Plan& plan, const LayerProfile& profile,
   return result;
 }
 
-bool judge_iteration(PipelineIteration& it, const Plan& plan, const Fleet& fleet, const std::vector<ReplicaReport>& reports) {
+bool judge_iteration(PipelineIteration& it, const Plan& plan, const Fleet& fleet, const std::vector<ReplicaReport>& reports,
+                     const std::vector<std::uint64_t>& held) {
   (void)plan;
   for (const ReplicaReport& r : reports)
     for (std::size_t i = 0; i < it.devices.size(); ++i)
       if (it.devices[i] == r.device) {
-        it.peak_bytes[i] = r.peak_memory_bytes;
-        if (static_cast<std::uint64_t>(r.peak_memory_bytes) > fleet.devices.at(r.device).memory_cap_bytes)
+        const std::uint64_t extra = held.empty() || r.peak_memory_bytes == 0 ? 0 : held.at(r.device);
+        it.peak_bytes[i] = r.peak_memory_bytes + static_cast<std::int64_t>(extra);
+        if (static_cast<std::uint64_t>(it.peak_bytes[i]) > fleet.devices.at(r.device).memory_cap_bytes)
           it.oom_devices.push_back(r.device);
       }
   if (it.oom_devices.empty()) return true;
@@ -117,7 +128,7 @@ void complete_iteration(PipelineIteration& it, const Plan& plan, const std::vect
 
 PipelineExecutor::PipelineExecutor(const ModelSpec& spec, const LayerProfile& profile, const Plan& plan,
                                    const Fleet& fleet, const SgdSettings& sgd, const SpecNet& initial, bool meter_memory)
-    : profile_(profile), plan_(plan), fleet_(fleet), sgd_(sgd) {
+    : spec_(spec), profile_(profile), plan_(plan), meter_memory_(meter_memory), fleet_(fleet), sgd_(sgd) {
   check_plan(plan_, profile_, fleet_);
   std::vector<int> all;
   for (const StagePlan& sp : plan_.stages) all.insert(all.end(), sp.devices.begin(), sp.devices.end());
@@ -134,15 +145,24 @@ void PipelineExecutor::reshare(const Plan& plan) {
   plan_ = plan;
 }
 
+void PipelineExecutor::install(const Plan& plan, const std::map<std::string, torch::Tensor>& state) {
+  check_plan(plan, profile_, fleet_);
+  std::vector<int> all;
+  for (const StagePlan& sp : plan.stages) all.insert(all.end(), sp.devices.begin(), sp.devices.end());
+  worker_.reset();  // the old replicas go first: their devices' memory is freed before the new ones build
+  worker_ = std::make_unique<StageWorker>(spec_, profile_, plan, sgd_, state, all, link_, meter_memory_);
+  plan_ = plan;
+}
+
 PipelineIteration PipelineExecutor::run_iteration(const torch::Tensor& inputs, const torch::Tensor& targets) {
   const int B = plan_.batch();
   if (inputs.size(0) != B || targets.size(0) != B)
     throw std::invalid_argument("PipelineExecutor: a batch of " + std::to_string(B) + " samples expected");
   std::vector<PipelineOp> order;
-  PipelineIteration result = frame_iteration(plan_, profile_, fleet_, sgd_.momentum > 0, &order);
+  PipelineIteration result = frame_iteration(plan_, profile_, fleet_, sgd_.momentum > 0, &order, held_);
   if (result.oom) return result;
   const std::vector<ReplicaReport> reports = worker_->run_ops(order, inputs, targets);
-  const bool apply = judge_iteration(result, plan_, fleet_, reports);
+  const bool apply = judge_iteration(result, plan_, fleet_, reports, held_);
   worker_->finish(apply);
   if (apply) complete_iteration(result, plan_, reports);
   return result;

@@ -19,7 +19,9 @@ namespace {
 
 // Tags apart from the task transport's and the stage link's.
 enum PipelineTag : int { kSetupTag = 31, kCommandTag = 32, kReportTag = 33, kWeightsTag = 34 };
-enum class Command : std::int32_t { kStop = 0, kIterate = 1, kSendWeights = 2, kApply = 3, kDiscard = 4, kReshare = 5 };
+enum class Command : std::int32_t {
+  kStop = 0, kIterate = 1, kSendWeights = 2, kApply = 3, kDiscard = 4, kReshare = 5, kBackup = 6, kSnapshot = 7, kInstall = 8
+};
 
 void send_bytes(const std::string& bytes, int dest, int tag) {
   MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD);
@@ -100,11 +102,19 @@ class LocalRunner : public PipelineRunner {
  public:
   LocalRunner(const PipelineSetup& setup, const Plan& plan, const SgdSettings& sgd, const SpecNet& initial, bool meter)
       : executor_(setup.spec, setup.profile, plan, setup.fleet, sgd, initial, meter) {}
-  PipelineIteration run_iteration(const torch::Tensor& x, const torch::Tensor& y) override {
+  PipelineIteration run_iteration(const torch::Tensor& x, const torch::Tensor& y, int) override {
     return executor_.run_iteration(x, y);
   }
   void copy_into(SpecNet& whole) override { executor_.copy_into(whole); }
   void reshare(const Plan& plan) override { executor_.reshare(plan); }
+  void take_backup() override { executor_.take_backup(); }
+  std::map<std::string, torch::Tensor> snapshot(const std::vector<int>& from_backup) override {
+    return executor_.snapshot(from_backup);
+  }
+  void install(const Plan& plan, const std::map<std::string, torch::Tensor>& state) override {
+    executor_.install(plan, state);
+  }
+  void set_held(const std::vector<std::uint64_t>& held) override { executor_.set_held(held); }
 
  private:
   PipelineExecutor executor_;
@@ -120,16 +130,17 @@ class MpiRunner : public PipelineRunner {
   }
   ~MpiRunner() override { finish(); }
 
-  PipelineIteration run_iteration(const torch::Tensor&, const torch::Tensor&) override {
-    PipelineIteration it = frame_iteration(plan_, setup_.profile, setup_.fleet, sgd_.momentum > 0, nullptr);
-    command(Command::kIterate);
+  PipelineIteration run_iteration(const torch::Tensor&, const torch::Tensor&, int iteration) override {
+    PipelineIteration it = frame_iteration(plan_, setup_.profile, setup_.fleet, sgd_.momentum > 0, nullptr, held_);
+    // The iteration's number (its batch) and whether it runs: rank 0 alone judges the estimate.
+    command(Command::kIterate, {iteration, it.oom ? 0 : 1});
     if (it.oom) return it;  // the executors skip it too
     std::vector<ReplicaReport> reports;
     for (int r = 1; r < world_size_; ++r) {
       const auto got = unpack_reports(receive_message(r, kReportTag, nullptr, nullptr, false));
       reports.insert(reports.end(), got.begin(), got.end());
     }
-    const bool apply = judge_iteration(it, plan_, setup_.fleet, reports);
+    const bool apply = judge_iteration(it, plan_, setup_.fleet, reports, held_);
     command(apply ? Command::kApply : Command::kDiscard);
     if (apply) complete_iteration(it, plan_, reports);
     return it;
@@ -159,6 +170,26 @@ class MpiRunner : public PipelineRunner {
     plan_ = plan;
   }
 
+  void take_backup() override { command(Command::kBackup); }
+
+  std::map<std::string, torch::Tensor> snapshot(const std::vector<int>& from_backup) override {
+    command(Command::kSnapshot, from_backup);
+    std::map<std::string, torch::Tensor> out;
+    for (int r = 1; r < world_size_; ++r)  // each stage's state comes from one rank: no overlap
+      for (auto& [name, t] : unpack_named(receive_message(r, kWeightsTag, nullptr, nullptr, false))) out[name] = t;
+    return out;
+  }
+
+  void install(const Plan& plan, const std::map<std::string, torch::Tensor>& state) override {
+    check_plan(plan, setup_.profile, setup_.fleet);
+    command(Command::kInstall);
+    const std::string msg = pack_plan(true, plan), weights = pack_named(state);
+    for (int r = 1; r < world_size_; ++r) send_bytes(msg, r, kSetupTag), send_bytes(weights, r, kWeightsTag);
+    plan_ = plan;
+  }
+
+  void set_held(const std::vector<std::uint64_t>& held) override { held_ = held; }
+
   void finish() override {
     if (finished_) return;
     finished_ = true;
@@ -166,15 +197,17 @@ class MpiRunner : public PipelineRunner {
   }
 
  private:
-  void command(Command c) {
+  void command(Command c, const std::vector<int>& args = {}) {
     ByteWriter w;
     w.pod(c);
+    w.list(args);
     for (int r = 1; r < world_size_; ++r) send_bytes(w.out, r, kCommandTag);
   }
   const PipelineSetup& setup_;
   Plan plan_;
   SgdSettings sgd_;
   int world_size_;
+  std::vector<std::uint64_t> held_;
   bool finished_ = false;
 };
 
@@ -213,11 +246,12 @@ void serve_pipeline(const Experiment& e, int rank, int world_size) {
                                            hosted_devices(rank, world_size, cfg.devices.count), *link,
                                            cfg.devices.memory == "enforced");
   }
-  BatchStream batches(cfg.run.seed, e.train.size(), plan.batch());
+  BatchCursor batches(cfg.run.seed, e.train.size(), plan.batch());
   for (;;) {
     const auto buf = receive_message(0, kCommandTag, nullptr, nullptr, false);
     ByteReader r(buf.data(), buf.size(), "edgesim pipeline command");
     const auto c = r.pod<Command>("the command");
+    const std::vector<int> args = r.list<int>("the command's arguments");
     switch (c) {
       case Command::kStop:
         // For the logs (and the rank-count test): the traffic that really crossed ranks.
@@ -225,10 +259,10 @@ void serve_pipeline(const Experiment& e, int rank, int world_size) {
                      static_cast<long long>(link->remote_messages()), static_cast<long long>(link->remote_bytes()));
         return;
       case Command::kIterate: {
-        const std::vector<std::int64_t> indices = batches.next();
+        const std::vector<std::int64_t> indices = batches.at(args.at(0));
+        if (args.at(1) == 0) break;  // over a cap on paper: nothing runs, nothing is reported
         std::vector<PipelineOp> order;
-        const PipelineIteration frame = frame_iteration(plan, setup.profile, setup.fleet, sgd.momentum > 0, &order);
-        if (frame.oom) break;  // over a cap on paper: nothing runs, nothing is reported
+        frame_iteration(plan, setup.profile, setup.fleet, sgd.momentum > 0, &order);
         std::vector<ReplicaReport> reports;
         if (worker->hosts_any()) {
           const Examples batch = to_examples(e.train, indices);
@@ -250,6 +284,20 @@ void serve_pipeline(const Experiment& e, int rank, int world_size) {
         if (worker->hosts_any()) worker->finish(c == Command::kApply);
         break;
       case Command::kSendWeights: send_bytes(pack_named(worker->first_replica_state()), 0, kWeightsTag); break;
+      case Command::kBackup: worker->take_backup(); break;
+      case Command::kSnapshot: send_bytes(pack_named(worker->snapshot(args)), 0, kWeightsTag); break;
+      case Command::kInstall: {
+        Plan next;
+        if (!unpack_plan(receive_message(0, kSetupTag, nullptr, nullptr, false), &next))
+          throw std::logic_error("pipeline executor: an install without a plan");
+        const auto state = unpack_named(receive_message(0, kWeightsTag, nullptr, nullptr, false));
+        worker.reset();  // the old replicas' memory first
+        worker = std::make_unique<StageWorker>(setup.spec, setup.profile, next, sgd, state,
+                                               hosted_devices(rank, world_size, cfg.devices.count), *link,
+                                               cfg.devices.memory == "enforced");
+        plan = next;
+        break;
+      }
     }
   }
 }

@@ -22,6 +22,7 @@ struct StageWorker::Replica {
   ReplicaReport report;
   std::unique_ptr<MemoryAccount> account;  // when metering
   std::vector<torch::Tensor> saved_buffers;  // BN statistics before the iteration
+  std::map<std::string, torch::Tensor> backup;  // take_backup()'s copy (StageWorker::state_of)
 };
 
 struct StageWorker::Stage {
@@ -83,11 +84,65 @@ std::vector<torch::Tensor> float_buffers(SpecNet& net) {
   return out;
 }
 
+// The optimizer's state of a parameter is keyed by its tensor (torch/optim/serialize.h does the same).
+std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
+// A replica's weights, buffers and momentum by whole-model name (tied copies left out).
+std::map<std::string, torch::Tensor> replica_state(StageNet& net, torch::optim::SGD& optimizer) {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> out;
+  const std::vector<std::string> names = net.source_names();
+  const auto own = net.net()->named_parameters();
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (names[k] != own[k].key()) continue;
+    out[names[k]] = own[k].value().detach().clone();
+    const auto it = optimizer.state().find(state_key(own[k].value()));
+    if (it != optimizer.state().end()) {
+      const auto& st = static_cast<const torch::optim::SGDParamState&>(*it->second);
+      if (st.momentum_buffer().defined()) out["momentum:" + names[k]] = st.momentum_buffer().detach().clone();
+    }
+  }
+  for (const auto& b : net.net()->named_buffers()) out[b.key()] = b.value().detach().clone();
+  return out;
+}
+
 }  // namespace
 
 StageWorker::StageWorker(const ModelSpec& spec, const LayerProfile& profile, const Plan& plan, const SgdSettings& sgd,
                          const SpecNet& initial, const std::vector<int>& hosted, StageLink& link, bool meter_memory)
     : spec_(spec), plan_(plan), sgd_(sgd), link_(link) {
+  build(profile, hosted, meter_memory, [&](Replica& r) { r.net.copy_from(initial); });
+}
+
+StageWorker::StageWorker(const ModelSpec& spec, const LayerProfile& profile, const Plan& plan, const SgdSettings& sgd,
+                         const std::map<std::string, torch::Tensor>& state, const std::vector<int>& hosted,
+                         StageLink& link, bool meter_memory)
+    : spec_(spec), plan_(plan), sgd_(sgd), link_(link) {
+  build(profile, hosted, meter_memory, [&](Replica& r) {
+    torch::NoGradGuard no_grad;
+    const std::vector<std::string> names = r.net.source_names();
+    const auto params = r.net.net()->parameters();
+    auto find = [&](const std::string& name) -> const torch::Tensor& {
+      const auto it = state.find(name);
+      if (it == state.end()) throw std::logic_error("StageWorker: the snapshot has no '" + name + "'");
+      return it->second;
+    };
+    for (std::size_t k = 0; k < names.size(); ++k) params[k].copy_(find(names[k]));  // a tied copy: its owner's
+    for (auto& b : r.net.net()->named_buffers()) b.value().copy_(find(b.key()));
+    if (!r.optimizer) return;
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const auto it = state.find("momentum:" + names[k]);
+      if (it == state.end()) continue;
+      auto st = std::make_unique<torch::optim::SGDParamState>();
+      st->momentum_buffer(it->second.clone());
+      r.optimizer->state()[state_key(params[k])] = std::move(st);
+    }
+  });
+}
+
+void StageWorker::build(const LayerProfile& profile, const std::vector<int>& hosted, bool meter_memory, const Init& init) {
+  const Plan& plan = plan_;
+  const SgdSettings& sgd = sgd_;
   if (meter_memory) install_counting_allocator();
   std::vector<std::vector<std::string>> source_names(plan_.stages.size()), own_names(plan_.stages.size());
   for (std::size_t p = 0; p < plan_.stages.size(); ++p) {
@@ -103,10 +158,10 @@ StageWorker::StageWorker(const ModelSpec& spec, const LayerProfile& profile, con
         {
           const Charge charge(account.get());  // its weights are part of its footprint
           r = std::make_unique<Replica>(spec_, begin, end, sp.devices[i], sp.shares[i], offset, plan_.micro_batches);
-          r->net.copy_from(initial);
           r->optimizer = std::make_unique<torch::optim::SGD>(
               r->net.net()->parameters(),
               torch::optim::SGDOptions(sgd.lr).momentum(sgd.momentum).weight_decay(sgd.weight_decay));
+          init(*r);  // weights, buffers (and from a snapshot, momentum) charged to the replica too
         }
         r->account = std::move(account);
         r->report.device = sp.devices[i];
@@ -406,6 +461,25 @@ std::map<std::string, torch::Tensor> StageWorker::first_replica_state() const {
     for (std::size_t k = 0; k < names.size(); ++k)
       if (names[k] == own[k].key()) out[names[k]] = own[k].value().detach().clone();
     for (const auto& b : net.net()->named_buffers()) out[b.key()] = b.value().detach().clone();
+  }
+  return out;
+}
+
+void StageWorker::take_backup() {
+  for (Stage& s : stages_)
+    for (auto& r : s.replicas) r->backup = replica_state(r->net, *r->optimizer);
+}
+
+std::map<std::string, torch::Tensor> StageWorker::snapshot(const std::vector<int>& from_backup) const {
+  std::map<std::string, torch::Tensor> out;
+  for (std::size_t p = 0; p < stages_.size(); ++p) {
+    const Stage& s = stages_[p];
+    if (s.replicas.empty() || s.replicas.front()->device != s.devices.front()) continue;
+    Replica& r = *s.replicas.front();
+    const bool backup = std::find(from_backup.begin(), from_backup.end(), static_cast<int>(p)) != from_backup.end();
+    if (backup && r.backup.empty()) throw std::logic_error("StageWorker: stage " + std::to_string(p) + " has no backup");
+    const std::map<std::string, torch::Tensor> state = backup ? r.backup : replica_state(r.net, *r.optimizer);
+    out.insert(state.begin(), state.end());
   }
   return out;
 }

@@ -134,7 +134,9 @@ check "hybrid plan (3 devices, shares 4/4/8, then 1) identical for -np 1, 3, 5; 
 # Faults (pipeline.faults): device 2 of the hybrid plan's 3-device first stage fails during
 # iteration 2; its missed heartbeat is noticed 0.05 virtual s later, the stage is re-split
 # between devices 1 and 3 (plan 1) and iteration 2 replayed on the same batch. Device 0 (the
-# only device of stage 1) leaving later ends the run. Same results for -np 1 and 3.
+# only device of stage 1) leaving later ends the run: stage 1's backup fits on no device of
+# stage 0 (2-3 MiB caps; warned at the start), and no plan fits the survivors anyway
+# (test_pipeline_recovery.sh has whole stages replayed). Same results for -np 1 and 3.
 expect_error faults-bad 0 "pipeline.faults" "device 7" -- plan "$TMP/hybrid/p.toml" --set 'pipeline.faults="fail:7@1"'
 for np in 1 3; do
   run_ok "fault$np" $np run "$TMP/hybrid/p.toml" --out "$TMP/fault$np.h5" --set devices.memory=estimated \
@@ -143,6 +145,8 @@ done
 h5check identical --no-tasks "$TMP/fault1.h5" "$TMP/fault3.h5"
 grep -q "device 2 failed at 0.0120 s, noticed at 0.0620 s: its stage re-split, plan 1, iteration 2 replayed" "$TMP/fault1.log" ||
   { cat "$TMP/fault1.log"; fail "the failure of device 2 is not reported as recovered"; }
+grep -q "warning: stage 1's backup fits on no device of the next stage" "$TMP/fault1.log" ||
+  { cat "$TMP/fault1.log"; fail "no warning that stage 1 has no room for its backup"; }
 /usr/bin/python3 - "$TMP/fault1.h5" "$TMP/fault3.h5" "$TMP/hybrid_est.h5" <<'PY' || fail "faults"
 import sys, h5py, numpy as np
 f, g, base = (h5py.File(p, "r") for p in sys.argv[1:])
@@ -155,6 +159,7 @@ a, b = faults
 assert (a["device"], a["leave"], a["iteration"], a["plan_id"]) == (2, 0, 2, 1), a
 assert abs(a["detected_s"] - 0.062) < 1e-12 and a["recovered_s"] == a["detected_s"], a
 assert (b["device"], b["leave"], b["plan_id"]) == (0, 1, -1) and np.isnan(b["recovered_s"]) and b["detected_s"] == 0.075, b
+assert (a["recovery"], b["recovery"]) == (b"reshare", b"lost"), (a, b)
 # Iteration 2 replayed from the detection on plan 1 without device 2; the run ends at the leave.
 assert list(it["plan_id"][:2]) == [0, 1] and it["start_s"][1] == a["detected_s"], it
 assert len(r) == len(it) and len(it) < 5 and np.all(it["end_s"] <= b["fault_s"] + 1e-12), it

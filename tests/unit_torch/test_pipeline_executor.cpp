@@ -269,3 +269,126 @@ TEST_CASE("pipeline iteration: metered replicas report their peaks and train bit
   plain.copy_into(wa), metered.copy_into(wb);
   CHECK(torch::equal(flatten_weights(*wa), flatten_weights(*wb)));
 }
+
+namespace {
+
+// Three iterations on plan `a`, against two on `a`, then the replicas rebuilt on plan `b` from a
+// snapshot (pipeline recovery, pipeline/recovery.hpp) and the third there. `drop_momentum`:
+// the snapshot without its momentum buffers (what a restore that forgot the optimizer gets).
+double replanned_diff(const ModelSpec& spec, const Plan& a, const Plan& b, bool drop_momentum) {
+  torch::manual_seed(21);
+  SpecNet initial = build_network(spec);
+  const int batch = a.batch();
+  std::vector<torch::Tensor> xs, ys;
+  for (int i = 0; i < 3; ++i) {
+    xs.push_back(test::sample_input(spec, batch));
+    ys.push_back(spec.token_input ? torch::randint(0, spec.num_classes, {batch, spec.in_h}, torch::kInt64)
+                                  : torch::randint(0, spec.num_classes, {batch}, torch::kInt64));
+  }
+  const LayerProfile profile = profile_layers(spec, CutPoints::kLayers);
+  const Fleet fleet = test_fleet(4);
+  PipelineExecutor straight(spec, profile, a, fleet, kSgd, initial), moved(spec, profile, a, fleet, kSgd, initial);
+  for (int i = 0; i < 3; ++i) straight.run_iteration(xs[i], ys[i]);
+  for (int i = 0; i < 2; ++i) moved.run_iteration(xs[i], ys[i]);
+  auto state = moved.snapshot({});
+  if (drop_momentum)
+    for (auto it = state.begin(); it != state.end();) it = it->first.rfind("momentum:", 0) == 0 ? state.erase(it) : ++it;
+  moved.install(b, state);
+  REQUIRE_FALSE(moved.run_iteration(xs[2], ys[2]).oom);
+  SpecNet w1 = build_network(spec), w2 = build_network(spec);
+  straight.copy_into(w1), moved.copy_into(w2);
+  return max_diff(flatten_weights(*w1), flatten_weights(*w2));
+}
+
+}  // namespace
+
+TEST_CASE("pipeline recovery: replicas rebuilt on another plan from a snapshot train on as if uninterrupted",
+          "[pipeline_exec][recovery]") {
+  // CNN: 3 stages (one of two devices) -> 2 stages on other devices, layers moved across the cut.
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);
+  const int out = cnn.output() + 1;
+  Plan a, b;
+  a.micro_batch = b.micro_batch = 8, a.micro_batches = b.micro_batches = 2;
+  a.stages = {stage(0, 3, {0}, {8}), stage(3, 7, {1, 2}, {3, 5}), stage(7, out, {3}, {8})};
+  b.stages = {stage(0, 5, {0, 3}, {4, 4}), stage(5, out, {2}, {8})};
+  CHECK(replanned_diff(cnn, a, b, false) < kTolerance);
+  // The momentum is part of the state: without it the third step differs.
+  CHECK(replanned_diff(cnn, a, b, true) > 1e-4);
+  // Transformer: the tied head's copy (another stage than the embedding) restored from the owner's weight and momentum.
+  const ModelSpec lm = make_transformer_lm(transformer_preset("tiny", 50, 12), 1.0);
+  const LayerProfile profile = profile_layers(lm, CutPoints::kLayers);
+  int first = 0, mid = 0;
+  for (int u = 0; u < profile.size(); ++u) {
+    if (profile.units[u].begin == lm.blocks.at(0).begin) first = u;
+    if (profile.units[u].begin == lm.blocks.at(1).begin) mid = u;
+  }
+  Plan c, d;
+  c.micro_batch = d.micro_batch = 4, c.micro_batches = d.micro_batches = 2;
+  c.stages = {stage(0, mid, {0}, {4}), stage(mid, profile.size(), {1}, {4})};
+  d.stages = {stage(0, first, {2}, {4}), stage(first, profile.size(), {3}, {4})};
+  CHECK(replanned_diff(lm, c, d, false) < kTolerance);
+}
+
+TEST_CASE("pipeline recovery: a stage's state from its backup is the one of its last take_backup",
+          "[pipeline_exec][recovery]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);
+  Plan plan;
+  plan.micro_batch = 4, plan.micro_batches = 2;
+  plan.stages = {stage(0, 3, {0}, {4}), stage(3, cnn.output() + 1, {1}, {4})};
+  torch::manual_seed(5);
+  SpecNet initial = build_network(cnn);
+  const LayerProfile profile = profile_layers(cnn, CutPoints::kLayers);
+  PipelineExecutor exec(cnn, profile, plan, test_fleet(2), kSgd, initial);
+  const torch::Tensor x = test::sample_input(cnn, 8), y = torch::randint(0, 10, {8}, torch::kInt64);
+  CHECK_THROWS_AS(exec.snapshot({1}), std::logic_error);  // no backup yet
+  exec.run_iteration(x, y);
+  exec.take_backup();
+  const auto after1 = exec.snapshot({});
+  exec.run_iteration(x, y);
+  const auto now = exec.snapshot({}), mixed = exec.snapshot({1});
+  REQUIRE(now.size() == after1.size());
+  REQUIRE(mixed.size() == now.size());
+  int stage1 = 0, momenta = 0;
+  StageNet s1(cnn, profile.units[3].begin, cnn.output() + 1);
+  const auto names = s1.source_names();
+  for (const auto& [name, t] : mixed) {
+    const std::string base = name.rfind("momentum:", 0) == 0 ? name.substr(9) : name;
+    const bool in1 = std::find(names.begin(), names.end(), base) != names.end();
+    momenta += name != base;
+    if (in1) ++stage1;
+    CHECK(torch::equal(t, in1 ? after1.at(name) : now.at(name)));
+    if (in1 && t.is_floating_point() && t.numel() > 1) CHECK_FALSE(torch::equal(t, now.at(name)));
+  }
+  CHECK(stage1 > 0);
+  CHECK(momenta > 0);
+}
+
+TEST_CASE("pipeline recovery: a backup's bytes count in its holder's footprint", "[pipeline_exec][recovery]") {
+  const ModelSpec cnn = make_cnn(1, 28, 10, 1.0);
+  const LayerProfile profile = profile_layers(cnn, CutPoints::kLayers);
+  Fleet fleet = test_fleet(2);
+  Plan plan;
+  plan.micro_batch = 4, plan.micro_batches = 2;
+  plan.stages = {stage(0, 4, {0}, {4}), stage(4, cnn.output() + 1, {1}, {4})};
+  const std::uint64_t own1 = memory_of(plan, 1, 0, profile, true).total();
+  fleet.devices[1].memory_cap_bytes = own1 + 1000;  // fits alone
+  const PipelineIteration alone = frame_iteration(plan, profile, fleet, true, nullptr);
+  CHECK_FALSE(alone.oom);
+  const PipelineIteration fits = frame_iteration(plan, profile, fleet, true, nullptr, {0, 1000});
+  CHECK_FALSE(fits.oom);
+  CHECK(fits.estimated_bytes.at(1) == static_cast<std::int64_t>(own1 + 1000));
+  CHECK(fits.estimated_bytes.at(0) == alone.estimated_bytes.at(0));
+  const PipelineIteration over = frame_iteration(plan, profile, fleet, true, nullptr, {0, 1001});
+  CHECK(over.oom);
+  CHECK(over.oom_devices == std::vector<int>{1});
+  // The metered peak too: a replica's peak plus its held bytes against the cap.
+  PipelineIteration it = alone;
+  std::vector<ReplicaReport> reports(2);
+  reports[0].device = 0, reports[0].peak_memory_bytes = 10;
+  reports[1].device = 1, reports[1].peak_memory_bytes = static_cast<std::int64_t>(own1);
+  CHECK(judge_iteration(it, plan, fleet, reports, {0, 1000}));
+  CHECK(it.peak_bytes.at(1) == static_cast<std::int64_t>(own1 + 1000));
+  it = alone;
+  CHECK_FALSE(judge_iteration(it, plan, fleet, reports, {0, 1001}));
+  CHECK(it.oom_devices == std::vector<int>{1});
+}

@@ -8,7 +8,10 @@
 // every run.eval_every iterations a test evaluation of the whole model. /rounds gets one row per
 // iteration (round = iteration, virtual time, training loss, test accuracy and loss,
 // participants = the plan's devices, bytes_up/bytes_down = the stage messages' bytes),
-// /pipeline_iterations and /pipeline_ops their rows (docs/RESULTS.md). Every sum is in a
+// /pipeline_iterations and /pipeline_ops their rows (docs/RESULTS.md). Faults
+// (pipeline.faults) are recovered from by pipeline.recovery: replay (re-split, or re-plan over
+// the survivors with the lost stage's backup) or restart (from the last checkpoint), both
+// pipeline/recovery.hpp; every fault is a /pipeline_faults row. Every sum is in a
 // fixed order, so results do not depend on the rank count. A bad config exits 2, after
 // telling the executor ranks to end (cancel_pipeline).
 #include <string>

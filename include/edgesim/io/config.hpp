@@ -131,6 +131,9 @@ struct PipelineConfig {
   double heartbeat_timeout_s = 0.1;  // a failure is noticed this long after it (virtual s)
   double failure_mtbf_s = 0;         // random failures: mean virtual seconds to a device's failure (0 = none)
   std::uint64_t failure_seed = 0;    // their stream's seed (0 = run.seed)
+  std::string recovery = "replay";   // replay | restart (pipeline/recovery.hpp)
+  int backup_every = 1;              // replay: iterations between refreshes of the stage backups
+  int checkpoint_every = 10;         // restart: iterations between checkpoints to the store
 };
 
 struct ClockConfig {

@@ -79,6 +79,9 @@ struct PipelineIterationRecord {
   std::int64_t iteration = 0, plan_id = 0, samples = 0;
   double start_s = 0, end_s = 0;  // virtual time
   double train_loss = 0;          // NaN when the iteration was oom
+  // Virtual seconds after its flush spent on a stage backup or a checkpoint (included in end_s).
+  double overhead_s = 0;
+  std::int64_t rerun = 0;  // 1: run again after a restart rolled back to a checkpoint (no /rounds row)
 };
 // One row of /pipeline_memory per device per iteration: its footprint estimate and the
 // counting allocator's measured peak (0 when not metered or not run), against its cap.
@@ -92,6 +95,10 @@ struct PipelineFaultRecord {
   std::int64_t device = 0, leave = 0;  // leave 1: announced exit; 0: failure
   std::int64_t plan_id = 0;    // the plan after recovery; -1: not recovered (the run ended)
   double fault_s = 0, detected_s = 0, recovered_s = 0;  // virtual time; recovered_s NaN if not
+  double resumed_s = 0;       // training restarted on the plan after recovery (NaN if not)
+  std::int64_t redone = 0;    // iterations run again (restart: those since the checkpoint)
+  std::int64_t moved_bytes = 0;  // weight and optimizer bytes moved to install the new plan
+  std::string recovery;       // "none" (idle device), "reshare", "replay", "restart", "lost"
 };
 struct PipelineOpRecordRow {
   std::int64_t iteration = 0, device = 0, stage = 0, micro_batch = 0;  // micro_batch -1: all-reduce

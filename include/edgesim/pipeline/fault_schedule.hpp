@@ -3,11 +3,11 @@
 // recovery [choice]. A fault is device d failing (noticed when its heartbeat is overdue,
 // pipeline.heartbeat_timeout_s later, in virtual time) or leaving (it says so: noticed at once)
 // at virtual time t, listed in pipeline.faults or drawn at random (pipeline.failure_mtbf_s).
-// Recovery without moving weights: the device's stage keeps training on its
+// Recovery without moving weights (plan_without): the device's stage keeps training on its
 // other devices, the stage's micro-batch re-split among them by Algorithm 1
 // (pipeline/stage_split.hpp) — they already hold the stage's weights and optimizer state. A
-// stage with no other device cannot be recovered this way (a re-plan with the backup weights
-// is not done).
+// stage with no other device is re-planned with its backup, or the run restarts from a
+// checkpoint: pipeline/recovery.hpp.
 #include <string>
 #include <vector>
 

@@ -21,4 +21,26 @@ class BatchStream {
   std::size_t at_ = 0;
 };
 
+// The batch of iteration i (from 1) of that stream, for a run that may go back (a restart from a
+// checkpoint runs earlier iterations again): the next one is drawn, the current one kept, an
+// earlier one redrawn from the stream's start — the same numbers, so any rank gets them alike.
+class BatchCursor {
+ public:
+  BatchCursor(std::uint64_t seed, std::int64_t samples, int batch)
+      : seed_(seed), samples_(samples), batch_(batch), stream_(seed, samples, batch) {}
+  const std::vector<std::int64_t>& at(int iteration) {
+    if (iteration < drawn_ || drawn_ == 0) stream_ = BatchStream(seed_, samples_, batch_), drawn_ = 0;
+    while (drawn_ < iteration) current_ = stream_.next(), ++drawn_;
+    return current_;
+  }
+
+ private:
+  std::uint64_t seed_;
+  std::int64_t samples_;
+  int batch_;
+  BatchStream stream_;
+  int drawn_ = 0;
+  std::vector<std::int64_t> current_;
+};
+
 }  // namespace edgesim

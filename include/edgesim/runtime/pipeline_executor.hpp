@@ -72,12 +72,16 @@ std::vector<PipelineOp> execution_order(const Schedule1F1B& schedule, int num_st
 // The iteration as the plan determines it: oom devices (estimate against caps), makespan,
 // the op records in execution order (each device's compute op ends after its own share).
 // `order` (if not null) gets execution_order's ops; empty when oom.
+// `held` (per device id, if not empty): bytes a device holds besides its stage (another
+// stage's backup, pipeline/recovery.hpp), added to its estimate before the cap check.
 PipelineIteration frame_iteration(const Plan& plan, const LayerProfile& profile, const Fleet& fleet, bool momentum,
-                                  std::vector<PipelineOp>* order);
+                                  std::vector<PipelineOp>* order, const std::vector<std::uint64_t>& held = {});
 
 // From every device's report: the metered peaks, and the devices whose peak exceeds their cap
 // (then the iteration is oom: oom_devices, measured_oom). Returns whether it may be applied.
-bool judge_iteration(PipelineIteration& it, const Plan& plan, const Fleet& fleet, const std::vector<ReplicaReport>& reports);
+// `held` as for frame_iteration: added to the metered peaks (a backup is resident all along).
+bool judge_iteration(PipelineIteration& it, const Plan& plan, const Fleet& fleet, const std::vector<ReplicaReport>& reports,
+                     const std::vector<std::uint64_t>& held = {});
 // Fills loss (micro-batches in order, the last stage's devices in plan order within each) and
 // the traffic from every device's report.
 void complete_iteration(PipelineIteration& it, const Plan& plan, const std::vector<ReplicaReport>& reports);
@@ -99,10 +103,21 @@ class PipelineExecutor {
   const Plan& plan() const { return plan_; }
   // Fewer devices in the same stages (StageWorker::reshare).
   void reshare(const Plan& plan);
+  // Another plan: the replicas rebuilt from `state` (StageWorker::snapshot's names).
+  void install(const Plan& plan, const std::map<std::string, torch::Tensor>& state);
+  void take_backup() { worker_->take_backup(); }
+  std::map<std::string, torch::Tensor> snapshot(const std::vector<int>& from_backup) const {
+    return worker_->snapshot(from_backup);
+  }
+  // Bytes each device holds besides its stage (backups), counted in its footprint.
+  void set_held(const std::vector<std::uint64_t>& held) { held_ = held; }
 
  private:
+  const ModelSpec& spec_;
   const LayerProfile& profile_;
   Plan plan_;
+  bool meter_memory_;
+  std::vector<std::uint64_t> held_;
   Fleet fleet_;
   SgdSettings sgd_;
   LocalStageLink link_;

@@ -22,13 +22,24 @@ namespace edgesim {
 class PipelineRunner {
  public:
   virtual ~PipelineRunner() = default;
-  // One iteration on the batch (the in-process runner trains on it; over MPI the executor
-  // ranks draw the same batch themselves).
-  virtual PipelineIteration run_iteration(const torch::Tensor& inputs, const torch::Tensor& targets) = 0;
+  // Iteration `iteration` (from 1) on its batch (the in-process runner trains on it; over MPI
+  // the executor ranks draw the same batch themselves, by the iteration's number: a restart
+  // runs earlier iterations again).
+  virtual PipelineIteration run_iteration(const torch::Tensor& inputs, const torch::Tensor& targets, int iteration) = 0;
   // The trained weights into a whole model of the run's spec.
   virtual void copy_into(SpecNet& whole) = 0;
   // Fewer devices in the same stages, after a fault (StageWorker::reshare).
   virtual void reshare(const Plan& plan) = 0;
+  // Recovery (pipeline/recovery.hpp): every replica's backup copy refreshed
+  // (StageWorker::take_backup); the whole state, the stages in `from_backup` from their backup
+  // (StageWorker::snapshot; over MPI gathered from the executors); another plan installed,
+  // every replica rebuilt from `state`.
+  virtual void take_backup() = 0;
+  virtual std::map<std::string, torch::Tensor> snapshot(const std::vector<int>& from_backup) = 0;
+  virtual void install(const Plan& plan, const std::map<std::string, torch::Tensor>& state) = 0;
+  // Bytes each device holds besides its stage (backups), counted in its footprint (per device id;
+  // empty: none).
+  virtual void set_held(const std::vector<std::uint64_t>& held) = 0;
   // Ends the executor ranks' service (MPI); idempotent.
   virtual void finish() {}
 };

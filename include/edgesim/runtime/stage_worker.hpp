@@ -20,6 +20,7 @@
 // applied (optimizer steps) or discarded (gradients dropped, BN statistics restored): the
 // caller decides from the reports, e.g. a replica whose peak exceeded its cap makes it `oom`.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,6 +53,12 @@ class StageWorker {
   // `initial`'s weights. `spec` must outlive the worker; `link` too.
   StageWorker(const ModelSpec& spec, const LayerProfile& profile, const Plan& plan, const SgdSettings& sgd,
               const SpecNet& initial, const std::vector<int>& hosted_devices, StageLink& link, bool meter_memory = false);
+  // The same from a snapshot (snapshot()'s names): weights and buffers by whole-model name, each
+  // parameter's momentum under "momentum:" + its name (none: the optimizer starts fresh, as
+  // before any step). A pipeline rebuilt on another plan goes on exactly where it stopped.
+  StageWorker(const ModelSpec& spec, const LayerProfile& profile, const Plan& plan, const SgdSettings& sgd,
+              const std::map<std::string, torch::Tensor>& state, const std::vector<int>& hosted_devices, StageLink& link,
+              bool meter_memory = false);
   ~StageWorker();
   StageWorker(const StageWorker&) = delete;
   StageWorker& operator=(const StageWorker&) = delete;
@@ -76,11 +83,21 @@ class StageWorker {
   std::map<std::string, torch::Tensor> first_replica_state() const;
   // Writes them into a whole model of the same spec.
   void copy_into(SpecNet& whole) const;
+  // Every hosted replica keeps a copy of its weights, buffers and momentum: the backup its stage
+  // has on the next stage's device (pipeline/recovery.hpp; the simulator keeps the copy with the
+  // replica, not metered: the holder's memory is charged by the estimate).
+  void take_backup();
+  // The state of each stage whose first device is hosted here, by whole-model name (momentum
+  // as "momentum:" + name): the current one, or for the stages in `from_backup` the copy of
+  // its last take_backup() (std::logic_error if there is none).
+  std::map<std::string, torch::Tensor> snapshot(const std::vector<int>& from_backup) const;
   bool hosts_any() const;
 
  private:
   struct Replica;
   struct Stage;
+  using Init = std::function<void(Replica&)>;
+  void build(const LayerProfile& profile, const std::vector<int>& hosted, bool meter_memory, const Init& init);
   void forward(int p, int m, const torch::Tensor& inputs, const torch::Tensor& targets);
   void backward(int p, int m);
   void allreduce(int p);
