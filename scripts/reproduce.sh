@@ -42,14 +42,30 @@
 # 12 rounds; LM 1,920 windows, 12 rounds. --full: the configs' own scale. Runs go to
 # results/msfusion/runs/, tables and figures to results/msfusion/ (scripts/msfusion.py).
 # --dry-run: print the runs' commands instead of running them.
+#
+#   scripts/reproduce.sh co-s2p [--full] [--seeds N] [--only vgg|vit|lm|first-round] [--overwrite] [--dry-run]
+#
+# co-s2p: results/co-s2p/README.md's study (experiments/co-s2p/, analytic clock), --seeds seeds
+# each (default 3). vgg: VGG-11 (width 0.25, an exit after each stage) in the baselines study's
+# setting (Fashion-MNIST-32, tight-memory-vgg16.toml, Dirichlet 0.5): Co-S²P (learned masks) and
+# its ablations (no cross-block transfer, static prefix width, synchronous) against HeteroFL,
+# FedRolex, FjORD, DepthFL, FedAvg and FedBuff (experiments/baselines/fmnist32/*.toml). vit: the
+# ViT's laptop preset on jetson16-vit.toml, the same methods with the baselines' rules as --set
+# overrides. lm: the Transformer LM on fortunes with exits after each block (Co-S²P, HeteroFL,
+# FedRolex, DepthFL, FedBuff). Each method at the best learning rate of a seed-1 sweep (0.05,
+# 0.02, 0.01; LM 0.1, 0.05, 0.02: runs/<workload>/lr/), the ablations at Co-S²P's. Laptop scale: VGG and ViT 2,400 training samples, 8 synchronous
+# rounds, 16 aggregations of K = 8 for the semi-asynchronous ones; LM 12 / 24. --full: the
+# configs' own scale. Runs go to results/co-s2p/runs/, tables and figures to results/co-s2p/
+# (scripts/co_s2p.py). first-round: the 0.11 B-class configuration (fortunes-bert-base.toml),
+# one round of one step per device, to show every task fits its cap. --only: one of these.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,60p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 what=$1; shift
-[[ $what == adaptcl || $what == baselines || $what == msfusion ]] || usage
-full=0 np=3 overwrite=0 dry=0 seeds=3 clocks=(analytic calibrated)
+[[ $what == adaptcl || $what == baselines || $what == msfusion || $what == co-s2p ]] || usage
+full=0 np=3 overwrite=0 dry=0 seeds=3 clocks=(analytic calibrated) only=all
 while [[ $# -gt 0 ]]; do
   case $1 in
     --full) full=1 ;;
@@ -60,6 +76,7 @@ while [[ $# -gt 0 ]]; do
     --np) np=$2; shift ;;
     --overwrite) overwrite=1 ;;
     --dry-run) dry=1 ;;
+    --only) only=$2; shift; [[ $only =~ ^(vgg|vit|lm|first-round)$ ]] || usage ;;
     *) usage ;;
   esac
   shift
@@ -149,6 +166,117 @@ if [[ $what == msfusion ]]; then
     done
   done
   [[ $dry == 1 ]] || /usr/bin/python3 scripts/msfusion.py "$runs" -o "$out"
+  exit 0
+fi
+
+if [[ $what == co-s2p ]]; then
+  c=experiments/co-s2p b=experiments/baselines/fmnist32
+  # Each method runs at the learning rate of {0.05, 0.02, 0.01} (LM: {0.1, 0.05, 0.02}) that
+  # gives it the best final score with seed 1 (Co-S²P's loss sums every exit's cross-entropy, so the configs' shared 0.05
+  # is not every method's best); the ablations at Co-S²P's rate.
+  lrs=(0.05 0.02 0.01)
+  declare -A lr_of
+  # chosen_lr WORKLOAD METHOD: the rate whose seed-1 run ends best (accuracy; LM: test loss).
+  chosen_lr() {
+    [[ $dry == 1 ]] && { echo "LR"; return; }
+    /usr/bin/python3 - "$runs/$1/lr" "$2" "${lrs[@]}" <<'PY'
+import sys, h5py, numpy as np
+folder, method, lrs = sys.argv[1], sys.argv[2], sys.argv[3:]
+def final(lr):  # the last evaluation's accuracy, or minus its test loss for a language model
+    with h5py.File(f"{folder}/{method}-lr{lr}-s1.h5", "r", swmr=True) as f:
+        r = f["rounds"][:]
+    score = -r["test_loss"] if folder.endswith("/lm/lr") else r["test_accuracy"]
+    score = score[np.isfinite(score)]
+    return score[-1] if len(score) else -np.inf
+print(max(lrs, key=final))
+PY
+  }
+  # method_runs WORKLOAD METHOD CONFIG ROUNDS ARGS...: the seed-1 sweep over lrs, then seeds
+  # 2..N at the chosen rate (seed 1 at that rate is its sweep run).
+  method_runs() {
+    local w=$1 a=$2 config=$3 rounds=$4 lr seed
+    shift 4
+    for lr in "${lrs[@]}"; do
+      run "$w/lr/$a-lr$lr-s1" "$config" "$@" --set run.seed=1 --set "algorithm.lr=$lr" --set "run.rounds=$rounds"
+    done
+    lr_of[$w/$a]=$(chosen_lr "$w" "$a")
+    [[ $dry == 1 ]] || ln -f "$runs/$w/lr/$a-lr${lr_of[$w/$a]}-s1.h5" "$runs/$w/$a-s1.h5"
+    for ((seed = 2; seed <= seeds; seed++)); do
+      run "$w/$a-s$seed" "$config" "$@" --set "run.seed=$seed" --set "algorithm.lr=${lr_of[$w/$a]}" --set "run.rounds=$rounds"
+    done
+  }
+  # ablation_runs WORKLOAD CONFIG SYNC_ROUNDS ARGS...: without cross-block transfer, without the
+  # learned masks, synchronous (as many updates: K = N/2 per semi-asynchronous aggregation).
+  ablation_runs() {
+    local w=$1 config=$2 sync=$3 seed v
+    shift 3
+    for ((seed = 1; seed <= seeds; seed++)); do
+      for v in "no-kd:--set algorithm.co_s2p_distill_from=1000000" "prefix:--set algorithm.co_s2p_width=prefix" \
+               "sync:--set algorithm.schedule=sync"; do
+        local rounds=$((2 * sync))
+        [[ ${v%%:*} == sync ]] && rounds=$sync
+        # shellcheck disable=SC2086  # the ablation's --set is two words
+        run "$w/co-s2p-${v%%:*}-s$seed" "$config" "$@" --set "run.seed=$seed" --set "algorithm.lr=${lr_of[$w/co-s2p]}" \
+          ${v#*:} --set "run.rounds=$rounds"
+      done
+    done
+  }
+  if [[ $only == all || $only == vgg ]]; then
+    scale=() sync=20
+    [[ $full == 0 ]] && scale=(--set data.train_samples=2400 --set data.test_samples=1000) sync=8
+    method_runs vgg co-s2p $c/fmnist32-vgg11.toml $((2 * sync)) "${scale[@]}"
+    for a in heterofl fedrolex fjord depthfl fedavg fedbuff; do
+      rounds=$sync
+      [[ $a == fedbuff ]] && rounds=$((2 * sync))
+      method_runs vgg $a $b/$a.toml $rounds "${scale[@]}"
+    done
+    ablation_runs vgg $c/fmnist32-vgg11.toml $sync "${scale[@]}"
+  fi
+  if [[ $only == all || $only == vit ]]; then
+    scale=() sync=20
+    [[ $full == 0 ]] && scale=(--set data.train_samples=2400 --set data.test_samples=1000) sync=8
+    v=$c/fmnist32-vit.toml
+    method_runs vit co-s2p $v $((2 * sync)) "${scale[@]}"
+    # The baselines' published rules (as in experiments/baselines/fmnist32/) over the same ViT,
+    # data and devices; the file's co-s2p keys are ignored with a warning.
+    sync_base=(--set algorithm.straggler=wait_all)
+    widths=(--set algorithm.rate_rule=memory --set algorithm.rate_levels=1,0.5,0.25,0.125,0.0625
+            --set algorithm.masked_ce=true --set model.scaler=true)
+    method_runs vit heterofl $v $sync "${scale[@]}" --set algorithm.name=heterofl "${sync_base[@]}" "${widths[@]}"
+    method_runs vit fedrolex $v $sync "${scale[@]}" --set algorithm.name=fedrolex "${sync_base[@]}" "${widths[@]}"
+    method_runs vit fjord $v $sync "${scale[@]}" --set algorithm.name=fjord "${sync_base[@]}" \
+      --set algorithm.rate_levels=1,0.8,0.6,0.4,0.2 --set algorithm.momentum=0
+    method_runs vit depthfl $v $sync "${scale[@]}" --set algorithm.name=depthfl "${sync_base[@]}" \
+      --set algorithm.depthfl_ramp_rounds=0
+    method_runs vit fedavg $v $sync "${scale[@]}" --set algorithm.name=fedavg "${sync_base[@]}"
+    method_runs vit fedbuff $v $((2 * sync)) "${scale[@]}" --set algorithm.name=fedbuff --set algorithm.buffer_size=8 \
+      --set algorithm.concurrency=0
+    ablation_runs vit $v $sync "${scale[@]}"
+  fi
+  # The 0.11 B-class configuration: its first round, one step per device (each device's task
+  # at the declared batch and sequence length, so its measured peak is a full run's).
+  if [[ $only == all || $only == first-round ]]; then
+    run "first-round/bert-base-s1" $c/fortunes-bert-base.toml --set run.rounds=1 --set data.train_samples=512 \
+      --set data.test_samples=32 --set algorithm.co_s2p_mask_epochs=1 --set run.eval_every=1
+  fi
+  if [[ $only == all || $only == lm ]]; then
+    scale=() sync=40
+    [[ $full == 0 ]] && scale=(--set data.train_samples=1920) sync=12
+    l=$c/fortunes-lm.toml
+    lrs=(0.1 0.05 0.02)  # around the LM configs' 0.1
+    method_runs lm co-s2p $l $((2 * sync)) "${scale[@]}"
+    sync_base=(--set algorithm.straggler=wait_all)
+    for a in heterofl fedrolex; do
+      method_runs lm $a $l $sync "${scale[@]}" --set "algorithm.name=$a" "${sync_base[@]}" \
+        --set algorithm.rate_levels=1,0.5,0.25,0.125
+    done
+    method_runs lm depthfl $l $sync "${scale[@]}" --set algorithm.name=depthfl "${sync_base[@]}" \
+      --set algorithm.depthfl_ramp_rounds=0
+    method_runs lm fedbuff $l $((2 * sync)) "${scale[@]}" --set algorithm.name=fedbuff --set algorithm.buffer_size=8 \
+      --set algorithm.concurrency=0
+    ablation_runs lm $l $sync "${scale[@]}"
+  fi
+  [[ $dry == 1 ]] || /usr/bin/python3 scripts/co_s2p.py "$runs" -o "$out"
   exit 0
 fi
 
