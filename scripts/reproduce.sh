@@ -55,7 +55,8 @@
 # FedRolex, DepthFL, FedBuff). Each method at the best learning rate of a seed-1 sweep (0.05,
 # 0.02, 0.01; LM 0.1, 0.05, 0.02: runs/<workload>/lr/), the ablations at Co-S²P's. Laptop scale: VGG and ViT 2,400 training samples, 8 synchronous
 # rounds, 16 aggregations of K = 8 for the semi-asynchronous ones; LM 12 / 24. --full: the
-# configs' own scale. Runs go to results/co-s2p/runs/, tables and figures to results/co-s2p/
+# configs' own scale. VGG at laptop scale: every run stops at 4 s of virtual time
+# (run.until_virtual_s), so methods compare at equal time. Runs go to results/co-s2p/runs/, tables and figures to results/co-s2p/
 # (scripts/co_s2p.py). first-round: the 0.11 B-class configuration (fortunes-bert-base.toml),
 # one round of one step per device, to show every task fits its cap. --only: one of these.
 set -euo pipefail
@@ -192,10 +193,13 @@ print(max(lrs, key=final))
 PY
   }
   # method_runs WORKLOAD METHOD CONFIG ROUNDS ARGS...: the seed-1 sweep over lrs, then seeds
-  # 2..N at the chosen rate (seed 1 at that rate is its sweep run).
+  # 2..N at the chosen rate (seed 1 at that rate is its sweep run). With a virtual-time budget
+  # ($budget > 0: run.until_virtual_s) every run stops at the first round that reaches it, so
+  # methods compare at equal time; ROUNDS is then only a cap.
   method_runs() {
     local w=$1 a=$2 config=$3 rounds=$4 lr seed
     shift 4
+    [[ $budget != 0 ]] && set -- "$@" --set "run.until_virtual_s=$budget" && rounds=400
     for lr in "${lrs[@]}"; do
       run "$w/lr/$a-lr$lr-s1" "$config" "$@" --set run.seed=1 --set "algorithm.lr=$lr" --set "run.rounds=$rounds"
     done
@@ -210,11 +214,13 @@ PY
   ablation_runs() {
     local w=$1 config=$2 sync=$3 seed v
     shift 3
+    [[ $budget != 0 ]] && set -- "$@" --set "run.until_virtual_s=$budget"
     for ((seed = 1; seed <= seeds; seed++)); do
       for v in "no-kd:--set algorithm.co_s2p_distill_from=1000000" "prefix:--set algorithm.co_s2p_width=prefix" \
                "sync:--set algorithm.schedule=sync"; do
         local rounds=$((2 * sync))
         [[ ${v%%:*} == sync ]] && rounds=$sync
+        [[ $budget != 0 ]] && rounds=400
         # shellcheck disable=SC2086  # the ablation's --set is two words
         run "$w/co-s2p-${v%%:*}-s$seed" "$config" "$@" --set "run.seed=$seed" --set "algorithm.lr=${lr_of[$w/co-s2p]}" \
           ${v#*:} --set "run.rounds=$rounds"
@@ -222,8 +228,9 @@ PY
     done
   }
   if [[ $only == all || $only == vgg ]]; then
-    scale=() sync=20
-    [[ $full == 0 ]] && scale=(--set data.train_samples=2400 --set data.test_samples=1000) sync=8
+    # 4 s of virtual time: about 12 synchronous rounds of the full-width methods at laptop scale.
+    scale=() sync=20 budget=0
+    [[ $full == 0 ]] && scale=(--set data.train_samples=2400 --set data.test_samples=1000) sync=8 budget=4
     method_runs vgg co-s2p $c/fmnist32-vgg11.toml $((2 * sync)) "${scale[@]}"
     for a in heterofl fedrolex fjord depthfl fedavg fedbuff; do
       rounds=$sync
@@ -233,7 +240,8 @@ PY
     ablation_runs vgg $c/fmnist32-vgg11.toml $sync "${scale[@]}"
   fi
   if [[ $only == all || $only == vit ]]; then
-    scale=() sync=20
+    # No virtual-time budget yet (round counts: equal numbers of updates), as for the LM below.
+    budget=0 scale=() sync=20
     [[ $full == 0 ]] && scale=(--set data.train_samples=2400 --set data.test_samples=1000) sync=8
     v=$c/fmnist32-vit.toml
     method_runs vit co-s2p $v $((2 * sync)) "${scale[@]}"
@@ -260,7 +268,7 @@ PY
       --set data.test_samples=32 --set algorithm.co_s2p_mask_epochs=1 --set run.eval_every=1
   fi
   if [[ $only == all || $only == lm ]]; then
-    scale=() sync=40
+    budget=0 scale=() sync=40
     [[ $full == 0 ]] && scale=(--set data.train_samples=1920) sync=12
     l=$c/fortunes-lm.toml
     lrs=(0.1 0.05 0.02)  # around the LM configs' 0.1
