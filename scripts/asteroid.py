@@ -5,7 +5,8 @@
 
 RUNS_DIR holds throughput/<device set>/<model>-<planner>.h5, microbatch/<set>/<model>-m<M>.h5
 and recovery/<name>-s<seed>.h5 (the names reproduce.sh gives). Writes OUT_DIR/tables.md and
-OUT_DIR/{throughput,timeline,recovery}.png. Every number comes from the results files
+OUT_DIR/{throughput,timeline,recovery}.png, and puts the tables into OUT_DIR/README.md between its
+BEGIN/END tables.md markers if it has them. Every number comes from the results files
 (docs/RESULTS.md: /pipeline_iterations, /pipeline_ops, /pipeline_memory, /pipeline_faults).
 Needs Debian's python3-h5py and python3-matplotlib, hence /usr/bin/python3.
 """
@@ -144,6 +145,12 @@ def microbatch_table(runs_dir):
     return lines
 
 
+def compute_only(its):
+    """samples / virtual s of the iterations' 1F1B makespans alone (overhead_s left out)."""
+    t = (its["end_s"] - its["start_s"] - its["overhead_s"]).sum()
+    return float(its["samples"].sum() / t) if len(its) and t > 0 else float("nan")
+
+
 def recovery_tables(runs_dir):
     rec = os.path.join(runs_dir, "recovery")
     if not os.path.isdir(rec):
@@ -154,8 +161,9 @@ def recovery_tables(runs_dir):
     lines = ["", "## Recovery (Transformer LM, home/office set on Ethernet, 3 one-device stages; "
              "one fault in the middle of iteration 7 of 12)", "",
              "| run | fault | detected after | recovered after (time to recover) | iterations redone "
-             "| moved MB | samples/s before | samples/s after recovery | final virtual s |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| moved MB | samples/s before | samples/s after recovery | after, without backups "
+             "or checkpoints | final virtual s |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     ttr = {}
     for n in ("none-s1", "replay-nofault-s1", "restart-nofault-s1", "replay-leave-s1", "replay-fail-s1",
               "restart-leave-s1", "restart-fail-s1"):
@@ -165,7 +173,7 @@ def recovery_tables(runs_dir):
         end = float(r.its["end_s"].max())
         hit = r.faults[r.faults["iteration"] > 0] if len(r.faults) else r.faults
         if not len(hit):
-            lines.append(f"| {n} | none | – | – | – | – | {fmt(r.throughput())} | – | {fmt(end, 4)} |")
+            lines.append(f"| {n} | none | – | – | – | – | {fmt(r.throughput())} | – | – | {fmt(end, 4)} |")
             continue
         f0 = hit[0]
         kind = ("leave" if f0["leave"] else "fail") + f" of device {f0['device']} at {f0['fault_s']:.3f} s"
@@ -175,7 +183,8 @@ def recovery_tables(runs_dir):
         ttr[n] = float(f0["recovered_s"] - f0["fault_s"])
         lines.append(f"| {n} | {kind} ({f0['recovery'].decode()}) | {fmt(float(f0['detected_s'] - f0['fault_s']))} s "
                      f"| {fmt(ttr[n])} s | {f0['redone']} | {f0['moved_bytes'] / 1e6:.2f} "
-                     f"| {fmt(r.throughput(before))} | {fmt(r.throughput(after))} | {fmt(end, 4)} |")
+                     f"| {fmt(r.throughput(before))} | {fmt(r.throughput(after))} "
+                     f"| {fmt(compute_only(after))} | {fmt(end, 4)} |")
     lines += ["", "`none`: no fault tolerance (no backups, no checkpoints); `*-nofault`: the fault "
               "tolerance on (replay: a backup of every stage after every iteration; restart: a "
               "checkpoint every 10 iterations), a fault after the run's end so nothing strikes. "
@@ -242,6 +251,7 @@ def timeline_figure(runs_dir, out):
         run = plot.load_run(path)
         run.label = os.path.splitext(os.path.basename(path))[0] + " (home/office set, Wi-Fi)"
         plot.plot_pipeline_timeline(ax, run, 1, 32)
+        ax.set_title(ax.get_title().replace("(c) ", ""))
     fig.savefig(os.path.join(out, "timeline.png"), dpi=110)
     plt.close(fig)
 
@@ -295,6 +305,17 @@ def main(argv):
             "(docs/ALGORITHMS.md, Asteroid).", ""] + t_lines + m_lines + r_lines
     with open(os.path.join(args.out, "tables.md"), "w") as f:
         f.write("\n".join(text) + "\n")
+    # The README shows the tables between these markers (replaced, never typed by hand).
+    readme = os.path.join(args.out, "README.md")
+    begin, end = "<!-- BEGIN tables.md (scripts/asteroid.py) -->", "<!-- END tables.md -->"
+    if os.path.isfile(readme):
+        body = open(readme).read()
+        if begin in body and end in body:
+            head, rest = body.split(begin, 1)
+            tables = "\n".join(text[2:]).replace("\n## ", "\n### ")
+            body = head + begin + "\n" + tables + "\n" + end + rest.split(end, 1)[1]
+            with open(readme, "w") as f:
+                f.write(body)
     throughput_figure(data, args.out)
     timeline_figure(args.runs, args.out)
     recovery_figure(rec, args.runs, args.out)
