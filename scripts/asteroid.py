@@ -33,7 +33,8 @@ PLANNER_NAMES = {"asteroid": "Asteroid", "data_parallel": "data parallel (EDDL-l
 CONVENTIONAL = ("data_parallel", "gpipe")   # one kind of parallelism only
 HYBRID = ("pipedream", "hetpipe")           # pipeline + data parallel stages
 SETS = {"jetson16": "16 Jetsons, Wi-Fi", "home5": "home/office 5, Wi-Fi",
-        "home5-ethernet": "home/office 5, Gigabit Ethernet"}
+        "home5-ethernet": "home/office 5, Gigabit Ethernet",
+        "home5-ethernet-slow": "home/office 5, Ethernet, compute 10× slower"}
 MODELS = {"fmnist32-vgg16": "VGG-16", "fmnist32-vit": "ViT (vit-tiny)",
           "fortunes-lm": "Transformer LM (small)"}
 # The paper's claims (arXiv 2408.08015, abstract).
@@ -224,7 +225,7 @@ def throughput_figure(data, out):
     keys = list(data)
     if not keys:
         return
-    fig, ax = plt.subplots(figsize=(12, 4.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(15, 4.4), layout="constrained")
     w = 0.8 / len(PLANNERS)
     for j, p in enumerate(PLANNERS):
         ys = [max(data[k][p], 1e-3) for k in keys]
@@ -232,7 +233,7 @@ def throughput_figure(data, out):
                label=PLANNER_NAMES[p], color=f"C{j}")
     ax.set_yscale("log")
     ax.set_xticks(range(len(keys)))
-    ax.set_xticklabels([f"{MODELS[m]}\n{SETS[s]}" for s, m in keys], fontsize="small")
+    ax.set_xticklabels([f"{MODELS[m]}\n{SETS[s]}".replace(", ", ",\n") for s, m in keys], fontsize="x-small")
     ax.set_ylabel("samples / virtual s (log)")
     ax.set_title("Throughput of each planner's plan (analytic clock, Jetson-like devices)")
     ax.legend(fontsize="small", ncol=len(PLANNERS), loc="upper center", bbox_to_anchor=(0.5, -0.18))

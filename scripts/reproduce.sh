@@ -65,7 +65,8 @@
 # Asteroid's planner against every baseline planner (data_parallel, gpipe, pipedream, hetpipe)
 # for VGG-16 and the ViT (vit-tiny) on Fashion-MNIST-32 and the Transformer LM on fortunes, on
 # the 16 Jetson-like devices and the 5-device home/office set (Wi-Fi), and the home set on
-# Gigabit Ethernet (the link-bandwidth sensitivity; laptop scale: not the ViT); VGG-16 on the home set with fixed
+# Gigabit Ethernet (the link-bandwidth sensitivity), also with 10x slower compute (the
+# compute-to-link ratio; laptop scale: neither with the ViT); VGG-16 on the home set with fixed
 # micro-batch counts (the micro-batch sensitivity). The clock is deterministic, so a plan's
 # iteration time is the same every iteration and across seeds: one iteration per run, seed 1
 # (--full: 3). Recovery (experiments/asteroid/recovery-lm.toml): a device exit and a device
@@ -152,13 +153,14 @@ with h5py.File(sys.argv[1], 'r', swmr=True) as f: sys.exit(f['status'][()] != b'
   }
   # Device sets: name -> profiles and count.
   declare -A set_file=([jetson16]=experiments/devices/jetson16.toml [home5]=$a/devices/home5.toml
-                       [home5-ethernet]=$a/devices/home5-ethernet.toml)
-  declare -A set_count=([jetson16]=16 [home5]=5 [home5-ethernet]=5)
+                       [home5-ethernet]=$a/devices/home5-ethernet.toml
+                       [home5-ethernet-slow]=$a/devices/home5-ethernet-slow.toml)
+  declare -A set_count=([jetson16]=16 [home5]=5 [home5-ethernet]=5 [home5-ethernet-slow]=5)
   iters=1
   [[ $full == 1 ]] && iters=3
-  for set in jetson16 home5 home5-ethernet; do
+  for set in jetson16 home5 home5-ethernet home5-ethernet-slow; do
     models=(fmnist32-vgg16 fmnist32-vit fortunes-lm)
-    [[ $set == home5-ethernet && $full == 0 ]] && models=(fmnist32-vgg16 fortunes-lm)
+    [[ $set == home5-ethernet* && $full == 0 ]] && models=(fmnist32-vgg16 fortunes-lm)
     for model in "${models[@]}"; do
       for planner in asteroid data_parallel gpipe pipedream hetpipe; do
         prun "throughput/$set/$model-$planner" $a/$model.toml --set "devices.profiles=${set_file[$set]}" \
