@@ -159,8 +159,13 @@ def recovery_tables(runs_dir):
     load = lambda n: Pipe(os.path.join(rec, f"{n}.h5")) if os.path.isfile(os.path.join(rec, f"{n}.h5")) else None
     runs = {n: load(n) for n in ("none-s1", "replay-nofault-s1", "restart-nofault-s1", "replay-leave-s1",
                                  "replay-fail-s1", "restart-leave-s1", "restart-fail-s1")}
-    lines = ["", "## Recovery (Transformer LM, home/office set on Ethernet, 3 one-device stages; "
-             "one fault in the middle of iteration 7 of 12)", "",
+    base, probe = runs["none-s1"], runs["replay-leave-s1"] or runs["replay-fail-s1"]
+    where = ""
+    if base is not None and probe is not None and len(probe.faults):
+        st, dev, _ = base.plan()
+        where = (f" ({st} stages on {dev} devices; one fault in iteration "
+                 f"{int(probe.faults['iteration'][0])} of {len(base.its)})")
+    lines = ["", f"## Recovery{where}", "",
              "| run | fault | detected after | recovered after (time to recover) | iterations redone "
              "| moved MB | samples/s before | samples/s after recovery | after, without backups "
              "or checkpoints | final virtual s |",

@@ -72,7 +72,7 @@
 # (--full: 3). Recovery (experiments/asteroid/recovery-lm.toml): a device exit and a device
 # failure in the middle of training, replay against restart, and the run without faults, for
 # --seeds seeds (default 3; only the loss curves depend on them: the restart runs seed 1);
-# 12 iterations (--full: 40, the fault in iteration 21). Runs go to results/asteroid/runs/,
+# 12 iterations (--full: 40, the fault in iteration 25). Runs go to results/asteroid/runs/,
 # tables and figures to results/asteroid/ (scripts/asteroid.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -176,7 +176,7 @@ with h5py.File(sys.argv[1], 'r', swmr=True) as f: sys.exit(f['status'][()] != b'
   # Recovery. Where to strike: the middle of iteration K as each mode runs it, from a run with
   # a fault after its end (the fault tolerance on: backups or checkpoints; nothing strikes).
   r=$a/recovery-lm.toml rounds=12 k=7
-  [[ $full == 1 ]] && rounds=40 k=21
+  [[ $full == 1 ]] && rounds=40 k=25
   never='pipeline.faults="fail:0@1e9"'
   mid() {
     [[ $dry == 1 ]] && { echo "T_$2"; return; }
