@@ -6,7 +6,12 @@ The figure has three panels:
   (b) test accuracy against round, one line per run;
   (c) a per-device timeline of the FIRST run's first rounds: download, compute and upload
       of every task, idle gaps, and tasks that ran out of memory or were dropped
-      (--no-timeline or --timeline-devices 0 leave it out).
+      (--no-timeline or --timeline-devices 0 leave it out). For a pipeline run
+      (`algorithm.name = "asteroid"`: /pipeline_ops) it is the 1F1B timeline of its first
+      iterations instead: every device's forward, backward and all-reduce ops, idle bubbles;
+  (d) pipeline runs only: throughput (samples/s of virtual time of each iteration) against
+      virtual time, with each fault, its detection and its recovery end marked
+      (/pipeline_faults).
 
 Each run has its own marker and line style as well as colour, so curves that lie on top of
 each other stay distinguishable (also in greyscale). Legends say what differs between the
@@ -59,12 +64,14 @@ class BadInput(Exception):
 
 
 class Run:
-    def __init__(self, path, rounds, tasks, config, complete):
+    def __init__(self, path, rounds, tasks, config, complete, pipeline=None):
         self.path = path
         self.rounds = rounds
         self.tasks = tasks
         self.config = config
         self.complete = complete
+        # Pipeline runs: {"iterations", "ops", "faults"} (docs/RESULTS.md); None otherwise.
+        self.pipeline = pipeline
         self.label = run_name(config) or os.path.splitext(os.path.basename(path))[0]
 
 
@@ -99,7 +106,11 @@ def load_run(path):
             config = config.decode("utf-8", "replace")
         status = f["status"][()] if "status" in f else b""
         complete = (status.decode() if isinstance(status, bytes) else str(status)) == "complete"
-        return Run(path, f["rounds"][()], f["tasks"][()], str(config), complete)
+        pipeline = None
+        if "pipeline_iterations" in f and "pipeline_ops" in f:
+            pipeline = {k: f[f"pipeline_{k}"][()] if f"pipeline_{k}" in f else None
+                        for k in ("iterations", "ops", "faults")}
+        return Run(path, f["rounds"][()], f["tasks"][()], str(config), complete, pipeline)
 
 
 def run_name(config_text):
@@ -335,6 +346,147 @@ def plot_timeline(ax, run, max_rounds, max_devices):
               borderaxespad=0)
 
 
+PIPELINE_COLOURS = {"forward": "#4c9be8", "backward": "#f28e2b", "allreduce": "#59a14f"}
+OVERHEAD_COLOUR = "#b07aa1"  # the backups' (replay) or checkpoint's (restart) transfer
+# Fault marks in panel (d): the fault, its detection, the end of its recovery.
+FAULT_MARKS = (("fault_s", "#d62728", "-", "fault"), ("detected_s", "#ff7f0e", "--", "detected"),
+               ("recovered_s", "#2ca02c", ":", "recovered"))
+
+
+def decoded(values):
+    return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values])
+
+
+def plot_pipeline_timeline(ax, run, max_iterations, max_devices, first=None):
+    """The 1F1B schedule per device: each op a bar from its start to its end (the device's own
+    share), idle time the gaps between them (grey), iterations separated by dotted lines."""
+    ops, its = run.pipeline["ops"], run.pipeline["iterations"]
+    numbers = np.unique(ops["iteration"]) if len(ops) else np.array([], dtype=int)
+    if first is not None:
+        numbers = numbers[numbers >= first]
+    shown = numbers[:max_iterations]
+    ops = ops[np.isin(ops["iteration"], shown)]
+    all_devices = np.unique(run.pipeline["ops"]["device"]) if len(run.pipeline["ops"]) else []
+    devices = list(all_devices[:max_devices])
+    ops = ops[np.isin(ops["device"], devices)]
+    if not len(ops):
+        ax.text(0.5, 0.5, "no pipeline ops recorded", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    row = {d: i for i, d in enumerate(devices)}
+    ends = its[np.isin(its["iteration"], shown)]["end_s"]  # a backup may follow the last op
+    t0, t1 = float(ops["start_s"].min()), max(float(ops["end_s"].max()), float(ends.max()))
+    scale, unit = time_unit(t1)
+    kinds = decoded(ops["kind"])
+    height = 0.7
+    # Idle: the whole span in grey first, the ops drawn over it.
+    for d in devices:
+        ax.broken_barh([(t0 / scale, (t1 - t0) / scale)], (row[d] - height / 6, height / 3),
+                       facecolor=COLOURS["idle"], edgecolor="none")
+    for kind, colour in PIPELINE_COLOURS.items():
+        sel = ops[kinds == kind]
+        for d in devices:
+            mine = sel[sel["device"] == d]
+            if len(mine):
+                ax.broken_barh([(a / scale, (b - a) / scale) for a, b in zip(mine["start_s"], mine["end_s"])],
+                               (row[d] - height / 2, height), facecolor=colour,
+                               edgecolor="white", linewidth=0.3)
+    # Micro-batch numbers on ops wide enough to hold them.
+    width = (t1 - t0) / scale
+    for o, k in zip(ops, kinds):
+        if k != "allreduce" and (o["end_s"] - o["start_s"]) / scale > width / 120:
+            ax.text((o["start_s"] + o["end_s"]) / 2 / scale, row[o["device"]], str(o["micro_batch"]),
+                    ha="center", va="center", fontsize=5)
+    overhead = False
+    for it in its[np.isin(its["iteration"], shown)]:
+        ax.axvline(it["end_s"] / scale, color="black", linestyle=":", linewidth=0.8)
+        if it["overhead_s"] > 0:  # after the flush, on every device of the plan
+            overhead = True
+            for d in np.unique(ops[ops["iteration"] == it["iteration"]]["device"]):
+                ax.broken_barh([((it["end_s"] - it["overhead_s"]) / scale, it["overhead_s"] / scale)],
+                               (row[d] - height / 6, height / 3), facecolor=OVERHEAD_COLOUR,
+                               edgecolor="none")
+    stage_of = {int(o["device"]): int(o["stage"]) for o in ops}
+    ax.set_yticks(range(len(devices)))
+    ax.set_yticklabels([f"{d} (stage {stage_of.get(int(d), '-')})" for d in devices],
+                       fontsize="small" if len(devices) <= 24 else 6)
+    ax.set_ylim(len(devices) - 0.5, -0.5)
+    ax.set_ylabel("device")
+    ax.set_xlabel(f"virtual time ({unit})")
+    ax.set_xlim(t0 / scale, t1 / scale)
+    name = run.label if len(run.label) <= 60 else run.label[:57] + "..."
+    title = (f"(c) 1F1B timeline of {name}, iterations {int(shown[0])}-{int(shown[-1])} "
+             f"of {len(np.unique(its['iteration']))}")
+    if len(devices) < len(all_devices):
+        title += f", first {len(devices)} of {len(all_devices)} devices"
+    ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3)
+    legend = [Patch(facecolor=c, label=k) for k, c in PIPELINE_COLOURS.items()]
+    if overhead:
+        legend.append(Patch(facecolor=OVERHEAD_COLOUR, label="backup / checkpoint"))
+    legend += [Patch(facecolor=COLOURS["idle"], label="idle (bubble)"),
+               plt.Line2D([], [], color="black", linestyle=":", label="iteration end")]
+    ax.legend(handles=legend, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0)
+
+
+def iteration_throughput(iterations):
+    """samples/s of virtual time of each iteration: samples / (end_s - start_s), the backup or
+    checkpoint after it included (docs/RESULTS.md, /pipeline_iterations)."""
+    span = iterations["end_s"] - iterations["start_s"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(span > 0, iterations["samples"] / span, np.nan)
+
+
+def plot_throughput(ax, runs):
+    """Panel (d): each pipeline run's samples/s per iteration at the iteration's end; re-run
+    iterations (a restart's) hollow; faults, detections and recovery ends as vertical lines."""
+    pipes = [(i, r) for i, r in enumerate(runs) if r.pipeline is not None]
+    longest = max((float(r.pipeline["iterations"]["end_s"].max()) for _, r in pipes
+                   if len(r.pipeline["iterations"])), default=0.0)
+    scale, unit = time_unit(longest)
+    marks = set()
+    for i, r in pipes:
+        its = r.pipeline["iterations"]
+        y = iteration_throughput(its)
+        rerun = its["rerun"] == 1 if "rerun" in (its.dtype.names or ()) else np.zeros(len(its), bool)
+        # Panel (a)'s colour and style for the run (its legend names the runs).
+        # Each iteration a segment over its own span, so the time lost to a fault is a gap.
+        colour, style = f"C{i % 10}", run_style(i, len(y))
+        first = ~rerun
+        ax.hlines(y[first], its["start_s"][first] / scale, its["end_s"][first] / scale,
+                  color=colour, linestyle=style["linestyle"], linewidth=1.5)
+        ax.plot(its["end_s"][first] / scale, y[first], color=colour, linestyle="none",
+                **{k: v for k, v in style.items() if k.startswith("marker")})
+        if rerun.any():
+            ax.hlines(y[rerun], its["start_s"][rerun] / scale, its["end_s"][rerun] / scale,
+                      color=colour, linestyle=":", linewidth=1.0)
+            ax.plot(its["end_s"][rerun] / scale, y[rerun], linestyle="none", marker="x",
+                    color=colour)
+            marks.add("re-run")
+        faults = r.pipeline.get("faults")
+        for fault in (faults if faults is not None else []):
+            for field, colour, ls, what in FAULT_MARKS:
+                if np.isfinite(fault[field]):
+                    ax.axvline(fault[field] / scale, color=colour, linestyle=ls, linewidth=1.0,
+                               alpha=0.8)
+                    marks.add(what)
+    handles = [plt.Line2D([], [], color=c, linestyle=ls, label=w) for _, c, ls, w in FAULT_MARKS
+               if w in marks]
+    if "re-run" in marks:
+        handles.append(plt.Line2D([], [], color="black", marker="x", linestyle="none",
+                                  label="re-run iteration (restart)"))
+    if handles:
+        ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0)
+    ax.set_xlabel(f"virtual time ({unit})")
+    ax.set_ylabel("samples / s (virtual)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("(d) pipeline throughput per iteration (faults, detection, recovery end marked)")
+    ax.grid(True, alpha=0.3)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="plot.py",
@@ -349,8 +501,12 @@ def parse_args(argv):
     p.add_argument("-o", "--output", required=True, metavar="OUT.png",
                    help="image to write (the format follows the extension: png, pdf, svg)")
     p.add_argument("--title", help="figure title (default: none)")
-    p.add_argument("--timeline-rounds", type=int, default=10, metavar="N",
-                   help="rounds shown in the timeline, from the first one (default: 10)")
+    p.add_argument("--timeline-rounds", type=int, default=None, metavar="N",
+                   help="rounds shown in the timeline, from the first one (default: 10; "
+                   "pipeline runs: iterations, default 1)")
+    p.add_argument("--timeline-from", type=int, default=None, metavar="I",
+                   help="pipeline runs: the first iteration shown in the timeline (default: "
+                   "the first)")
     p.add_argument("--timeline-devices", type=int, default=32, metavar="N",
                    help="devices shown in the timeline, lowest ids first; 0 = no timeline "
                    "(default: 32)")
@@ -364,7 +520,7 @@ def parse_args(argv):
     p.add_argument("--dpi", type=int, default=120, help="resolution of raster output "
                    "(default: 120)")
     args = p.parse_args(argv)
-    if args.timeline_rounds < 1 or args.timeline_devices < 0:
+    if (args.timeline_rounds is not None and args.timeline_rounds < 1) or args.timeline_devices < 0:
         p.error("--timeline-rounds must be at least 1 and --timeline-devices at least 0")
     if args.xlim and not args.xlim[0] < args.xlim[1]:
         p.error("--xlim A B needs A < B")
@@ -387,17 +543,28 @@ def main(argv):
     # Rows: panels (a) and (b), their legend, and the timeline unless it is left out.
     ncol, legend_height = legend_layout(runs)
     heights = [4.2, legend_height]
+    pipeline = runs[0].pipeline is not None
     if args.timeline_devices > 0:
-        shown_devices = min(len(np.unique(runs[0].tasks["device"])), args.timeline_devices)
+        ids = runs[0].pipeline["ops"]["device"] if pipeline else runs[0].tasks["device"]
+        shown_devices = min(len(np.unique(ids)), args.timeline_devices)
         heights.append(max(2.5, 0.28 * shown_devices + 1.2))
+    throughput = any(r.pipeline is not None for r in runs)
+    if throughput:
+        heights.append(3.6)
     fig = plt.figure(figsize=(14, sum(heights)), layout="constrained")
     grid = fig.add_gridspec(len(heights), 2, height_ratios=heights)
     ax_time = fig.add_subplot(grid[0, 0])
     plot_accuracy(ax_time, fig.add_subplot(grid[0, 1]), runs, xlog=args.xlog, xlim=args.xlim)
     plot_legend(fig.add_subplot(grid[1, :]), ax_time, ncol, legend_title)
     if args.timeline_devices > 0:
-        plot_timeline(fig.add_subplot(grid[2, :]), runs[0], args.timeline_rounds,
-                      args.timeline_devices)
+        if pipeline:
+            plot_pipeline_timeline(fig.add_subplot(grid[2, :]), runs[0], args.timeline_rounds or 1,
+                                   args.timeline_devices, args.timeline_from)
+        else:
+            plot_timeline(fig.add_subplot(grid[2, :]), runs[0], args.timeline_rounds or 10,
+                          args.timeline_devices)
+    if throughput:
+        plot_throughput(fig.add_subplot(grid[len(heights) - 1, :]), runs)
     if args.title:
         fig.suptitle(args.title, fontsize="x-large")
 

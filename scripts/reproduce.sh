@@ -59,13 +59,29 @@
 # (run.until_virtual_s), so methods compare at equal time. Runs go to results/co-s2p/runs/, tables and figures to results/co-s2p/
 # (scripts/co_s2p.py). first-round: the 0.11 B-class configuration (fortunes-bert-base.toml),
 # one round of one step per device, to show every task fits its cap. --only: one of these.
+#
+#   scripts/reproduce.sh asteroid [--full] [--seeds N] [--overwrite] [--dry-run]
+#
+# asteroid: results/asteroid/README.md's study (experiments/asteroid/, analytic clock). Throughput:
+# Asteroid's planner against every baseline planner (data_parallel, gpipe, pipedream, hetpipe)
+# for VGG-16 and the ViT (vit-tiny) on Fashion-MNIST-32 and the Transformer LM on fortunes, on
+# the 16 Jetson-like devices and the 5-device home/office set (Wi-Fi), and the home set on
+# Gigabit Ethernet (the link-bandwidth sensitivity), also with 10x slower compute (the
+# compute-to-link ratio; laptop scale: neither with the ViT); VGG-16 on the home set with fixed
+# micro-batch counts (the micro-batch sensitivity). The clock is deterministic, so a plan's
+# iteration time is the same every iteration and across seeds: one iteration per run, seed 1
+# (--full: 3). Recovery (experiments/asteroid/recovery-lm.toml): a device exit and a device
+# failure in the middle of training, replay against restart, and the run without faults, for
+# --seeds seeds (default 3; only the loss curves depend on them: the restart runs seed 1);
+# 12 iterations (--full: 40, the fault in iteration 25). Runs go to results/asteroid/runs/,
+# tables and figures to results/asteroid/ (scripts/asteroid.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,60p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,75p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 what=$1; shift
-[[ $what == adaptcl || $what == baselines || $what == msfusion || $what == co-s2p ]] || usage
+[[ $what == adaptcl || $what == baselines || $what == msfusion || $what == co-s2p || $what == asteroid ]] || usage
 full=0 np=3 overwrite=0 dry=0 seeds=3 clocks=(analytic calibrated) only=all
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -121,6 +137,68 @@ t = t[t["round"] == 1]
 print(f"{np.median(t['end_s'] - t['start_s']):.6g}")
 PY
 }
+
+if [[ $what == asteroid ]]; then
+  a=experiments/asteroid
+  # Pipeline runs cannot --resume: a complete run is kept (unless --overwrite), any other redone.
+  prun() {
+    if [[ $dry == 0 && $overwrite == 0 && -f $runs/$1.h5 ]] && /usr/bin/python3 -c "import h5py, sys
+with h5py.File(sys.argv[1], 'r', swmr=True) as f: sys.exit(f['status'][()] != b'complete')" "$runs/$1.h5" 2>/dev/null; then
+      echo "kept $1"
+      return
+    fi
+    local keep=$overwrite
+    overwrite=1
+    run "$@"
+    overwrite=$keep
+  }
+  # Device sets: name -> profiles and count.
+  declare -A set_file=([jetson16]=experiments/devices/jetson16.toml [home5]=$a/devices/home5.toml
+                       [home5-ethernet]=$a/devices/home5-ethernet.toml
+                       [home5-ethernet-slow]=$a/devices/home5-ethernet-slow.toml)
+  declare -A set_count=([jetson16]=16 [home5]=5 [home5-ethernet]=5 [home5-ethernet-slow]=5)
+  iters=1
+  [[ $full == 1 ]] && iters=3
+  for set in jetson16 home5 home5-ethernet home5-ethernet-slow; do
+    models=(fmnist32-vgg16 fmnist32-vit fortunes-lm)
+    [[ $set == home5-ethernet* && $full == 0 ]] && models=(fmnist32-vgg16 fortunes-lm)
+    for model in "${models[@]}"; do
+      for planner in asteroid data_parallel gpipe pipedream hetpipe; do
+        prun "throughput/$set/$model-$planner" $a/$model.toml --set "devices.profiles=${set_file[$set]}" \
+          --set "devices.count=${set_count[$set]}" --set "pipeline.planner=$planner" --set "run.rounds=$iters"
+      done
+    done
+  done
+  # Micro-batch sensitivity: Asteroid's plan search at a fixed M (the planner's own M is above).
+  for m in 1 4 64; do
+    prun "microbatch/home5/fmnist32-vgg16-m$m" $a/fmnist32-vgg16.toml --set "devices.profiles=${set_file[home5]}" \
+      --set devices.count=5 --set "pipeline.micro_batches=$m" --set "run.rounds=$iters"
+  done
+  # Recovery. Where to strike: the middle of iteration K as each mode runs it, from a run with
+  # a fault after its end (the fault tolerance on: backups or checkpoints; nothing strikes).
+  r=$a/recovery-lm.toml rounds=12 k=7
+  [[ $full == 1 ]] && rounds=40 k=25
+  never='pipeline.faults="fail:0@1e9"'
+  mid() {
+    [[ $dry == 1 ]] && { echo "T_$2"; return; }
+    /usr/bin/python3 -c "import h5py; e = h5py.File('$1', 'r', swmr=True)['pipeline_iterations']['end_s']; print(repr(float(e[$2 - 2] + 0.5 * (e[$2 - 1] - e[$2 - 2]))))"
+  }
+  for mode in replay restart; do
+    prun "recovery/$mode-nofault-s1" $r --set run.seed=1 --set "run.rounds=$rounds" --set "$never" --set "pipeline.recovery=$mode"
+  done
+  t_replay=$(mid "$runs/recovery/replay-nofault-s1.h5" $k) t_restart=$(mid "$runs/recovery/restart-nofault-s1.h5" $k)
+  for ((seed = 1; seed <= seeds; seed++)); do
+    prun "recovery/none-s$seed" $r --set "run.seed=$seed" --set "run.rounds=$rounds" --set 'pipeline.faults=""'
+    for fault in leave:0 fail:2; do
+      prun "recovery/replay-${fault%%:*}-s$seed" $r --set "run.seed=$seed" --set "run.rounds=$rounds" \
+        --set "pipeline.faults=\"$fault@$t_replay\"" --set pipeline.recovery=replay
+      [[ $seed == 1 ]] && prun "recovery/restart-${fault%%:*}-s$seed" $r --set "run.seed=$seed" --set "run.rounds=$rounds" \
+        --set "pipeline.faults=\"$fault@$t_restart\"" --set pipeline.recovery=restart
+    done
+  done
+  [[ $dry == 1 ]] || /usr/bin/python3 scripts/asteroid.py "$runs" -o "$out"
+  exit 0
+fi
 
 if [[ $what == msfusion ]]; then
   m=experiments/msfusion

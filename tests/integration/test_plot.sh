@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/plot.py draws results files into a PNG, and exits with 2 on a missing file; the
 # timeline can be left out, the time axis made logarithmic or limited, runs that overlap get
-# their own marker and line style, and legends say what differs between the runs.
+# their own marker and line style, and legends say what differs between the runs; a pipeline
+# run gets its 1F1B timeline and its throughput with the faults marked.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 plot="$EDGESIM_SOURCE_DIR/scripts/plot.py"
@@ -99,4 +100,68 @@ plot.plot_accuracy(ax1, ax2, runs)
 styles = [(l.get_marker(), l.get_linestyle()) for l in ax1.get_lines()]
 assert len(set(styles)) == len(runs), styles
 print(f"  ok: curves: {len(runs)} runs, {len(set(styles))} distinct marker/line styles")
+PY
+
+# A pipeline run (issue 13): panel (c) becomes the 1F1B timeline of its ops and panel (d) its
+# throughput per iteration, with the fault, its detection and its recovery end marked.
+write_device_set "$TMP/pipe-devices.toml" "fast 1.0 4GiB 100 5" "slow 4.0 1GiB 40 10" '"fast", "slow", "slow", "fast"'
+cat >"$TMP/pipe.toml" <<TOML
+[run]
+rounds = 4
+eval_every = 100
+[data]
+dataset = "synthetic"
+synthetic_channels = 1
+synthetic_size = 28
+train_samples = 128
+test_samples = 32
+[devices]
+profiles = "pipe-devices.toml"
+count = 4
+memory = "estimated"
+[model]
+name = "cnn"
+[algorithm]
+name = "asteroid"
+batch_size = 16
+[pipeline]
+planner = "gpipe"
+heartbeat_timeout_s = 0.05
+faults = "fail:1@0.05"
+TOML
+run_ok pipe 1 run "$TMP/pipe.toml" --out "$TMP/pipe.h5"
+"$PYTHON" "$plot" "$TMP/pipe.h5" "$TMP/a.h5" -o "$TMP/pipe.png" --timeline-rounds 2 >/dev/null ||
+  fail "plot.py on a pipeline run failed"
+[[ $(png_height "$TMP/pipe.png") -gt $h_full ]] || fail "no throughput panel under the pipeline timeline"
+"$PYTHON" - "$EDGESIM_SOURCE_DIR/scripts" "$TMP" <<'PY' || fail "plot.py's pipeline panels"
+import sys
+sys.path.insert(0, sys.argv[1])
+import plot
+import numpy as np
+import matplotlib.pyplot as plt
+run = plot.load_run(f"{sys.argv[2]}/pipe.h5")
+assert plot.load_run(f"{sys.argv[2]}/a.h5").pipeline is None
+its, ops, faults = run.pipeline["iterations"], run.pipeline["ops"], run.pipeline["faults"]
+assert len(faults) == 1 and np.isfinite(faults["recovered_s"][0]), faults
+# (c): one bar per op of the shown iterations, coloured by kind, on the device that ran it.
+fig, ax = plt.subplots()
+plot.plot_pipeline_timeline(ax, run, 2, 32)
+shown = ops[np.isin(ops["iteration"], np.unique(ops["iteration"])[:2])]
+for kind, colour in plot.PIPELINE_COLOURS.items():
+    want = int((plot.decoded(shown["kind"]) == kind).sum())
+    rgba = plt.matplotlib.colors.to_rgba(colour)
+    bars = sum(len(c.get_paths()) for c in ax.collections
+               if len(c.get_facecolor()) and tuple(c.get_facecolor()[0]) == rgba)
+    assert bars == want and (want > 0 or kind == "allreduce"), (kind, bars, want)
+# (d): samples / span per iteration, and a line at each of the fault's three times.
+y = plot.iteration_throughput(its)
+assert np.allclose(y, its["samples"] / (its["end_s"] - its["start_s"])), y
+fig, ax = plt.subplots()
+plot.plot_throughput(ax, [run])
+xs = sorted(l.get_xdata()[0] for l in ax.get_lines() if l.get_linestyle() in ("-", "--", ":")
+            and len(set(l.get_xdata())) == 1 and len(l.get_xdata()) == 2)
+want = sorted(float(faults[0][k]) for k in ("fault_s", "detected_s", "recovered_s"))
+assert np.allclose(xs, want), (xs, want)
+print(f"  ok: pipeline plot: {len(shown)} ops as bars by kind, throughput of {len(its)} iterations, "
+      f"fault/detection/recovery at {', '.join(f'{x:.3f}' for x in want)} s")
 PY
