@@ -43,7 +43,8 @@
 # results/msfusion/runs/, tables and figures to results/msfusion/ (scripts/msfusion.py).
 # --dry-run: print the runs' commands instead of running them.
 #
-#   scripts/reproduce.sh co-s2p [--full] [--seeds N] [--only vgg|vit|lm|first-round] [--overwrite] [--dry-run]
+#   scripts/reproduce.sh co-s2p [--full] [--seeds N] [--only vgg|vit|lm|first-round] [--until S]
+#                               [--overwrite] [--dry-run]
 #
 # co-s2p: results/co-s2p/README.md's study (experiments/co-s2p/, analytic clock), --seeds seeds
 # each (default 3). vgg: VGG-11 (width 0.25, an exit after each stage) in the baselines study's
@@ -55,7 +56,7 @@
 # FedRolex, DepthFL, FedBuff). Each method at the best learning rate of a seed-1 sweep (0.05,
 # 0.02, 0.01; LM 0.1, 0.05, 0.02: runs/<workload>/lr/), the ablations at Co-S²P's. Laptop scale: VGG and ViT 2,400 training samples, 8 synchronous
 # rounds, 16 aggregations of K = 8 for the semi-asynchronous ones; LM 12 / 24. --full: the
-# configs' own scale. VGG at laptop scale: every run stops at 4 s of virtual time
+# configs' own scale. --until S (VGG): every run stops at S s of virtual time instead
 # (run.until_virtual_s), so methods compare at equal time. Runs go to results/co-s2p/runs/, tables and figures to results/co-s2p/
 # (scripts/co_s2p.py). first-round: the 0.11 B-class configuration (fortunes-bert-base.toml),
 # one round of one step per device, to show every task fits its cap. --only: one of these.
@@ -78,11 +79,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,75p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,76p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 what=$1; shift
 [[ $what == adaptcl || $what == baselines || $what == msfusion || $what == co-s2p || $what == asteroid ]] || usage
-full=0 np=3 overwrite=0 dry=0 seeds=3 clocks=(analytic calibrated) only=all
+full=0 np=3 overwrite=0 dry=0 seeds=3 clocks=(analytic calibrated) only=all until=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --full) full=1 ;;
@@ -93,6 +94,7 @@ while [[ $# -gt 0 ]]; do
     --np) np=$2; shift ;;
     --overwrite) overwrite=1 ;;
     --dry-run) dry=1 ;;
+    --until) until=$2; shift; [[ $until =~ ^[0-9]+([.][0-9]+)?$ ]] || usage ;;
     --only) only=$2; shift; [[ $only =~ ^(vgg|vit|lm|first-round)$ ]] || usage ;;
     *) usage ;;
   esac
@@ -306,9 +308,10 @@ PY
     done
   }
   if [[ $only == all || $only == vgg ]]; then
-    # 4 s of virtual time: about 12 synchronous rounds of the full-width methods at laptop scale.
-    scale=() sync=20 budget=0
-    [[ $full == 0 ]] && scale=(--set data.train_samples=2400 --set data.test_samples=1000) sync=8 budget=4
+    # --until S: every run stops at S s of virtual time (equal time; 4 s is about 12 synchronous
+    # rounds of the full-width methods at laptop scale); default: round counts (equal updates).
+    scale=() sync=20 budget=$until
+    [[ $full == 0 ]] && scale=(--set data.train_samples=2400 --set data.test_samples=1000) sync=8
     method_runs vgg co-s2p $c/fmnist32-vgg11.toml $((2 * sync)) "${scale[@]}"
     for a in heterofl fedrolex fjord depthfl fedavg fedbuff; do
       rounds=$sync
@@ -342,8 +345,10 @@ PY
   # The 0.11 B-class configuration: its first round, one step per device (each device's task
   # at the declared batch and sequence length, so its measured peak is a full run's).
   if [[ $only == all || $only == first-round ]]; then
-    run "first-round/bert-base-s1" $c/fortunes-bert-base.toml --set run.rounds=1 --set data.train_samples=512 \
-      --set data.test_samples=32 --set algorithm.co_s2p_mask_epochs=1 --set run.eval_every=1
+    # Synchronous, so that every device's task is in the round (semi-asynchronously the round
+    # closes with the first K).
+    run "first-round/bert-base-sync-s1" $c/fortunes-bert-base.toml --set run.rounds=1 --set data.train_samples=512 \
+      --set data.test_samples=32 --set algorithm.co_s2p_mask_epochs=1 --set run.eval_every=1 --set algorithm.schedule=sync
   fi
   if [[ $only == all || $only == lm ]]; then
     budget=0 scale=() sync=40
