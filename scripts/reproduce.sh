@@ -252,7 +252,7 @@ fi
 
 if [[ $what == co-s2p ]]; then
   c=experiments/co-s2p b=experiments/baselines/fmnist32
-  # Each method runs at the learning rate of {0.05, 0.02, 0.01} (LM: {0.1, 0.05, 0.02}) that
+  # Each method runs at the learning rate of {0.05, 0.02, 0.01} (ViT: {0.02, 0.01, 0.005}; LM: {0.1, 0.05, 0.02}) that
   # gives it the best final score with seed 1 (Co-S²P's loss sums every exit's cross-entropy, so the configs' shared 0.05
   # is not every method's best); the ablations at Co-S²P's rate.
   lrs=(0.05 0.02 0.01)
@@ -325,6 +325,7 @@ PY
     budget=0 scale=() sync=20
     [[ $full == 0 ]] && scale=(--set data.train_samples=2400 --set data.test_samples=1000) sync=8
     v=$c/fmnist32-vit.toml
+    lrs=(0.02 0.01 0.005)  # around the ViT config's 0.01
     method_runs vit co-s2p $v $((2 * sync)) "${scale[@]}"
     # The baselines' published rules (as in experiments/baselines/fmnist32/) over the same ViT,
     # data and devices; the file's co-s2p keys are ignored with a warning.
@@ -335,8 +336,9 @@ PY
     method_runs vit fedrolex $v $sync "${scale[@]}" --set algorithm.name=fedrolex "${sync_base[@]}" "${widths[@]}"
     method_runs vit fjord $v $sync "${scale[@]}" --set algorithm.name=fjord "${sync_base[@]}" \
       --set algorithm.rate_levels=1,0.8,0.6,0.4,0.2 --set algorithm.momentum=0
+    # DepthFL keeps ceil(r·6) blocks (Co-S²P floor(r·6)): these levels give the same 6, 4, 2.
     method_runs vit depthfl $v $sync "${scale[@]}" --set algorithm.name=depthfl "${sync_base[@]}" \
-      --set algorithm.depthfl_ramp_rounds=0
+      --set algorithm.depthfl_ramp_rounds=0 --set algorithm.rate_levels=1,0.66,0.33
     method_runs vit fedavg $v $sync "${scale[@]}" --set algorithm.name=fedavg "${sync_base[@]}"
     method_runs vit fedbuff $v $((2 * sync)) "${scale[@]}" --set algorithm.name=fedbuff --set algorithm.buffer_size=8 \
       --set algorithm.concurrency=0
