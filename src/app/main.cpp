@@ -211,10 +211,10 @@ int coordinate(const Experiment& experiment, const RunArgs& args, const std::str
   if (s.stopped) return kExitStopped;
   const std::string budget = s.ended_by == "until_virtual_s" ? " (virtual-time budget reached)" : "";
   std::printf(
-      "done: %d rounds%s, final accuracy %.2f%% (best %.2f%%), virtual time %.1f s, utilisation %.1f%%, wall time "
-      "%.1f s -> %s\n",
+      "done: %d rounds%s, final accuracy %.2f%% (best %.2f%%), virtual time %.1f s, utilisation %.1f%%, "
+      "coordinator peak RSS %.0f MiB, wall time %.1f s -> %s\n",
       s.rounds, budget.c_str(), s.final_accuracy * 100, s.best_accuracy * 100, s.virtual_time_s,
-      s.resource_utilisation * 100, s.wall_time_s, out.c_str());
+      s.resource_utilisation * 100, s.coordinator_peak_rss_bytes / (1 << 20), s.wall_time_s, out.c_str());
   return 0;
 }
 

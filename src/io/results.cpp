@@ -368,6 +368,7 @@ void ResultsWriter::Impl::write_root_attributes(const RunMetadata& meta) {
   write_string_attr("warnings", "");
   write_string_attr("ended_by", "");
   write_double_attr("resource_utilisation", std::numeric_limits<double>::quiet_NaN(), true);
+  write_double_attr("coordinator_peak_rss_bytes", std::numeric_limits<double>::quiet_NaN(), true);
 }
 
 void ResultsWriter::Impl::write_devices(const std::vector<DeviceRecord>& devices,
@@ -711,6 +712,11 @@ void ResultsWriter::set_ended_by(const std::string& reason) {
 
 void ResultsWriter::set_resource_utilisation(double utilisation) {
   impl_->write_double_attr("resource_utilisation", utilisation, false);
+  impl_->flush();
+}
+
+void ResultsWriter::set_coordinator_peak_rss(double bytes) {
+  impl_->write_double_attr("coordinator_peak_rss_bytes", bytes, false);
   impl_->flush();
 }
 

@@ -9,6 +9,8 @@
 #include <map>
 #include <optional>
 
+#include <sys/resource.h>
+
 #include "edgesim/model/aggregate.hpp"
 #include "edgesim/model/submodel.hpp"
 #include "edgesim/model/network.hpp"
@@ -23,6 +25,13 @@ namespace edgesim {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// This process's peak resident memory so far (Linux reports ru_maxrss in KiB).
+double peak_resident_bytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) * 1024.0;
+}
 
 std::string format_duration(double s) {
   const long t = std::lround(std::max(0.0, s));
@@ -232,6 +241,8 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
   results.set_ended_by(summary.ended_by);
   summary.resource_utilisation = now > 0 ? summary.training_s / (now * cfg.devices.count) : 0.0;
   results.set_resource_utilisation(summary.resource_utilisation);
+  summary.coordinator_peak_rss_bytes = peak_resident_bytes();
+  results.set_coordinator_peak_rss(summary.coordinator_peak_rss_bytes);
   results.write_final_model(to_floats(global));
   results.mark_complete();
   if (!options.checkpoint_path.empty()) std::filesystem::remove(options.checkpoint_path);

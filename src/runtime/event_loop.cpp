@@ -144,7 +144,7 @@ class EventLoop : public RunControl {
  private:
   struct InFlight {
     TaskPlan plan;
-    TaskOrder order;
+    TaskOrder order;  // without its weights: order_of(f) makes them from start and gather when sent
     torch::Tensor start, gather;  // the global model it started from; its submodel's gather index
     std::int64_t version = 0;
     double start_s = 0, lower_bound_s = 0;  // it cannot end before its downloads arrive
@@ -162,31 +162,41 @@ class EventLoop : public RunControl {
     o.device = device, o.round = stream, o.clock_round = clock_round;
     o.trainer = f.plan.trainer, o.options = f.plan.options;
     if (auto it = device_state_.find(device); it != device_state_.end()) o.tensors = it->second;
-    o.tensors["weights"] = f.start;
     if (f.plan.submodel && !keeps_everything(e_.model, *f.plan.submodel)) {
       f.gather = gather_cache_.get(e_.model, *f.plan.submodel);
-      o.tensors["weights"] = extract_submodel(f.start, f.gather);
       for (const auto& kept : f.plan.submodel->kept) o.units.push_back(static_cast<std::int32_t>(kept.size()));
       o.depth = f.plan.submodel->depth;
       o.exits = f.plan.submodel->exits;
     }
-    const auto bytes = static_cast<std::uint64_t>(o.weights().numel()) * 4;
+    const auto bytes = static_cast<std::uint64_t>(f.gather.defined() ? f.gather.numel() : f.start.numel()) * 4;
     f.lower_bound_s = f.start_s + download_seconds(task_downloads(f.plan, device, bytes), links_);
+  }
+
+  // The order as sent: the weights the device starts from, its (sub)model of the start model.
+  TaskOrder order_of(const InFlight& f) {
+    const double t0 = wall_seconds();
+    TaskOrder o = f.order;
+    o.tensors["weights"] = f.gather.defined() ? extract_submodel(f.start, f.gather) : f.start;
+    extraction_s_ += wall_seconds() - t0;
+    return o;
   }
 
   // Trains every untrained task in flight at once.
   void train_untrained() {
-    std::vector<TaskOrder> orders;
+    std::vector<std::int64_t> ids;
     for (const auto& [id, f] : flying_)
-      if (!f.result) orders.push_back(f.order);
-    if (!orders.empty()) train(orders);
+      if (!f.result) ids.push_back(id);
+    if (!ids.empty()) train(ids);
   }
 
   // Trains these tasks in flight (in parallel on the executors) and times them.
   // Peer-to-peer (serverless) tasks trained together share their peers' links, so they are
   // timed together; a star task's link is its own and the server's, timed alone.
-  void train(const std::vector<TaskOrder>& orders) {
-    std::vector<TaskResult> results = transport_.run_tasks(orders);
+  void train(const std::vector<std::int64_t>& ids) {
+    OrderBatch batch;
+    for (auto id : ids) batch.devices.push_back(flying_.at(id).order.device);
+    batch.make = [&](std::size_t i) { return order_of(flying_.at(ids[i])); };
+    std::vector<TaskResult> results = transport_.run_tasks(batch);
     std::vector<const TaskPlan*> plans;
     std::vector<double> starts;
     std::vector<std::int64_t> clock_rounds;
@@ -304,10 +314,10 @@ class EventLoop : public RunControl {
     if (!retrain) return;
     // Retrain the tasks that had been trained; keep their times as first charged (a measured
     // clock would charge them anew). The others train when the loop needs them.
-    std::vector<TaskOrder> orders;
+    std::vector<std::int64_t> ids;
     for (const auto& s : c.in_flight)
-      if (s.trained) orders.push_back(flying_.at(s.dispatch).order);
-    train(orders);
+      if (s.trained) ids.push_back(s.dispatch);
+    train(ids);
     for (const auto& s : c.in_flight)
       if (s.trained) flying_.at(s.dispatch).result->end_s = s.end_s;
   }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
+#include <map>
 #include <thread>
 
 #include "edgesim/common/byte_buffer.hpp"
@@ -114,9 +116,9 @@ TaskResult unpack_result(const std::vector<char>& buf) {
 class LocalTransport : public Transport {
  public:
   explicit LocalTransport(const Experiment& e) : runner_(e, hosted_devices(0, 1, e.config.devices.count)) {}
-  std::vector<TaskResult> run_tasks(const std::vector<TaskOrder>& orders) override {
+  std::vector<TaskResult> run_tasks(const OrderBatch& batch) override {
     std::vector<TaskResult> results;
-    for (const auto& o : orders) results.push_back(runner_.run(o));
+    for (std::size_t i = 0; i < batch.devices.size(); ++i) results.push_back(runner_.run(batch.make(i)));
     return results;
   }
 
@@ -124,26 +126,46 @@ class LocalTransport : public Transport {
   TaskRunner runner_;
 };
 
+// Two orders ahead per rank: the executor has its next task when it finishes one (no idle
+// round trip), and the coordinator holds at most 2 packed orders per executor rank.
+constexpr std::size_t kOrdersAhead = 2;
+
 class MpiTransport : public Transport {
  public:
   explicit MpiTransport(int world_size) : world_size_(world_size) {}
 
-  std::vector<TaskResult> run_tasks(const std::vector<TaskOrder>& orders) override {
+  std::vector<TaskResult> run_tasks(const OrderBatch& batch) override {
+    struct Sent {
+      std::vector<char> buffer;
+      MPI_Request request = MPI_REQUEST_NULL;
+    };
+    std::map<int, std::deque<std::size_t>> waiting;  // per executor rank, in batch order
+    std::map<int, std::deque<Sent>> sent;            // per executor rank, oldest first
+    for (std::size_t i = 0; i < batch.devices.size(); ++i)
+      waiting[host_rank(static_cast<int>(batch.devices[i]), world_size_)].push_back(i);
     // Non-blocking sends: an executor may be busy returning a result while we still send.
-    std::vector<std::vector<char>> buffers;
-    buffers.reserve(orders.size());
-    std::vector<MPI_Request> requests(orders.size());
-    for (std::size_t i = 0; i < orders.size(); ++i) {
-      const auto& o = orders[i];
-      buffers.push_back(pack_order(o));
-      MPI_Isend(buffers.back().data(), static_cast<int>(buffers.back().size()), MPI_BYTE,
-                host_rank(static_cast<int>(o.device), world_size_), kTaskTag, MPI_COMM_WORLD, &requests[i]);
-    }
+    auto send_next = [&](int rank) {
+      auto& queue = waiting[rank];
+      if (queue.empty()) return;
+      Sent& s = sent[rank].emplace_back();  // a deque never moves its elements on push_back
+      s.buffer = pack_order(batch.make(queue.front()));
+      queue.pop_front();
+      MPI_Isend(s.buffer.data(), static_cast<int>(s.buffer.size()), MPI_BYTE, rank, kTaskTag, MPI_COMM_WORLD,
+                &s.request);
+    };
+    for (const auto& [rank, queue] : waiting)
+      for (std::size_t k = 0; k < kOrdersAhead; ++k) send_next(rank);
     std::vector<TaskResult> results;
-    for (std::size_t i = 0; i < orders.size(); ++i) {
-      results.push_back(unpack_result(receive_message(-1, kResultTag, nullptr, nullptr, true)));
+    for (std::size_t i = 0; i < batch.devices.size(); ++i) {
+      int from = 0;
+      results.push_back(unpack_result(receive_message(-1, kResultTag, &from, nullptr, true)));
+      // An executor answers its tasks in the order they were sent (MPI keeps the order of
+      // messages between two ranks): this result answers the oldest, whose send is complete.
+      auto& mine = sent.at(from);
+      MPI_Wait(&mine.front().request, MPI_STATUS_IGNORE);
+      mine.pop_front();
+      send_next(from);
     }
-    MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
     return results;
   }
 

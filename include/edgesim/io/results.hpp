@@ -158,6 +158,8 @@ class ResultsWriter {
   // `resource_utilisation`: Σ task compute time / (virtual time × devices), Co-S²P's definition
   // over the whole run (NaN while it runs).
   void set_resource_utilisation(double utilisation);
+  // `coordinator_peak_rss_bytes`: rank 0's peak resident memory (getrusage), at the run's end.
+  void set_coordinator_peak_rss(double bytes);
 
  private:
   struct Impl;

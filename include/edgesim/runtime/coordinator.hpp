@@ -32,6 +32,7 @@ struct RunSummary {
   double final_accuracy = 0, best_accuracy = 0;
   // Co-S²P's resource utilisation: Σ task compute time / (virtual time × devices).
   double training_s = 0, resource_utilisation = 0;
+  double coordinator_peak_rss_bytes = 0;  // rank 0's peak resident memory (this process's, if resumed)
   bool stopped = false;  // by SIGTERM/SIGUSR1, after checkpointing
   std::string ended_by;  // a complete run: "rounds" or "until_virtual_s" (the budget)
 };

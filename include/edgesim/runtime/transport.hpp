@@ -2,7 +2,10 @@
 // Moves tasks to the ranks that host their devices and results back. Device d lives on
 // executor rank 1 + d mod (size - 1); with a single rank, rank 0 runs tasks itself.
 // Each task and each result is one MPI message: a fixed header followed by the flat
-// weights, in one contiguous buffer.
+// weights, in one contiguous buffer. At most kOrdersAhead orders per executor rank are sent
+// and unanswered at a time; a send buffer is freed when its result arrives.
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -20,11 +23,19 @@ std::vector<int> hosted_devices(int rank, int world_size, int num_devices);
 // (runtime/stop_signal.hpp) throws StopRequested while waiting.
 std::vector<char> receive_message(int source, int tag, int* from, int* got_tag, bool interruptible);
 
+// Tasks to run: device i's order is made by make(i) only when it is about to be sent, so the
+// coordinator holds the weights of a few tasks per executor rank at a time, not of every task
+// in flight (its memory must not grow with the device count times the model size).
+struct OrderBatch {
+  std::vector<std::int64_t> devices;
+  std::function<TaskOrder(std::size_t)> make;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
   // Runs every order; results come back in any order.
-  virtual std::vector<TaskResult> run_tasks(const std::vector<TaskOrder>& orders) = 0;
+  virtual std::vector<TaskResult> run_tasks(const OrderBatch& batch) = 0;
   virtual void shutdown() {}
 };
 
