@@ -52,7 +52,7 @@ expect_error fl-key 0 "algorithm.fraction" "asteroid" -- run "$TMP/p.toml" --out
 expect_error not-pipeline 0 "pipeline.planner" "fedavg" -- run "$TMP/p.toml" --out "$TMP/x.h5" --set algorithm.name=fedavg --set pipeline.planner=gpipe
 expect_error clock 0 "clock.mode" "analytic" -- run "$TMP/p.toml" --out "$TMP/x.h5" --set clock.mode=measured
 # Rank 0 refuses the run after the executors started waiting for the plan: they are told to end.
-expect_error resume-np3 3 "--resume" -- run "$TMP/p.toml" --out "$TMP/x.h5" --resume
+expect_error resume-np3 3 "--resume" "no checkpoint" "--overwrite" -- run "$TMP/p.toml" --out "$TMP/x.h5" --resume
 
 run_ok gpipe1 1 run "$TMP/p.toml" --out "$TMP/gpipe1.h5" --set pipeline.planner=gpipe
 grep -q "gpipe: 4 stage(s)" "$TMP/gpipe1.log" || { cat "$TMP/gpipe1.log"; fail "the GPipe-like plan is not 4 stages"; }
