@@ -8,29 +8,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 write_device_set "$TMP/devices.toml" "fast 1.0 4GiB 100 5" "slow 4.0 1GiB 40 10" '"fast", "slow", "slow", "fast"'
-cat >"$TMP/p.toml" <<TOML
-[run]
-rounds = 2
-eval_every = 100
-[data]
-dataset = "synthetic"
-synthetic_channels = 1
-synthetic_size = 28
-train_samples = 128
-test_samples = 32
-[devices]
-profiles = "devices.toml"
-count = 4
-memory = "estimated"
-[model]
-name = "cnn"
-[algorithm]
-name = "asteroid"
-batch_size = 16
-[pipeline]
-op_overhead_s = 0.002
-heartbeat_timeout_s = 0.05
-TOML
+write_pipeline_config "$TMP/p.toml" "run.rounds = 2" "run.eval_every = 100" "data.train_samples = 128" "data.test_samples = 32" 'devices.profiles = "devices.toml"' 'devices.memory = "estimated"' "pipeline.op_overhead_s = 0.002" "pipeline.heartbeat_timeout_s = 0.05"
 t=$TMP/runs/throughput/home5 r=$TMP/runs/recovery
 mkdir -p "$t" "$r"
 for p in asteroid data_parallel gpipe pipedream hetpipe; do

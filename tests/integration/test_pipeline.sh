@@ -8,26 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 
 write_device_set "$TMP/devices.toml" "fast 1.0 4GiB 100 5" "slow 4.0 1GiB 40 10" '"fast", "slow", "slow", "fast"'
-cat >"$TMP/p.toml" <<TOML
-[run]
-rounds = 3
-[data]
-dataset = "synthetic"
-synthetic_channels = 1
-synthetic_size = 28
-train_samples = 256
-test_samples = 64
-[devices]
-profiles = "devices.toml"
-count = 4
-[model]
-name = "cnn"
-[algorithm]
-name = "asteroid"
-batch_size = 16
-[pipeline]
-op_overhead_s = 0.002
-TOML
+write_pipeline_config "$TMP/p.toml" "run.rounds = 3" "data.train_samples = 256" "data.test_samples = 64" 'devices.profiles = "devices.toml"' "pipeline.op_overhead_s = 0.002"
 
 "$EDGESIM_BIN" plan "$TMP/p.toml" --all >"$TMP/plan.out"
 for p in asteroid data_parallel gpipe pipedream hetpipe; do
