@@ -3,7 +3,8 @@
 
     scripts/asteroid.py RUNS_DIR -o OUT_DIR
 
-RUNS_DIR holds throughput/<device set>/<model>-<planner>.h5, microbatch/<set>/<model>-m<M>.h5
+RUNS_DIR holds throughput/<device set>/<model>-<planner or fedavg>.h5, mixed/r<R>/<model>-<planner>.h5,
+microbatch/<set>/<model>-m<M>.h5
 and recovery/<name>-s<seed>.h5 (the names reproduce.sh gives). Writes OUT_DIR/tables.md and
 OUT_DIR/{throughput,timeline,recovery}.png, and puts the tables into OUT_DIR/README.md between its
 BEGIN/END tables.md markers if it has them. Every number comes from the results files
@@ -53,6 +54,7 @@ class Pipe:
             self.memory = f["pipeline_memory"][()]
             self.faults = f["pipeline_faults"][()]
             status = f["status"][()] if "status" in f else b""
+            self.slowdown = f["devices"]["slowdown"][()]
         self.complete = status == b"complete"
         first = self.its[self.its["rerun"] == 0]
         self.oom = not np.isfinite(first["train_loss"]).all()
@@ -74,6 +76,14 @@ class Pipe:
         ops = self.ops[(self.ops["iteration"] == it[0]) & (self.ops["micro_batch"] >= 0)]
         return (int(mem["stage"].max()) + 1, len(np.unique(mem["device"])),
                 len(np.unique(ops["micro_batch"])) if len(ops) else 0)
+
+
+    def mixed_stages(self, plan_id=0):
+        """stages of the plan whose devices have different compute slowdowns"""
+        it = self.its[self.its["plan_id"] == plan_id]["iteration"]
+        mem = self.memory[self.memory["iteration"] == it[0]]
+        return sum(len(np.unique(self.slowdown[mem["device"][mem["stage"] == st]])) > 1
+                   for st in np.unique(mem["stage"]))
 
 
 def fmt(x, digits=3):
@@ -121,6 +131,88 @@ def throughput_tables(runs_dir):
             lines.append(f"| {what} | {claim}× | {hi[0]:.1f}× | {SETS[hi[1]]}, {MODELS[hi[2]]}, "
                          f"{PLANNER_NAMES[hi[3]]} | {lo[0]:.2f}× |")
     return lines, data
+
+
+class FedAvg:
+    """A FedAvg reference run (federated runtime, docs/RESULTS.md /rounds and /tasks)."""
+
+    def __init__(self, path):
+        with h5py.File(path, "r", swmr=True) as f:
+            rounds, tasks = f["rounds"][()], f["tasks"][()]
+        rounds = rounds[rounds["round"] >= 1]
+        ok = tasks["status"] != b"oom"
+        first = tasks[tasks["round"] == 1]
+        self.devices = len(first)
+        self.oom = int(np.count_nonzero(first["status"] == b"oom"))
+        start = np.concatenate([[0.0], rounds["virtual_time_s"][:-1]])
+        span = float((rounds["virtual_time_s"] - start).sum())
+        # samples of the tasks that trained (not oom), per virtual second of the rounds
+        self.samples = int(tasks["samples"][ok].sum())
+        self.throughput = self.samples / span if span > 0 else 0.0
+        self.round_s = span / max(len(rounds), 1)
+        self.loss = float(rounds["train_loss"][0]) if len(rounds) else float("nan")
+
+
+def fedavg_table(runs_dir, data):
+    lines = ["", "## FedAvg on the same devices and data (a reference point, not the same computation)", "",
+             "FedAvg (`algorithm.name = \"fedavg\"`, the federated runtime): every device trains its own copy "
+             "of the whole model on its IID share of the same training set (one local epoch at the same "
+             "batch size), uploads it, and the server averages; a device that cannot hold the whole model "
+             "is `oom` and contributes nothing. Samples/s = samples trained by the devices that are not "
+             "`oom` ÷ the rounds' virtual time (download, local epoch, upload; the slowest device ends "
+             "the round). It counts local-copy samples, which do not add up to one model's progress as a "
+             "pipeline's do, and it grows with the local epoch's length (longer rounds amortise the model "
+             "transfers). Train loss: FedAvg's first round (mean local loss over all its samples) — not "
+             "comparable to one pipeline iteration's loss, so not put beside it.", "",
+             "| device set | model | devices that cannot hold the model | FedAvg samples/s | round (virtual s) "
+             "| FedAvg round-1 train loss | Asteroid samples/s | Asteroid ÷ FedAvg |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    n = 0
+    for s in SETS:
+        for m in MODELS:
+            path = os.path.join(runs_dir, "throughput", s, f"{m}-fedavg.h5")
+            if not os.path.isfile(path) or (s, m) not in data:
+                continue
+            r, ast = FedAvg(path), data[(s, m)]["asteroid"]
+            ratio = f"{ast / r.throughput:.2f}×" if r.throughput > 0 else "∞"
+            lines.append(f"| {SETS[s]} | {MODELS[m]} | {r.oom} of {r.devices} | {fmt(r.throughput)} | "
+                         f"{fmt(r.round_s)} | {fmt(r.loss)} | {fmt(ast)} | {ratio} |")
+            n += 1
+    return lines if n else []
+
+
+def mixed_table(runs_dir):
+    """Asteroid against the HetPipe-like hybrid on mixed8-r<R>: the speed spread inside a stage."""
+    rows = []
+    for path in glob.glob(os.path.join(runs_dir, "mixed", "r*", "*-asteroid.h5")):
+        R = int(os.path.basename(os.path.dirname(path))[1:])
+        m = os.path.basename(path)[:-len("-asteroid.h5")]
+        het = path.replace("-asteroid.h5", "-hetpipe.h5")
+        if os.path.isfile(het):
+            a, h = Pipe(path), Pipe(het)
+            if a.complete and h.complete:
+                rows.append((m, R, a, h))
+    if not rows:
+        return []
+    lines = ["", "## Stages of unequal devices: speedup over the HetPipe-like hybrid against the speed spread", "",
+             "One fast board (Xavier NX class) and seven slow ones R× slower, all with the same memory, on "
+             "Gigabit Ethernet with compute 10× slower than jetson16.toml's reference "
+             "(`experiments/asteroid/devices/mixed8-r<R>.toml`). A plan's stage with devices of both "
+             "speeds is *mixed*.", "",
+             "| model | R (slow ÷ fast) | Asteroid plan (stages / devices / M) | mixed stages | Asteroid samples/s "
+             "| HetPipe-like plan | mixed stages | HetPipe-like samples/s | Asteroid ÷ HetPipe-like |",
+             "|---|---:|---|---:|---:|---|---:|---:|---:|"]
+    best = []
+    for m, R, a, h in sorted(rows, key=lambda x: (x[0], x[1])):
+        ta, th = a.throughput(), h.throughput()
+        sp = ta / th if th > 0 else float("inf")
+        best.append((sp, m, R))
+        lines.append(f"| {MODELS.get(m, m)} | {R} | " + "{} / {} / {}".format(*a.plan()) + f" | {a.mixed_stages()} | "
+                     f"{fmt(ta)} | " + "{} / {} / {}".format(*h.plan()) + f" | {h.mixed_stages()} | {fmt(th)} | {sp:.2f}× |")
+    hi = max(best)
+    lines += ["", f"Largest: {hi[0]:.2f}× ({MODELS.get(hi[1], hi[1])}, R = {hi[2]}); paper: up to {CLAIM_HYBRID}× "
+              "over the state-of-the-art hybrid."]
+    return lines
 
 
 def microbatch_table(runs_dir):
@@ -303,7 +395,7 @@ def main(argv):
         return 2
     os.makedirs(args.out, exist_ok=True)
     t_lines, data = throughput_tables(args.runs)
-    m_lines = microbatch_table(args.runs)
+    m_lines = fedavg_table(args.runs, data) + mixed_table(args.runs) + microbatch_table(args.runs)
     r_lines, rec = recovery_tables(args.runs)
     text = ["# Asteroid study: generated tables", "",
             "Written by `scripts/asteroid.py` from the results files of `scripts/reproduce.sh asteroid` "

@@ -69,7 +69,9 @@
 # the 16 Jetson-like devices and the 5-device home/office set (Wi-Fi), and the home set on
 # Gigabit Ethernet (the link-bandwidth sensitivity), also with 10x slower compute (the
 # compute-to-link ratio; laptop scale: neither with the ViT); VGG-16 on the home set with fixed
-# micro-batch counts (the micro-batch sensitivity). The clock is deterministic, so a plan's
+# micro-batch counts (the micro-batch sensitivity); FedAvg on every set and model (the reference
+# point: local copies, IID shares, one local epoch); Asteroid and the HetPipe-like hybrid on
+# mixed8-r{1,2,4,8}.toml (one fast + seven R x slower boards: the intra-stage speed spread). The clock is deterministic, so a plan's
 # iteration time is the same every iteration and across seeds: one iteration per run, seed 1
 # (--full: 3). Recovery (experiments/asteroid/recovery-lm.toml): a device exit and a device
 # failure in the middle of training, replay against restart, and the run without faults, for
@@ -168,6 +170,21 @@ with h5py.File(sys.argv[1], 'r', swmr=True) as f: sys.exit(f['status'][()] != b'
       for planner in asteroid data_parallel gpipe pipedream hetpipe; do
         prun "throughput/$set/$model-$planner" $a/$model.toml --set "devices.profiles=${set_file[$set]}" \
           --set "devices.count=${set_count[$set]}" --set "pipeline.planner=$planner" --set "run.rounds=$iters"
+      done
+      # FedAvg on the same devices, model and data (the reference point): every device trains a
+      # local copy on its IID share of the training set, one local epoch at the same batch size.
+      prun "throughput/$set/$model-fedavg" $a/$model.toml --set "devices.profiles=${set_file[$set]}" \
+        --set "devices.count=${set_count[$set]}" --set algorithm.name=fedavg --set 'data.partition="iid"' \
+        --set algorithm.local_epochs=1 --set run.eval_initial=false --set "run.rounds=$iters"
+    done
+  done
+  # Stages that must mix device speeds (mixed8-r*.toml: one fast board, seven R x slower ones of
+  # the same memory): Asteroid against the HetPipe-like hybrid as the speed spread R grows.
+  for r in 1 2 4 8; do
+    for model in fmnist32-vgg16 fortunes-lm; do
+      for planner in asteroid hetpipe; do
+        prun "mixed/r$r/$model-$planner" $a/$model.toml --set "devices.profiles=$a/devices/mixed8-r$r.toml" \
+          --set devices.count=8 --set "pipeline.planner=$planner" --set "run.rounds=$iters"
       done
     done
   done

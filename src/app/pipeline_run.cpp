@@ -49,7 +49,10 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
     // model.init_from is checked before the results file exists (every rank loads it below).
     if (!cfg.model.init_from.empty()) initial_model_from(cfg, e.model);
     setup = pipeline_setup(cfg, e.model, e.devices, e.device_set.reference_flops_per_s);
-    if (resume) throw InputError("--resume: pipeline runs cannot resume yet; start afresh with --overwrite");
+    if (resume)
+      throw InputError(
+          "--resume: pipeline runs cannot resume yet (they write no checkpoint of their replicas' weights, momentum "
+          "and BatchNorm statistics); start afresh with --overwrite");
     planned = plan_named(cfg.pipeline.planner, setup);
     if (planned.plan.stages.empty())
       throw InputError(cfg.source + ": key 'pipeline.planner': planner '" + cfg.pipeline.planner + "' found no plan");

@@ -102,6 +102,24 @@ h5check() { "$PYTHON" "$TESTS_DIR/h5check.py" "$@"; }
 # write_device_set FILE PROFILE_SPECS... DEVICES
 #   Each PROFILE_SPEC is "name slowdown memory mbps latency_ms"; DEVICES is the TOML list
 #   body, e.g. '"fast", "fast", "slow"'.
+# write_pipeline_config FILE [SECTION.KEY = VALUE ...]: a pipeline run's config for the tests —
+# the CNN on synthetic 28x28 images, 4 devices, Asteroid at batch 16 — with each extra line put
+# under its section (run, data, devices, algorithm, pipeline), e.g.
+#   write_pipeline_config "$TMP/p.toml" "run.rounds = 3" 'devices.profiles = "devices.toml"'
+write_pipeline_config() {
+  local file=$1 kv
+  shift
+  local -A extra=()
+  for kv in "$@"; do extra[${kv%%.*}]+="${kv#*.}"$'\n'; done
+  {
+    printf '[run]\n%s' "${extra[run]:-}"
+    printf '[data]\ndataset = "synthetic"\nsynthetic_channels = 1\nsynthetic_size = 28\n%s' "${extra[data]:-}"
+    printf '[devices]\ncount = 4\n%s' "${extra[devices]:-}"
+    printf '[model]\nname = "cnn"\n[algorithm]\nname = "asteroid"\nbatch_size = 16\n%s' "${extra[algorithm]:-}"
+    printf '[pipeline]\n%s' "${extra[pipeline]:-}"
+  } >"$file"
+}
+
 write_device_set() {
   local file=$1
   shift

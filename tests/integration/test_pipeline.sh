@@ -8,26 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 
 write_device_set "$TMP/devices.toml" "fast 1.0 4GiB 100 5" "slow 4.0 1GiB 40 10" '"fast", "slow", "slow", "fast"'
-cat >"$TMP/p.toml" <<TOML
-[run]
-rounds = 3
-[data]
-dataset = "synthetic"
-synthetic_channels = 1
-synthetic_size = 28
-train_samples = 256
-test_samples = 64
-[devices]
-profiles = "devices.toml"
-count = 4
-[model]
-name = "cnn"
-[algorithm]
-name = "asteroid"
-batch_size = 16
-[pipeline]
-op_overhead_s = 0.002
-TOML
+write_pipeline_config "$TMP/p.toml" "run.rounds = 3" "data.train_samples = 256" "data.test_samples = 64" 'devices.profiles = "devices.toml"' "pipeline.op_overhead_s = 0.002"
 
 "$EDGESIM_BIN" plan "$TMP/p.toml" --all >"$TMP/plan.out"
 for p in asteroid data_parallel gpipe pipedream hetpipe; do
@@ -52,7 +33,7 @@ expect_error fl-key 0 "algorithm.fraction" "asteroid" -- run "$TMP/p.toml" --out
 expect_error not-pipeline 0 "pipeline.planner" "fedavg" -- run "$TMP/p.toml" --out "$TMP/x.h5" --set algorithm.name=fedavg --set pipeline.planner=gpipe
 expect_error clock 0 "clock.mode" "analytic" -- run "$TMP/p.toml" --out "$TMP/x.h5" --set clock.mode=measured
 # Rank 0 refuses the run after the executors started waiting for the plan: they are told to end.
-expect_error resume-np3 3 "--resume" -- run "$TMP/p.toml" --out "$TMP/x.h5" --resume
+expect_error resume-np3 3 "--resume" "no checkpoint" "--overwrite" -- run "$TMP/p.toml" --out "$TMP/x.h5" --resume
 
 run_ok gpipe1 1 run "$TMP/p.toml" --out "$TMP/gpipe1.h5" --set pipeline.planner=gpipe
 grep -q "gpipe: 4 stage(s)" "$TMP/gpipe1.log" || { cat "$TMP/gpipe1.log"; fail "the GPipe-like plan is not 4 stages"; }

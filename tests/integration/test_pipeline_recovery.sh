@@ -10,29 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 
 write_device_set "$TMP/devices.toml" "fast 1.0 4GiB 100 5" "slow 4.0 1GiB 40 10" '"fast", "slow", "slow", "fast"'
-cat >"$TMP/p.toml" <<TOML
-[run]
-rounds = 8
-[data]
-dataset = "synthetic"
-synthetic_channels = 1
-synthetic_size = 28
-train_samples = 256
-test_samples = 64
-[devices]
-profiles = "devices.toml"
-count = 4
-memory = "estimated"
-[model]
-name = "cnn"
-[algorithm]
-name = "asteroid"
-batch_size = 16
-[pipeline]
-planner = "gpipe"
-op_overhead_s = 0.002
-heartbeat_timeout_s = 0.05
-TOML
+write_pipeline_config "$TMP/p.toml" "run.rounds = 8" "data.train_samples = 256" "data.test_samples = 64" 'devices.profiles = "devices.toml"' 'devices.memory = "estimated"' 'pipeline.planner = "gpipe"' "pipeline.op_overhead_s = 0.002" "pipeline.heartbeat_timeout_s = 0.05"
 
 expect_error bad-recovery 0 "pipeline.recovery" "must be one of" -- plan "$TMP/p.toml" --set pipeline.recovery=rewind
 expect_error bad-backup 0 "pipeline.backup_every" -- plan "$TMP/p.toml" --set pipeline.backup_every=0

@@ -105,30 +105,7 @@ PY
 # A pipeline run (issue 13): panel (c) becomes the 1F1B timeline of its ops and panel (d) its
 # throughput per iteration, with the fault, its detection and its recovery end marked.
 write_device_set "$TMP/pipe-devices.toml" "fast 1.0 4GiB 100 5" "slow 4.0 1GiB 40 10" '"fast", "slow", "slow", "fast"'
-cat >"$TMP/pipe.toml" <<TOML
-[run]
-rounds = 4
-eval_every = 100
-[data]
-dataset = "synthetic"
-synthetic_channels = 1
-synthetic_size = 28
-train_samples = 128
-test_samples = 32
-[devices]
-profiles = "pipe-devices.toml"
-count = 4
-memory = "estimated"
-[model]
-name = "cnn"
-[algorithm]
-name = "asteroid"
-batch_size = 16
-[pipeline]
-planner = "gpipe"
-heartbeat_timeout_s = 0.05
-faults = "fail:1@0.05"
-TOML
+write_pipeline_config "$TMP/pipe.toml" "run.rounds = 4" "run.eval_every = 100" "data.train_samples = 128" "data.test_samples = 32" 'devices.profiles = "pipe-devices.toml"' 'devices.memory = "estimated"' 'pipeline.planner = "gpipe"' "pipeline.heartbeat_timeout_s = 0.05" 'pipeline.faults = "fail:1@0.05"'
 run_ok pipe 1 run "$TMP/pipe.toml" --out "$TMP/pipe.h5"
 "$PYTHON" "$plot" "$TMP/pipe.h5" "$TMP/a.h5" -o "$TMP/pipe.png" --timeline-rounds 2 >/dev/null ||
   fail "plot.py on a pipeline run failed"
