@@ -197,6 +197,8 @@ std::vector<double> CoS2P::eval_rates() const {
   return out;
 }
 
+int CoS2P::objective_terms() const { return experiment_.model.classifiers(); }
+
 SubmodelSpec CoS2P::eval_submodel(const ModelSpec& model, double rate) const {
   SubmodelSpec sub = full_submodel(model);
   sub.rate = rate;

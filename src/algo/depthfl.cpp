@@ -87,6 +87,8 @@ SubmodelSpec DepthFL::eval_submodel(const ModelSpec& model, double rate) const {
   return scaled_submodel(model, rate, Slicing::kDepth);
 }
 
+int DepthFL::objective_terms() const { return experiment_.model.classifiers(); }
+
 EvaluationRule DepthFL::evaluation_rule() const {
   EvaluationRule rule;
   for (double r : eval_rates()) rule.average_exits.push_back(depth_of(experiment_.model, r));

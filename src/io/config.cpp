@@ -93,7 +93,8 @@ const std::vector<Key>& schema() {
        EDGESIM_FIELD(run.eval_initial, v == "true"), any()},
       {"run.warn_loss_growth", Type::kFloat, "3",
        "Warn (stderr and the `warnings` attribute) when a round's train loss exceeds this factor times the initial "
-       "model's test loss (round 0; without it, round 1's train loss): training is diverging. 0 = never.",
+       "model's test loss (round 0; without it, round 1's train loss) times the number of classifiers the local "
+       "objective sums (DepthFL's and Co-S²P's exits; 1 otherwise): training is diverging. 0 = never.",
        EDGESIM_FIELD(run.warn_loss_growth, to_float(v)), at_least(0)},
       {"run.warn_chance_evals", Type::kInt, "3",
        "Warn when this many consecutive evaluations after training (round >= 1) have test accuracy at chance "

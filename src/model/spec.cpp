@@ -100,6 +100,12 @@ std::string model_tensor_shapes(const ModelSpec& spec) {
 }
 
 std::int64_t ModelSpec::parameter_count() const { return count(*this, parameters()); }
+
+int ModelSpec::classifiers() const {
+  int n = 1;
+  for (const BlockSpec& b : blocks) n += b.has_exit() ? 1 : 0;
+  return n;
+}
 std::int64_t ModelSpec::state_count() const { return parameter_count() + count(*this, buffers()); }
 
 // --- SpecBuilder -------------------------------------------------------------------------

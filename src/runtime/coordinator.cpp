@@ -107,7 +107,8 @@ RunSummary run_coordinator(const Experiment& e, Algorithm& algorithm, Transport&
 
   // Warnings: the start-up ones, then the monitor's; all of them in the results file. A resumed
   // run replays the rows it kept, so the monitor is where it was, without saying it again.
-  LearningMonitor monitor({e.test.num_classes, cfg.run.warn_loss_growth, cfg.run.warn_chance_evals});
+  LearningMonitor monitor(
+      {e.test.num_classes, cfg.run.warn_loss_growth, cfg.run.warn_chance_evals, algorithm.objective_terms()});
   if (options.resume)
     for (const auto& r : options.resume_rounds) monitor.observe(r);
   auto keep_warnings = [&] {

@@ -1,5 +1,6 @@
 #include "edgesim/runtime/learning_monitor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -36,7 +37,8 @@ std::vector<std::string> LearningMonitor::observe(const RoundRecord& r) {
               " loss is not finite: training diverged (lower algorithm.lr or algorithm.momentum)",
           out);
 
-  if (r.round == 0 && evaluated && std::isfinite(r.test_loss) && r.test_loss > 0) reference_loss_ = r.test_loss;
+  if (r.round == 0 && evaluated && std::isfinite(r.test_loss) && r.test_loss > 0)
+    reference_loss_ = r.test_loss * std::max(1, o_.objective_terms);
   if (r.participants > 0 && std::isfinite(r.train_loss)) {
     if (reference_loss_ == 0 && r.train_loss > 0) {
       reference_loss_ = r.train_loss;  // no round 0: the first train loss is the reference

@@ -65,6 +65,22 @@ TEST_CASE("a train loss grown past the factor warns, relative to round 0's test 
   REQUIRE(m.observe(row(3, 20.0, 0.2)).empty());
 }
 
+TEST_CASE("an objective summed over several classifiers is compared with as many test losses", "[learning_monitor]") {
+  // DepthFL / Co-S²P over five classifiers: the train loss starts near five times one
+  // classifier's test loss, and that is not divergence; fifteen times is.
+  LearningMonitor m({10, 3, 0, 5});
+  m.observe(row(0, kNaN, 0.10, 2.30));
+  REQUIRE(m.observe(row(1, 10.6, 0.3)).empty());
+  REQUIRE(m.observe(row(2, 33.0, 0.3)).empty());  // 2.87x of 11.5
+  const auto w = m.observe(row(3, 35.0, 0.3));
+  REQUIRE(w.size() == 1);
+  REQUIRE(mentions(w, "times the initial loss 11.500"));
+  // With one classifier the same 10.6 already warns.
+  LearningMonitor one({10, 3, 0, 1});
+  one.observe(row(0, kNaN, 0.10, 2.30));
+  REQUIRE(one.observe(row(1, 10.6, 0.3)).size() == 1);
+}
+
 TEST_CASE("without round 0 the first train loss is the reference", "[learning_monitor]") {
   LearningMonitor m({10, 3, 0});
   REQUIRE(m.observe(row(1, 2.0, 0.2)).empty());

@@ -95,6 +95,11 @@ class Algorithm {
   // transfers, off the clock's critical path. Empty: the server has it.
   virtual std::vector<Transfer> assembly_transfers() const { return {}; }
 
+  // How many classifiers' losses the local objective sums (1: one model, one loss). The learning
+  // monitor's loss-growth reference is round 0's test loss times this, so that an objective
+  // summed over several exits is not taken for a diverging one.
+  virtual int objective_terms() const { return 1; }
+
   // Device rates for the start-up summary; nullopt: every device always trains the whole model.
   virtual std::optional<RateAssignment> rate_assignment() const { return std::nullopt; }
 

@@ -40,6 +40,7 @@ class CoS2P : public FedAvg {
   void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
   std::vector<double> eval_rates() const override;  // depth/B of every exit in use below the model's own
   SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // that exit, full width
+  int objective_terms() const override;  // every exit's cross-entropy (and distillation) plus the head's
   std::optional<RateAssignment> rate_assignment() const override;
   std::string save_state() const override;  // each device's learned keep decisions
   void load_state(const std::string& state) override;

@@ -29,6 +29,7 @@ class DepthFL : public FedAvg {
   std::optional<RateAssignment> rate_assignment() const override;  // the depth rates and their rule
   SubmodelSpec eval_submodel(const ModelSpec& model, double rate) const override;  // that classifier alone
   EvaluationRule evaluation_rule() const override;  // the mean of the classifiers in use
+  int objective_terms() const override;             // every classifier's cross-entropy
   void merge(torch::Tensor& global, const std::vector<const TaskResult*>& accepted) override;
   std::string save_state() const override;  // FedDyn's h
   void load_state(const std::string& state) override;

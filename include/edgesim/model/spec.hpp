@@ -94,6 +94,7 @@ struct ModelSpec {
   // The model's own forward pass is layers [0, output()]; exit heads come after it.
   int output() const { return output_layer >= 0 ? output_layer : static_cast<int>(layers.size()) - 1; }
   bool has_exits() const { return output() + 1 < static_cast<int>(layers.size()); }
+  int classifiers() const;  // the model's own head plus one per exit head
 
   // Tensor entries per unit of `group`, and in the whole group.
   int unit_width(int group) const {
