@@ -14,6 +14,9 @@ them. Each number's source:
                 Carmel cores (AGX, NX), 40 µs on Cortex-A57-class cores (TX2, Nano); desktop
                 CPUs are commonly reported at 5-10 µs and the boards' cores are 3-5× slower
   backward      twice the forward's FLOPs and bytes and kernels (input and weight gradients)
+  op classes    unaligned convolutions as aligned ones (the vector-width penalty measured on x86
+                hosts is a CPU effect, not assumed for the GPUs); norm, activation, pool and
+                embedding all memory-bound (no FLOP term), as element-wise ops
   step          4 op dispatches per step (zero_grad, loss, its backward seed, batch slicing)
   optimizer     SGD with momentum reads and writes 5 floats per parameter; 3 ops per tensor
   task set-up   the task's network built and its weights loaded: 3 floats of traffic per
@@ -46,8 +49,8 @@ def profile_text(key, title, cores, ghz, gbps, kernel_s):
         f'{gbps} GB/s x {MEMORY_EFFICIENCY}, {kernel_s * 1e6:.0f} us per op (assumed)"',
     ]
     for direction, factor in (("forward", 1.0), ("backward", 2.0)):
-        for cls in ("conv", "matmul", "elementwise"):
-            rate = '"inf"' if cls == "elementwise" else repr(flops / factor)
+        for cls in ("conv", "conv_unaligned", "matmul", "norm", "activation", "pool", "embedding"):
+            rate = repr(flops / factor) if cls in ("conv", "conv_unaligned", "matmul") else '"inf"'
             out += ["", f"[{direction}.{cls}]",
                     f"flops_per_second = {rate}",
                     "positions_per_second = \"inf\"",

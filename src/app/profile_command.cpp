@@ -89,30 +89,39 @@ struct Timings {
 
 // Fit: layers at widths 1 → 0.15, batches 8, 32, 128; tasks down to width 0.06 (what HeteroFL's
 // smallest levels hand out) at the same batches, each of 2 and 8 steps (so the per-step and the
-// per-task costs separate). Check: widths 1 → 0.125 and batches 16, 64, none of them fitted.
+// per-task costs separate). Width 0.75 is there for its channel counts: most are multiples of 8
+// (24, 48, 96), so aligned convolutions are seen below full width too. Check: widths 1 → 0.125
+// and batches 16, 64, none of them fitted.
 struct Grid {
   std::vector<double> layer_rates, task_rates, check_rates;
   std::vector<int> batches, check_batches, steps;
-  int repeats, check_repeats;
+  int repeats;  // timed rounds of every task (after a warm-up)
   double layer_seconds;
 };
 Grid grid_of(bool quick) {
-  if (quick) return {{1.0, 0.3}, {1.0, 0.3}, {1.0, 0.25}, {16}, {16}, {1, 2}, 1, 1, 0.002};
-  return {{1.0, 0.6, 0.3, 0.15}, {1.0, 0.7, 0.4, 0.2, 0.1, 0.06}, {1.0, 0.5, 0.25, 0.125}, {8, 32, 128}, {16, 64},
-          {2, 8}, 3, 5, 0.02};
+  if (quick) return {{1.0, 0.3}, {1.0, 0.3}, {1.0, 0.25}, {16}, {16}, {1, 2}, 1, 0.002};
+  return {{1.0, 0.75, 0.6, 0.3, 0.15}, {1.0, 0.75, 0.7, 0.4, 0.2, 0.1, 0.06}, {1.0, 0.5, 0.25, 0.125}, {8, 32, 128},
+          {16, 64},
+          {2, 8}, 5, 0.02};
 }
 
-// Held-out tasks (widths and batch sizes no fit saw), 256 samples each, freshly timed.
-std::vector<TaskRow> measure_check_rows(const ProfileCommand& cmd) {
+// Held-out tasks (widths and batch sizes no fit saw), 256 samples each; not yet timed.
+std::vector<TaskRow> check_task_rows(const ProfileCommand& cmd) {
   const Grid g = grid_of(cmd.quick);
   std::vector<TaskRow> rows;
   for (const ZooModel& m : zoo_models())
     for (double r : g.check_rates)
-      for (int b : g.check_batches) {
-        const int samples = cmd.quick ? 2 * b : 256;
-        rows.push_back({"check", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.check_repeats)});
-      }
+      for (int b : g.check_batches) rows.push_back({"check", m.name, r, b, cmd.quick ? 2 * b : 256, 0.0});
   return rows;
+}
+
+// Times every row's task, all interleaved (device/benchmark.hpp: the host's drift is spread
+// over fit and check tasks alike instead of biasing whichever was measured last).
+void time_task_rows(std::vector<TaskRow>& rows, int repeats) {
+  std::vector<TaskShape> shapes;
+  for (const TaskRow& r : rows) shapes.push_back({at_rate(zoo_model(r.model, "profile"), r.rate), r.batch, r.samples});
+  const std::vector<double> seconds = benchmark_tasks_interleaved(shapes, repeats);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i].measured_s = seconds[i];
 }
 
 Timings measure(const ProfileCommand& cmd) {
@@ -129,12 +138,10 @@ Timings measure(const ProfileCommand& cmd) {
   for (const ZooModel& m : zoo_models())
     for (double r : g.task_rates)
       for (int b : g.batches)
-        for (int steps : g.steps) {
-          const int samples = steps * b;
-          t.tasks.push_back({"fit", m.name, r, b, samples, benchmark_task(at_rate(m.spec, r), b, samples, g.repeats)});
-        }
+        for (int steps : g.steps) t.tasks.push_back({"fit", m.name, r, b, steps * b, 0.0});
   if (!cmd.check.empty())
-    for (TaskRow& r : measure_check_rows(cmd)) t.tasks.push_back(std::move(r));
+    for (TaskRow& r : check_task_rows(cmd)) t.tasks.push_back(std::move(r));
+  time_task_rows(t.tasks, g.repeats);
   return t;
 }
 
@@ -187,6 +194,9 @@ Timings read_timings(const std::string& path) {
         bool known = false;
         for (int c = 0; c < kOpClasses; ++c)
           if (f[5] == op_class_name(OpClass(c))) l.op_class = OpClass(c), known = true;
+        if (!known && f[5] == "elementwise")
+          throw InputError(where + ": op class 'elementwise' is the older timings format (before it was split into norm, "
+                           "activation, pool and embedding, and conv into conv and conv_unaligned): measure again");
         if (!known) throw InputError(where + ": unknown op class '" + f[5] + "'");
         l.work = {std::stod(f[6]), std::stod(f[7]), std::stod(f[8]), std::stod(f[12])};
         l.forward_s = std::stod(f[9]), l.backward_s = std::stod(f[10]);
@@ -208,6 +218,40 @@ Timings read_timings(const std::string& path) {
 
 // ---- the fit ----------------------------------------------------------------------------
 
+// The whole-task factor that scales term k (0 FLOPs, 1 bytes, 2 kernels, 3 positions) of class c.
+// Aligned and unaligned convolutions differ in their FLOP rate only (the vector-width effect);
+// the four element-wise classes in their memory traffic only (what a normalisation, an
+// activation, a pooling window or a table lookup does per byte); matrix products stand alone.
+enum Factor {
+  kConvFlops, kConvUnalignedFlops, kConvBytes, kConvKernels, kConvPositions,
+  kMatmulFlops, kMatmulBytes, kMatmulKernels, kMatmulPositions,
+  kNormBytes, kActivationBytes, kPoolBytes, kEmbeddingBytes, kElementwiseFlops, kElementwiseKernels,
+  kElementwisePositions, kFactors
+};
+int factor_count() { return kFactors; }
+int factor_of(OpClass c, int term) {
+  static const Factor conv_rest[] = {kConvFlops, kConvBytes, kConvKernels, kConvPositions};
+  static const Factor matmul[] = {kMatmulFlops, kMatmulBytes, kMatmulKernels, kMatmulPositions};
+  static const Factor elementwise[] = {kElementwiseFlops, kNormBytes, kElementwiseKernels, kElementwisePositions};
+  switch (c) {
+    case OpClass::kConv:
+      return conv_rest[term];
+    case OpClass::kConvUnaligned:
+      return term == 0 ? kConvUnalignedFlops : conv_rest[term];
+    case OpClass::kMatmul:
+      return matmul[term];
+    case OpClass::kNorm:
+      return elementwise[term];
+    case OpClass::kActivation:
+      return term == 1 ? kActivationBytes : elementwise[term];
+    case OpClass::kPool:
+      return term == 1 ? kPoolBytes : elementwise[term];
+    case OpClass::kEmbedding:
+      return term == 1 ? kEmbeddingBytes : elementwise[term];
+  }
+  return elementwise[term];
+}
+
 ComputeProfile fit(const Timings& t, const std::string& name, const std::string& source) {
   std::vector<OpTiming> fwd[kOpClasses], bwd[kOpClasses];
   for (const LayerRow& l : t.layers) {
@@ -220,24 +264,27 @@ ComputeProfile fit(const Timings& t, const std::string& name, const std::string&
     layers.forward[c] = fit_op_speed(fwd[c]);
     layers.backward[c] = fit_op_speed(bwd[c]);
   }
-  // Whole tasks: time = Σ_{c,k} α_ck · (term k — FLOPs, bytes, kernels or positions — of class
-  // c as the layers price it, forward and backward) + the step, optimizer and set-up terms.
+  // Whole tasks: time = Σ_{c,k} α_f(c,k) · (term k — FLOPs, bytes, kernels or positions — of
+  // class c as the layers price it, forward and backward) + the step, optimizer and set-up terms.
   // Layers timed alone run faster than inside a network (warm caches, no neighbours in the
   // autograd graph), by an amount that differs per class and per term; the layer fits keep
-  // each term's split between forward and backward.
+  // each term's split between forward and backward. Classes split from one family share the
+  // factors of the terms they do not differ in (factor_of), so that a class only a few tasks
+  // exercise (aligned convolutions: width 1) does not get four free factors of its own.
   auto terms = [](const OpSpeed& s, const OpWork& w) {
     return std::array<double, 4>{w.flops * s.s_per_flop, w.bytes * s.s_per_byte, w.kernels * s.s_per_kernel,
                                  w.positions * s.s_per_position};
   };
   std::vector<std::vector<double>> rows;
   std::vector<double> times;
+  const int factors = factor_count();
   for (const TaskRow& r : t.tasks) {
     if (r.kind != "fit") continue;
     const ComputeWork w = r.work();
-    std::vector<double> row;
+    std::vector<double> row(factors, 0.0);
     for (int c = 0; c < kOpClasses; ++c) {
       const auto f = terms(layers.forward[c], w.forward[c]), b = terms(layers.backward[c], w.backward[c]);
-      for (int k = 0; k < 4; ++k) row.push_back(f[k] + b[k]);
+      for (int k = 0; k < 4; ++k) row[factor_of(OpClass(c), k)] += f[k] + b[k];
     }
     row.insert(row.end(), {w.steps, w.optimizer_floats, w.optimizer_tensors, w.tasks, w.setup_floats, w.setup_tensors});
     rows.push_back(row);
@@ -249,14 +296,15 @@ ComputeProfile fit(const Timings& t, const std::string& name, const std::string&
   p.name = name;
   p.source = source + ", whole-task factors (FLOPs, bytes, kernels, positions):";
   for (int c = 0; c < kOpClasses; ++c) {
-    const double* a = &x[4 * c];
-    char f[128];
+    double a[4];
+    for (int k = 0; k < 4; ++k) a[k] = x[factor_of(OpClass(c), k)];
+    char f[160];
     std::snprintf(f, sizeof f, " %s %.3g %.3g %.3g %.3g", op_class_name(OpClass(c)), a[0], a[1], a[2], a[3]);
     p.source += f;
     for (OpSpeed* s : {&p.forward[c], &p.backward[c]})
       s->s_per_flop *= a[0], s->s_per_byte *= a[1], s->s_per_kernel *= a[2], s->s_per_position *= a[3];
   }
-  const std::size_t o = 4 * kOpClasses;
+  const std::size_t o = factors;
   p.step_s = x[o];
   p.s_per_optimizer_float = x[o + 1], p.s_per_optimizer_tensor = x[o + 2];
   p.task_s = x[o + 3], p.s_per_setup_float = x[o + 4], p.s_per_setup_tensor = x[o + 5];
@@ -303,7 +351,9 @@ int run_profile_command(const ProfileCommand& cmd) {
     // An existing profile against freshly measured held-out tasks.
     const ComputeProfile p = load_compute_profile(cmd.use);
     if (cmd.check.empty()) throw InputError("profile --use needs --check CSV (what to write)");
-    write_check(p, measure_check_rows(cmd), cmd.check);
+    std::vector<TaskRow> rows = check_task_rows(cmd);
+    time_task_rows(rows, grid_of(cmd.quick).repeats);
+    write_check(p, rows, cmd.check);
     return 0;
   }
   Timings t;

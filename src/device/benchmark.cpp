@@ -65,7 +65,7 @@ std::vector<LayerTiming> benchmark_layers(const ModelSpec& model, int batch, dou
   for (int i = 0; i <= model.output(); ++i) {
     const LayerSpec& layer = model.layers[i];
     OpClass c;
-    if (!runs_alone(layer.kind) || !op_class_of(layer.kind, &c)) continue;
+    if (!runs_alone(layer.kind) || !op_class_of(model, i, &c)) continue;
     if (seen[shape_key(model, layer, batch)]) continue;
     seen[shape_key(model, layer, batch)] = true;
     const ModelSpec one = alone(model, layer);
@@ -98,28 +98,67 @@ std::vector<LayerTiming> benchmark_layers(const ModelSpec& model, int batch, dou
   return out;
 }
 
-double benchmark_task(const ModelSpec& arch, int batch, int samples, int repeats) {
-  torch::Tensor x, y;
-  if (arch.token_input) {
-    x = torch::randint(arch.num_classes, {samples, arch.in_h}, torch::kLong);
-    y = torch::randint(arch.num_classes, {samples, arch.in_h}, torch::kLong);
-  } else {
-    x = torch::randn({samples, arch.width(arch.input_group), arch.in_h, arch.in_w});
-    y = torch::randint(arch.num_classes, {samples}, torch::kLong);
-  }
-  const torch::Tensor weights = flatten_weights(*build_network(arch));
+namespace {
+
+// A task's data and initial weights, made once; each run() builds the network, loads the weights
+// and trains one epoch, inside the timed span, as the task runner does.
+struct PreparedTask {
+  ModelSpec arch;
   LocalRecipe recipe;
-  recipe.epochs = 1, recipe.batch_size = batch, recipe.momentum = 0.9;
-  std::vector<double> times;
-  for (int rep = 0; rep < repeats + 1; ++rep) {
+  torch::Tensor x, y, weights;
+
+  PreparedTask(const ModelSpec& a, int batch, int samples) : arch(a) {
+    if (arch.token_input) {
+      x = torch::randint(arch.num_classes, {samples, arch.in_h}, torch::kLong);
+      y = torch::randint(arch.num_classes, {samples, arch.in_h}, torch::kLong);
+    } else {
+      x = torch::randn({samples, arch.width(arch.input_group), arch.in_h, arch.in_w});
+      y = torch::randint(arch.num_classes, {samples}, torch::kLong);
+    }
+    weights = flatten_weights(*build_network(arch));
+    recipe.epochs = 1, recipe.batch_size = batch, recipe.momentum = 0.9;
+  }
+  double run(int rep) const {
     Rng rng(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(rep));
     const auto t0 = Clock::now();
-    SpecNet net = build_network(arch);  // as the task runner does: inside the measured time
+    SpecNet net = build_network(arch);
     load_weights(*net, weights);
     train_locally(net, x, y, recipe, rng);
-    if (rep > 0) times.push_back(seconds_since(t0));  // the first is a warm-up
+    return seconds_since(t0);
+  }
+};
+
+}  // namespace
+
+double benchmark_task(const ModelSpec& arch, int batch, int samples, int repeats) {
+  const PreparedTask task(arch, batch, samples);
+  std::vector<double> times;
+  for (int rep = 0; rep < repeats + 1; ++rep) {
+    const double s = task.run(rep);
+    if (rep > 0) times.push_back(s);  // the first is a warm-up
   }
   return median(times);
+}
+
+std::vector<double> benchmark_tasks_interleaved(const std::vector<TaskShape>& shapes, int repeats) {
+  std::vector<PreparedTask> tasks;
+  tasks.reserve(shapes.size());
+  for (const TaskShape& s : shapes) tasks.emplace_back(s.arch, s.batch, s.samples);
+  for (const PreparedTask& t : tasks) t.run(0);  // warm-up
+  const std::size_t n = tasks.size();
+  std::vector<std::vector<double>> times(n);
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  for (int rep = 1; rep <= repeats; ++rep) {
+    // Each round in a different order (a fixed shuffle per round), so no task is always timed
+    // right after the same neighbour or at the same point of the round.
+    Rng rng(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(rep));
+    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+    for (std::size_t i : order) times[i].push_back(tasks[i].run(rep));
+  }
+  std::vector<double> out;
+  for (const std::vector<double>& t : times) out.push_back(median(t));
+  return out;
 }
 
 }  // namespace edgesim

@@ -17,12 +17,36 @@ const char* op_class_name(OpClass c) {
   switch (c) {
     case OpClass::kConv:
       return "conv";
+    case OpClass::kConvUnaligned:
+      return "conv_unaligned";
     case OpClass::kMatmul:
       return "matmul";
-    case OpClass::kElementwise:
-      return "elementwise";
+    case OpClass::kNorm:
+      return "norm";
+    case OpClass::kActivation:
+      return "activation";
+    case OpClass::kPool:
+      return "pool";
+    case OpClass::kEmbedding:
+      return "embedding";
   }
   return "?";
+}
+
+const char* legacy_op_class_name(OpClass c) {
+  switch (c) {
+    case OpClass::kConv:
+    case OpClass::kMatmul:
+      return nullptr;
+    case OpClass::kConvUnaligned:
+      return "conv";
+    case OpClass::kNorm:
+    case OpClass::kActivation:
+    case OpClass::kPool:
+    case OpClass::kEmbedding:
+      return "elementwise";
+  }
+  return nullptr;
 }
 
 double ComputeProfile::seconds(const ComputeWork& w) const {
@@ -55,27 +79,39 @@ double parse_number(const std::string& where, const std::string& v, bool rate) {
 struct Field {
   double* target;
   bool rate;
+  std::string legacy;  // the key of the older three-class format that stands in for it, if any
 };
+
+const char* const kTerms[] = {"flops_per_second", "bytes_per_second", "kernel_seconds", "positions_per_second"};
 
 std::map<std::string, Field> fields_of(ComputeProfile& p) {
   std::map<std::string, Field> f;
   for (int c = 0; c < kOpClasses; ++c) {
     for (auto [dir, speeds] : {std::pair{"forward", &p.forward}, std::pair{"backward", &p.backward}}) {
       const std::string k = std::string(dir) + "." + op_class_name(OpClass(c)) + ".";
+      const char* parent = legacy_op_class_name(OpClass(c));
+      const std::string legacy = parent ? std::string(dir) + "." + parent + "." : "";
       OpSpeed& s = (*speeds)[c];
-      f[k + "flops_per_second"] = {&s.s_per_flop, true};
-      f[k + "bytes_per_second"] = {&s.s_per_byte, true};
-      f[k + "kernel_seconds"] = {&s.s_per_kernel, false};
-      f[k + "positions_per_second"] = {&s.s_per_position, true};
+      double* targets[] = {&s.s_per_flop, &s.s_per_byte, &s.s_per_kernel, &s.s_per_position};
+      for (int t = 0; t < 4; ++t)
+        f[k + kTerms[t]] = {targets[t], t != 2, legacy.empty() ? "" : legacy + kTerms[t]};
     }
   }
-  f["step.seconds"] = {&p.step_s, false};
-  f["optimizer.floats_per_second"] = {&p.s_per_optimizer_float, true};
-  f["optimizer.tensor_seconds"] = {&p.s_per_optimizer_tensor, false};
-  f["task.seconds"] = {&p.task_s, false};
-  f["task.floats_per_second"] = {&p.s_per_setup_float, true};
-  f["task.tensor_seconds"] = {&p.s_per_setup_tensor, false};
+  f["step.seconds"] = {&p.step_s, false, ""};
+  f["optimizer.floats_per_second"] = {&p.s_per_optimizer_float, true, ""};
+  f["optimizer.tensor_seconds"] = {&p.s_per_optimizer_tensor, false, ""};
+  f["task.seconds"] = {&p.task_s, false, ""};
+  f["task.floats_per_second"] = {&p.s_per_setup_float, true, ""};
+  f["task.tensor_seconds"] = {&p.s_per_setup_tensor, false, ""};
   return f;
+}
+
+bool is_legacy_key(const std::string& key) {
+  for (const char* dir : {"forward.elementwise.", "backward.elementwise."})
+    if (key.rfind(dir, 0) == 0)
+      for (const char* t : kTerms)
+        if (key == std::string(dir) + t) return true;
+  return false;
 }
 
 }  // namespace
@@ -83,7 +119,7 @@ std::map<std::string, Field> fields_of(ComputeProfile& p) {
 ComputeProfile load_compute_profile(const std::string& path) {
   ComputeProfile p;
   auto fields = fields_of(p);
-  std::set<std::string> seen;
+  std::map<std::string, double> values;  // key -> coefficient, checked in the file's order
   for (const TomlEntry& e : read_toml_file(path)) {
     const std::string where = path + ": key '" + e.key + "'";
     if (e.values.size() != 1) throw InputError(where + ": expected a single value");
@@ -92,17 +128,29 @@ ComputeProfile load_compute_profile(const std::string& path) {
     } else if (e.key == "profile.source") {
       p.source = e.values[0];
     } else if (auto it = fields.find(e.key); it != fields.end()) {
-      *it->second.target = parse_number(where, e.values[0], it->second.rate);
-      seen.insert(e.key);
+      values[e.key] = parse_number(where, e.values[0], it->second.rate);
+    } else if (is_legacy_key(e.key)) {
+      const bool rate = e.key.find("kernel_seconds") == std::string::npos;
+      values[e.key] = parse_number(where, e.values[0], rate);
     } else {
       throw InputError(path + ": unknown key '" + e.key + "' in a compute profile (expected profile.name, profile.source, "
-                       "{forward,backward}.{conv,matmul,elementwise}.{flops_per_second,bytes_per_second,kernel_seconds,positions_per_second}, "
+                       "{forward,backward}.{conv,conv_unaligned,matmul,norm,activation,pool,embedding}."
+                       "{flops_per_second,bytes_per_second,kernel_seconds,positions_per_second}, "
                        "step.seconds, optimizer.floats_per_second, optimizer.tensor_seconds, "
                        "task.seconds, task.floats_per_second, task.tensor_seconds)");
     }
   }
-  for (const auto& [key, field] : fields)
-    if (!seen.count(key)) throw InputError(path + ": key '" + key + "' is required in a compute profile");
+  // A profile of the older format (conv, matmul, elementwise) stays valid: a class it lacks is
+  // priced as the class it was part of (conv_unaligned as conv; norm, activation, pool and
+  // embedding as elementwise).
+  for (const auto& [key, field] : fields) {
+    auto it = values.find(key);
+    if (it == values.end() && !field.legacy.empty()) it = values.find(field.legacy);
+    if (it == values.end())
+      throw InputError(path + ": key '" + key + "' is required in a compute profile" +
+                       (field.legacy.empty() ? "" : " (or, in the older format, '" + field.legacy + "')"));
+    *field.target = it->second;
+  }
   return p;
 }
 

@@ -25,31 +25,37 @@ KindCost cost_of(LayerKind kind) {
     case LayerKind::kSelfAttention:
       return {true, OpClass::kMatmul, 12};
     case LayerKind::kBatchNorm2d:
+    case LayerKind::kLayerNorm:
+      return {true, OpClass::kNorm, 1};
     case LayerKind::kReLU:
     case LayerKind::kGELU:
+    case LayerKind::kAdd:
+      return {true, OpClass::kActivation, 1};
     case LayerKind::kMaxPool2d:
     case LayerKind::kGlobalAvgPool:
-    case LayerKind::kAdd:
+      return {true, OpClass::kPool, 1};
     case LayerKind::kEmbedding:
     case LayerKind::kPositionalEmbedding:
-    case LayerKind::kLayerNorm:
     case LayerKind::kClassToken:  // one concatenation
-      return {true, OpClass::kElementwise, 1};
+      return {true, OpClass::kEmbedding, 1};
     case LayerKind::kFlatten:
     case LayerKind::kPatchTokens:
     case LayerKind::kTakeClassToken:
-      return {false, OpClass::kElementwise, 0};  // views
+      return {false, OpClass::kActivation, 0};  // views
   }
-  return {false, OpClass::kElementwise, 0};
+  return {false, OpClass::kActivation, 0};
 }
 
 double kernels_of(LayerKind kind) { return cost_of(kind).kernels; }
 
 }  // namespace
 
-bool op_class_of(LayerKind kind, OpClass* out) {
-  const KindCost c = cost_of(kind);
+bool op_class_of(const ModelSpec& spec, int layer, OpClass* out) {
+  const LayerSpec& l = spec.layers.at(layer);
+  const KindCost c = cost_of(l.kind);
   *out = c.op_class;
+  if (c.op_class == OpClass::kConv && l.out_group >= 0 && spec.width(l.out_group) % kVectorFloats != 0)
+    *out = OpClass::kConvUnaligned;
   return c.costs;
 }
 
@@ -86,11 +92,12 @@ std::vector<double> parameters_per_layer(const ModelSpec& s, std::vector<double>
 OpWork work_of(const ModelSpec& s, int i, int batch, double params) {
   const LayerSpec& l = s.layers[i];
   OpClass c;
-  if (!op_class_of(l.kind, &c)) return {};
+  if (!op_class_of(s, i, &c)) return {};
   const double b = batch;
   const double out_floats = double(layer_activation_floats(s, l));
   OpWork w;
-  w.flops = c == OpClass::kElementwise ? out_floats * b : layer_forward_flops(s, l) * b;
+  const bool elementwise = c != OpClass::kConv && c != OpClass::kConvUnaligned && c != OpClass::kMatmul;
+  w.flops = elementwise ? out_floats * b : layer_forward_flops(s, l) * b;
   w.bytes = 4.0 * (input_floats(s, l) + out_floats) * b + 4.0 * params;
   w.kernels = kernels_of(l.kind);
   w.positions = b * double(l.out_h) * l.out_w;
@@ -132,7 +139,7 @@ ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape
   const int last = shape.all_exits ? static_cast<int>(arch.layers.size()) - 1 : arch.output();
   for (int i = 0; i <= last; ++i) {
     OpClass c;
-    if (!op_class_of(arch.layers[i].kind, &c)) continue;
+    if (!op_class_of(arch, i, &c)) continue;
     const OpWork lw = work_of(arch, i, batch, params[i]);
     add(forward_once[int(c)], lw);
     add(w.forward[int(c)], lw, shape.forward_passes);

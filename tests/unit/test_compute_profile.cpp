@@ -86,7 +86,7 @@ ComputeProfile example_profile() {
     p.forward[c] = {1.0 / (1e10 * (c + 1)), 1.0 / 5e9, 1e-5 * (c + 1)};
     p.backward[c] = {1.0 / (7e9 * (c + 1)), 1.0 / 4e9, 2e-5};
   }
-  p.forward[int(OpClass::kElementwise)].s_per_flop = 0;  // "inf": not a bottleneck
+  p.forward[int(OpClass::kNorm)].s_per_flop = 0;  // "inf": not a bottleneck
   p.step_s = 3e-5;
   p.s_per_optimizer_float = 1.0 / 2e9;
   p.s_per_optimizer_tensor = 1e-6;
@@ -122,7 +122,7 @@ TEST_CASE("a compute profile file round-trips", "[compute_profile]") {
     CHECK(q.forward[c].s_per_byte == Approx(p.forward[c].s_per_byte).epsilon(1e-15));
     CHECK(q.backward[c].s_per_kernel == p.backward[c].s_per_kernel);
   }
-  CHECK(q.forward[int(OpClass::kElementwise)].s_per_flop == 0);
+  CHECK(q.forward[int(OpClass::kNorm)].s_per_flop == 0);
   CHECK(q.step_s == p.step_s);
   CHECK(q.s_per_optimizer_tensor == p.s_per_optimizer_tensor);
   CHECK(q.task_s == p.task_s);
@@ -159,9 +159,62 @@ TEST_CASE("a missing or malformed compute profile is an error naming the file an
   CHECK_THAT(input_error_of([&] { load_compute_profile(b); }),
              Catch::Contains("bad.toml") && Catch::Contains("forward.conv.kernel_seconds") && Catch::Contains("fast"));
   // An unknown key.
-  const std::string u = write("unknown.toml", text + "\n[forward.pool]\nflops_per_second = 1\n");
+  const std::string u = write("unknown.toml", text + "\n[forward.softmax]\nflops_per_second = 1\n");
   CHECK_THAT(input_error_of([&] { load_compute_profile(u); }),
-             Catch::Contains("unknown.toml") && Catch::Contains("forward.pool.flops_per_second"));
+             Catch::Contains("unknown.toml") && Catch::Contains("forward.softmax.flops_per_second"));
+}
+
+TEST_CASE("a convolution whose output channels do not fill vector registers is its own op class", "[compute_work]") {
+  ModelSpec s;
+  SpecBuilder b(s, 3, 8, 8);
+  const int wide = b.conv(b.group("a", 16), 3, 1, 1);
+  const int odd = b.conv(b.group("b", 12), 3, 1, 1);
+  const int bn = b.batchnorm();
+  OpClass c;
+  REQUIRE(op_class_of(s, wide, &c));
+  CHECK(c == OpClass::kConv);
+  REQUIRE(op_class_of(s, odd, &c));
+  CHECK(c == OpClass::kConvUnaligned);
+  REQUIRE(op_class_of(s, bn, &c));
+  CHECK(c == OpClass::kNorm);
+  // The work itself does not depend on the class: only which coefficients price it.
+  CHECK(layer_work(s, odd, 4).flops == 4 * layer_forward_flops(s, s.layers[odd]));
+  // Width scaling moves a model's convolutions between the two classes (CNN: 16 and 32 channels;
+  // at width 0.7 12 and 23 of them).
+  const ComputeWork full = training_step_work(make_cnn(1, 28, 10, 1.0), {}, 8);
+  const ComputeWork narrow = training_step_work(make_cnn(1, 28, 10, 0.7), {}, 8);
+  CHECK(full.forward[int(OpClass::kConvUnaligned)].flops == 0);
+  CHECK(narrow.forward[int(OpClass::kConv)].flops == 0);
+  CHECK(narrow.forward[int(OpClass::kConvUnaligned)].flops > 0);
+}
+
+TEST_CASE("a compute profile of the older three-class format still loads", "[compute_profile]") {
+  TempDir dir;
+  std::string body = "[profile]\nname = \"old\"\nsource = \"three classes\"\n";
+  const char* classes[] = {"conv", "matmul", "elementwise"};
+  for (const char* dir_name : {"forward", "backward"})
+    for (int c = 0; c < 3; ++c)
+      body += std::string("[") + dir_name + "." + classes[c] + "]\nflops_per_second = " + std::to_string(1e10 * (c + 1)) +
+              "\nbytes_per_second = 5e9\nkernel_seconds = " + std::to_string(1e-5 * (c + 1)) +
+              "\npositions_per_second = \"inf\"\n";
+  body += "[step]\nseconds = 0\n[optimizer]\nfloats_per_second = 1e9\ntensor_seconds = 0\n"
+          "[task]\nseconds = 0\nfloats_per_second = 1e9\ntensor_seconds = 0\n";
+  std::ofstream(dir.file("old.toml")) << body;
+  const ComputeProfile p = load_compute_profile(dir.file("old.toml"));
+  // conv_unaligned is priced as conv; norm, activation, pool and embedding as elementwise.
+  CHECK(p.forward[int(OpClass::kConvUnaligned)].s_per_flop == p.forward[int(OpClass::kConv)].s_per_flop);
+  CHECK(p.forward[int(OpClass::kConv)].s_per_flop == Approx(1e-10));
+  for (OpClass c : {OpClass::kNorm, OpClass::kActivation, OpClass::kPool, OpClass::kEmbedding}) {
+    CHECK(p.forward[int(c)].s_per_flop == Approx(1.0 / 3e10));
+    CHECK(p.backward[int(c)].s_per_kernel == Approx(3e-5));
+  }
+  CHECK(p.forward[int(OpClass::kMatmul)].s_per_kernel == Approx(2e-5));
+  // Without the older key either, the error names both.
+  const std::string partial = body.substr(0, body.find("[backward.elementwise]")) + body.substr(body.find("[step]"));
+  std::ofstream(dir.file("partial.toml")) << partial;
+  CHECK_THAT(input_error_of([&] { load_compute_profile(dir.file("partial.toml")); }),
+             Catch::Contains("partial.toml") && Catch::Contains("backward.activation.") &&
+                 Catch::Contains("backward.elementwise."));
 }
 
 TEST_CASE("the fit recovers known coefficients from synthetic timings", "[profile_fit]") {

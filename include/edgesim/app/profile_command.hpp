@@ -6,7 +6,8 @@
 //      several widths and batch sizes timed alone, forward and backward; whole local-SGD tasks
 //      timed as the measured clock times them (network built, weights loaded, one epoch), at
 //      widths and batch sizes that bracket what runs use, with two task lengths each; with
-//      --check, tasks at held-out widths and batch sizes too. All of it goes to a timings CSV.
+//      --check, tasks at held-out widths and batch sizes too, all tasks timed interleaved
+//      (device/benchmark.hpp). All of it goes to a timings CSV.
 //   2. fit: each op class's coefficients from its layers; then, on the whole tasks, one factor
 //      per op class on what the layers predict, the per-step, optimizer and per-task set-up
 //      costs (non-negative least squares on relative error).

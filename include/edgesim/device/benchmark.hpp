@@ -28,4 +28,15 @@ std::vector<LayerTiming> benchmark_layers(const ModelSpec& model, int batch, dou
 // 0.9), timed as `clock.mode = "measured"` times a task: median over `repeats`.
 double benchmark_task(const ModelSpec& arch, int batch, int samples, int repeats);
 
+// Many such tasks timed *interleaved*: after one warm-up each, `repeats` rounds in which every
+// task runs once, each round in another order; the median per task. A host's speed drifts
+// (other jobs, clock boost, cache state) over the minutes a profile takes: timed one after
+// another, the tasks measured late differ systematically from those measured early (up to
+// ~15% between the fit's and the check's tasks here); interleaved, the drift is spread over all.
+struct TaskShape {
+  ModelSpec arch;
+  int batch = 0, samples = 0;
+};
+std::vector<double> benchmark_tasks_interleaved(const std::vector<TaskShape>& tasks, int repeats);
+
 }  // namespace edgesim

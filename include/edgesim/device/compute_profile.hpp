@@ -15,7 +15,10 @@
 //   [profile] name = "...", source = "where the numbers come from"
 //   [forward.conv] flops_per_second = 2.1e10, bytes_per_second = 8e9, kernel_seconds = 1.2e-5,
 //                  positions_per_second = 3e8
-//   ... forward.matmul, forward.elementwise, backward.{conv,matmul,elementwise}
+//   ... forward.{conv_unaligned,matmul,norm,activation,pool,embedding}, backward.{the same seven}
+// (op classes: device/compute_work.hpp). A file of the older three-class format (conv, matmul,
+// elementwise) still loads: conv_unaligned is priced as conv, the four element-wise classes as
+// elementwise.
 //   [step] seconds = 4e-5
 //   [optimizer] floats_per_second = 1e9, tensor_seconds = 3e-6
 //   [task] seconds = 1e-4, floats_per_second = 5e8, tensor_seconds = 5e-6
@@ -46,11 +49,11 @@ struct ComputeProfile {
 };
 
 // Throws InputError naming the file and the key: unreadable file, unknown key, a missing or
-// malformed coefficient.
+// malformed coefficient (a class missing, and not covered by the older format's key).
 ComputeProfile load_compute_profile(const std::string& path);
 // Writes `p` in the format above (coefficients round-trip to within one rounding of 1/x).
 void save_compute_profile(const std::string& path, const ComputeProfile& p);
 
-const char* op_class_name(OpClass c);  // "conv", "matmul", "elementwise"
+const char* op_class_name(OpClass c);  // "conv", "conv_unaligned", "matmul", "norm", "activation", "pool", "embedding"
 
 }  // namespace edgesim

@@ -4,17 +4,20 @@
 // hardware also pays for the bytes every op moves and a fixed cost per op (a kernel launch, an
 // operator dispatch), which dominate for the small submodels width-scaling methods hand out.
 //
-// Every layer falls in one of three op classes with their own speed — convolutions, matrix
-// products (linear, attention, the tied LM head), and element-wise / memory-bound ops (BN,
-// activations, pooling, additions, norms, embeddings) — and is described, per step of batch b,
-// by four numbers: FLOPs (element-wise ops: one per output element), bytes moved (4 × (its
-// input and output activations, attention's internals included) × b + 4 × its parameters),
-// kernels (op dispatches, a constant per layer kind) and positions (b × its output's spatial
-// positions or tokens: CPU convolution kernels pay per output position whatever the channel
-// count — unfolding the input, looping over pixels — which is what keeps a narrow network's
-// time from falling with its FLOPs). A step runs each layer forward, and the
-// trainable ones backward too (priced by the backward coefficients of the same class), then an
-// optimizer update over the trainable parameters.
+// Every layer falls in one of seven op classes, each with its own speed — convolutions whose
+// output channels fill the CPU's vector registers (a multiple of kVectorFloats), convolutions
+// whose channels do not (measured here at ~1.8x the time per FLOP: the kernels' tails run
+// scalar — the narrow and oddly rounded widths that width scaling hands out), matrix products
+// (linear, attention, the tied LM head), normalisations (BN, LayerNorm), activations and
+// additions, pooling, and embeddings (token and positional tables, a class token) — and is
+// described, per step of batch b, by four numbers: FLOPs (element-wise ops: one per output
+// element), bytes moved (4 × (its input and output activations, attention's internals
+// included) × b + 4 × its parameters), kernels (op dispatches, a constant per layer kind) and
+// positions (b × its output's spatial positions or tokens: CPU convolution kernels pay per
+// output position whatever the channel count — unfolding the input, looping over pixels —
+// which is what keeps a narrow network's time from falling with its FLOPs). A step runs each
+// layer forward, and the trainable ones backward too (priced by the backward coefficients of
+// the same class), then an optimizer update over the trainable parameters.
 #include <array>
 #include <cstdint>
 
@@ -23,10 +26,12 @@
 
 namespace edgesim {
 
-enum class OpClass { kConv = 0, kMatmul = 1, kElementwise = 2 };
-inline constexpr int kOpClasses = 3;
-// nullopt-like: Flatten is a view and costs nothing (returns false).
-bool op_class_of(LayerKind kind, OpClass* out);
+enum class OpClass { kConv = 0, kConvUnaligned, kMatmul, kNorm, kActivation, kPool, kEmbedding };
+inline constexpr int kOpClasses = 7;
+inline constexpr int kVectorFloats = 8;  // floats per vector register (AVX2) [choice: fitted on x86 hosts]
+// The class of `spec`'s layer `layer`; false for views (Flatten, a ViT's token reshapes), which
+// cost nothing.
+bool op_class_of(const ModelSpec& spec, int layer, OpClass* out);
 
 struct OpWork {
   double flops = 0, bytes = 0, kernels = 0, positions = 0;
