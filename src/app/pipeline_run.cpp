@@ -48,7 +48,7 @@ int run_pipeline(const Experiment& e, const std::string& out, bool overwrite, bo
   try {
     // model.init_from is checked before the results file exists (every rank loads it below).
     if (!cfg.model.init_from.empty()) initial_model_from(cfg, e.model);
-    setup = pipeline_setup(cfg, e.model, e.devices, e.device_set.reference_flops_per_s);
+    setup = pipeline_setup(cfg, e.model, e.devices, e.device_set);
     if (resume)
       throw InputError(
           "--resume: pipeline runs cannot resume yet (they write no checkpoint of their replicas' weights, momentum "

@@ -18,7 +18,7 @@ int run_plan_command(const PlanCommand& command) {
                      "' is not a pipeline algorithm; `edgesim plan` needs one (asteroid)");
   const Experiment experiment = Experiment::build(cfg);
   const PipelineSetup setup =
-      pipeline_setup(cfg, experiment.model, experiment.devices, experiment.device_set.reference_flops_per_s);
+      pipeline_setup(cfg, experiment.model, experiment.devices, experiment.device_set);
   std::cout << "model " << experiment.model.name << ": " << setup.profile.size() << " planning units ("
             << cfg.pipeline.cuts << "), batch " << setup.options.batch_size << ", " << setup.fleet.size()
             << " devices\n";

@@ -116,6 +116,12 @@ bool is_legacy_key(const std::string& key) {
 
 }  // namespace
 
+std::vector<double*> profile_coefficients(ComputeProfile& p) {
+  std::vector<double*> out;
+  for (const auto& [key, field] : fields_of(p)) out.push_back(field.target);
+  return out;
+}
+
 ComputeProfile load_compute_profile(const std::string& path) {
   ComputeProfile p;
   auto fields = fields_of(p);

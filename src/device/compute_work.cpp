@@ -130,14 +130,12 @@ ComputeWork ComputeWork::scaled(double k) const {
   return w;
 }
 
-ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape, int batch) {
+ComputeWork layers_step_work(const ModelSpec& arch, int begin, int end, const TrainingShape& shape, int batch) {
   std::vector<double> tensors;
   const std::vector<double> params = parameters_per_layer(arch, &tensors);
   ComputeWork w;
   OpWork forward_once[kOpClasses]{};
-  // DepthFL's trainer runs every exit head too (TrainingShape::all_exits), forward and backward.
-  const int last = shape.all_exits ? static_cast<int>(arch.layers.size()) - 1 : arch.output();
-  for (int i = 0; i <= last; ++i) {
+  for (int i = begin; i < end; ++i) {
     OpClass c;
     if (!op_class_of(arch, i, &c)) continue;
     const OpWork lw = work_of(arch, i, batch, params[i]);
@@ -150,6 +148,13 @@ ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape
     }
   }
   for (int c = 0; c < kOpClasses; ++c) add(w.forward[c], forward_once[c], shape.no_grad_passes);
+  return w;
+}
+
+ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape, int batch) {
+  // DepthFL's trainer runs every exit head too (TrainingShape::all_exits), forward and backward.
+  const int last = shape.all_exits ? static_cast<int>(arch.layers.size()) - 1 : arch.output();
+  ComputeWork w = layers_step_work(arch, 0, last + 1, shape, batch);
   w.steps = 1;
   return w;
 }

@@ -477,8 +477,9 @@ const std::vector<Key>& schema() {
        "sorted by memory, each stage a run of that order), `auto` (subsets up to 256 device states).",
        EDGESIM_FIELD(pipeline.grouping, v), one_of({"auto", "subsets", "sorted_runs"})},
       {"pipeline.op_overhead_s", Type::kFloat, "0.0",
-       "[choice] Pipeline runs: fixed virtual seconds added to every forward and backward op of a micro-batch "
-       "(0 = the analytic clock, linear in samples).",
+       "[choice] Pipeline runs, analytic clock: fixed virtual seconds added to every forward and backward op of a "
+       "micro-batch (0 = linear in samples). Not allowed with clock.mode = \"calibrated\", whose compute profile "
+       "prices every op (kernel_seconds).",
        EDGESIM_FIELD(pipeline.op_overhead_s, to_float(v)), at_least(0)},
       {"pipeline.faults", Type::kString, "\"\"",
        "[choice] Pipeline runs: the fault schedule, comma-separated `fail:D@T` (device D fails at virtual second T, "
@@ -728,7 +729,7 @@ void check_algorithm_keys(ExperimentConfig& cfg, std::map<std::string, Setting>&
 }
 
 // pipeline.* keys are read only by pipeline algorithms (catalog schedule "pipeline"), which run
-// under no other schedule and time their ops with the analytic clock only.
+// under no other schedule and time their ops with the analytic or the calibrated clock.
 void check_pipeline_keys(const ExperimentConfig& cfg, const AlgorithmInfo& info, std::map<std::string, Setting>& settings,
                          const std::function<void(const std::string&, const std::string&)>& fail) {
   for (const auto& k : schema()) {
@@ -739,8 +740,12 @@ void check_pipeline_keys(const ExperimentConfig& cfg, const AlgorithmInfo& info,
   if (info.schedule != "pipeline") return;
   if (cfg.algorithm.schedule != "auto")
     fail("algorithm.schedule", "algorithm '" + info.name + "' runs as a pipeline, not under a federated schedule: leave it \"auto\"");
-  if (cfg.clock.mode != "analytic")
-    fail("clock.mode", "pipeline runs time their ops with the analytic clock only (for now)");
+  if (cfg.clock.mode != "analytic" && cfg.clock.mode != "calibrated")
+    fail("clock.mode", "pipeline runs time their ops with the analytic or the calibrated clock (a measured one would "
+                       "make planner and clock disagree)");
+  if (cfg.clock.mode == "calibrated" && cfg.pipeline.op_overhead_s != 0)
+    fail("pipeline.op_overhead_s", "is the analytic clock's per-op cost; with clock.mode = \"calibrated\" the compute "
+                                   "profile prices every op (its kernel_seconds): leave it 0");
   try {
     fault_schedule(cfg);
   } catch (const std::invalid_argument& e) {

@@ -1,7 +1,9 @@
 #include "edgesim/pipeline/baseline_planners.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <memory>
 
 namespace edgesim {
 namespace {
@@ -65,10 +67,36 @@ Fleet average_fleet(const Fleet& fleet) {
   }
   const double n = fleet.size();
   avg.slowdown = n / speed;
+  std::shared_ptr<const DeviceSet> fleet_compute;
   avg.memory_cap_bytes = static_cast<std::uint64_t>(memory / n);
   avg.uplink_mbps = up / n, avg.downlink_mbps = down / n, avg.latency_s = latency / n;
+  if (fleet.calibrated()) {
+    // The calibrated clock's average device [choice]: per coefficient of the compute profiles
+    // (each device's times its factor and slowdown: what it pays per FLOP, byte, kernel, ...),
+    // the devices' mean speed — the harmonic mean of what they pay, as the analytic average's
+    // slowdown is; a term free on some device is free on average. Priced as a reference profile.
+    auto set = std::make_shared<DeviceSet>();
+    ComputeProfile mean;
+    mean.name = "average";
+    std::vector<double*> out = profile_coefficients(mean);
+    std::vector<double> speed_sum(out.size(), 0.0);
+    for (int d = 0; d < fleet.size(); ++d) {
+      double to_reference = 1.0;
+      ComputeProfile p = *compute_profile_of(*fleet.compute, fleet.devices[d], &to_reference);
+      const std::vector<double*> c = profile_coefficients(p);
+      for (std::size_t i = 0; i < c.size(); ++i)
+        speed_sum[i] += *c[i] > 0 ? 1.0 / (*c[i] * to_reference * fleet.devices[d].slowdown) : HUGE_VAL;
+    }
+    for (std::size_t i = 0; i < out.size(); ++i)
+      *out[i] = std::isinf(speed_sum[i]) ? 0.0 : n / speed_sum[i] / avg.slowdown;
+    set->compute_profiles.push_back(mean);
+    set->reference_compute_profile = 0;
+    avg.compute_profile = -1;
+    fleet_compute = set;
+  }
   Fleet out(fleet.reference_flops_per_s, std::vector<DeviceProfile>(fleet.size(), avg));
   out.op_overhead_s = fleet.op_overhead_s;
+  out.compute = fleet_compute;
   return out;
 }
 

@@ -9,7 +9,7 @@ namespace {
 bool same_device(const Fleet& f, int a, int b) {
   const DeviceProfile &x = f.devices[a], &y = f.devices[b];
   const LinkProfile &l = f.links[a], &m = f.links[b];
-  return x.slowdown == y.slowdown && x.memory_cap_bytes == y.memory_cap_bytes && l.uplink_mbps == m.uplink_mbps &&
+  return f.same_compute(a, b) && x.memory_cap_bytes == y.memory_cap_bytes && l.uplink_mbps == m.uplink_mbps &&
          l.downlink_mbps == m.downlink_mbps && l.latency_s == m.latency_s;
 }
 

@@ -21,7 +21,8 @@ struct DeviceSpace {
   std::vector<int> starts{0};                  // the states the last stage may be added to
 };
 
-// Every subset, identical devices (same profile and links) counted rather than named.
+// Every subset, identical devices (same profile, compute (Fleet::same_compute) and links) counted
+// rather than named.
 DeviceSpace subsets_space(const Fleet& fleet);
 // Devices sorted by memory, largest first (then faster first, then by id); the stages, from
 // the first, take consecutive runs of that order. Built back to front like the planner: a

@@ -92,11 +92,13 @@ Plan plan_without(const Plan& plan, int device, const LayerProfile& profile, con
       return out;
     }
     s.devices.erase(it);
-    const double flops = profile.forward_flops(s.begin, s.end);
-    std::vector<double> per_sample;
-    for (int d : s.devices) per_sample.push_back(3 * fleet.seconds_for(d, flops));
+    std::vector<double> per_sample, fixed;
+    for (int d : s.devices) {
+      const SplitCost c = fleet.split_cost(profile, d, s.begin, s.end);
+      per_sample.push_back(c.per_sample), fixed.push_back(c.fixed);
+    }
     s.shares = split_micro_batch(SplitPolicy::kProportional, plan.micro_batch, per_sample,
-                                 std::vector<int>(s.devices.size(), plan.micro_batch));
+                                 std::vector<int>(s.devices.size(), plan.micro_batch), fixed);
     return out;
   }
   return out;

@@ -108,6 +108,9 @@ LayerProfile profile_layers(const ModelSpec& spec, CutPoints cuts) {
       u.activation_bytes += 4 * layer_activation_floats(spec, spec.layers[l]);
       unit_of[l] = static_cast<int>(i);
     }
+    u.work_base = layers_step_work(spec, u.begin, u.end, TrainingShape{}, 0);
+    u.work_per_sample = layers_step_work(spec, u.begin, u.end, TrainingShape{}, 1);
+    u.work_per_sample += u.work_base.scaled(-1.0);
     prof.units.push_back(u);
     prof.cut_bytes.push_back(i == 0 ? 4 * input_floats(spec) : crossing_bytes(spec, u.begin));
   }

@@ -125,15 +125,11 @@ LayerMoves layer_moves(const Plan& old, const std::vector<StageBackup>& old_back
 PlannedPipeline plan_over_survivors(const PlannerFn& planner, const LayerProfile& profile, const Fleet& fleet,
                                     const PlannerOptions& options, const std::vector<int>& lost) {
   std::vector<int> ids;
-  std::vector<DeviceProfile> devices;
-  std::vector<LinkProfile> links;
   for (int d = 0; d < fleet.size(); ++d)
-    if (!contains(lost, d)) ids.push_back(d), devices.push_back(fleet.devices[d]), links.push_back(fleet.links[d]);
+    if (!contains(lost, d)) ids.push_back(d);
   PlannedPipeline none;
   if (ids.empty()) return none;
-  Fleet sub(fleet.reference_flops_per_s, devices);
-  sub.links = links;
-  sub.op_overhead_s = fleet.op_overhead_s;
+  const Fleet sub = fleet.subset(ids);
   PlannedPipeline planned;
   try {
     planned = planner(profile, sub, options);

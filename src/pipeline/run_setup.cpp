@@ -1,20 +1,32 @@
 #include "edgesim/pipeline/run_setup.hpp"
 
 #include <cstdio>
+#include <memory>
 #include <sstream>
 
+#include "edgesim/common/error.hpp"
 #include "edgesim/common/units.hpp"
 #include "edgesim/pipeline/baseline_planners.hpp"
 
 namespace edgesim {
 
 PipelineSetup pipeline_setup(const ExperimentConfig& cfg, const ModelSpec& spec, const std::vector<DeviceProfile>& devices,
-                             double reference_flops_per_s) {
+                             const DeviceSet& set) {
   PipelineSetup s;
   s.spec = spec;
   s.profile = profile_layers(spec, cfg.pipeline.cuts == "layers" ? CutPoints::kLayers : CutPoints::kBlocks);
-  s.fleet = Fleet(reference_flops_per_s, devices);
-  s.fleet.op_overhead_s = cfg.pipeline.op_overhead_s;
+  s.fleet = Fleet(set.reference_flops_per_s, devices);
+  s.fleet.op_overhead_s = cfg.pipeline.op_overhead_s;  // the config allows it with the analytic clock only
+  if (cfg.clock.mode == "calibrated") {
+    // The profiles Experiment::build loaded (clock.profile or the set's), as the federated clock uses them.
+    for (const DeviceProfile& d : devices) {
+      double to_reference = 1.0;
+      if (!compute_profile_of(set, d, &to_reference))
+        throw InputError(cfg.source + ": key 'clock.mode': \"calibrated\" needs a compute profile for device class '" +
+                         d.name + "': set clock.profile or reference.compute_profile in " + cfg.devices.profiles);
+    }
+    s.fleet.compute = std::make_shared<const DeviceSet>(set);
+  }
   PlannerOptions& o = s.options;
   o.batch_size = cfg.algorithm.batch_size;
   o.max_micro_batches = cfg.pipeline.max_micro_batches;

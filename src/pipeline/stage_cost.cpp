@@ -49,20 +49,18 @@ int max_share(const LayerProfile& p, int begin, int end, int in_flight, bool mom
 std::vector<int> split_stage(const LayerProfile& p, const Fleet& fleet, int begin, int end,
                              const std::vector<int>& devices, int micro_batch, int in_flight, bool momentum,
                              SplitPolicy policy) {
-  const double flops = 3 * p.forward_flops(begin, end);
-  std::vector<double> seconds;
+  std::vector<double> per_sample, fixed;
   std::vector<int> caps;
   for (int d : devices) {
-    // A stage without FLOPs (pooling only) costs no compute; split it by relative speed anyway.
-    seconds.push_back(flops > 0 ? fleet.seconds_for(d, flops) : fleet.devices[d].slowdown);
+    const SplitCost c = fleet.split_cost(p, d, begin, end);
+    per_sample.push_back(c.per_sample), fixed.push_back(c.fixed);
     caps.push_back(max_share(p, begin, end, in_flight, momentum, fleet.devices[d].memory_cap_bytes));
   }
-  return split_micro_batch(policy, micro_batch, seconds, caps);
+  return split_micro_batch(policy, micro_batch, per_sample, caps, fixed);
 }
 
 StageCost stage_cost(const LayerProfile& p, const Fleet& fleet, int begin, int end,
                      const std::vector<int>& devices, const std::vector<int>& shares) {
-  const double flops = p.forward_flops(begin, end);
   const double in_bytes = begin > 0 ? static_cast<double>(p.cut_bytes[begin]) : 0.0;
   const double out_bytes = static_cast<double>(p.cut_bytes[end]);
   StageCost c;
@@ -71,7 +69,6 @@ StageCost stage_cost(const LayerProfile& p, const Fleet& fleet, int begin, int e
     const int d = devices[i];
     const LinkProfile& l = fleet.links[d];
     const double n = shares[i];
-    c.forward = std::max(c.forward, n * fleet.seconds_for(d, flops));
     c.in_receive = std::max(c.in_receive, link_seconds(n * in_bytes, l.downlink_mbps));
     c.in_send = std::max(c.in_send, link_seconds(n * in_bytes, l.uplink_mbps));
     c.out_send = std::max(c.out_send, link_seconds(n * out_bytes, l.uplink_mbps));
@@ -79,9 +76,10 @@ StageCost stage_cost(const LayerProfile& p, const Fleet& fleet, int begin, int e
     c.latency = std::max(c.latency, l.latency_s);
     slowest_link = std::min({slowest_link, l.uplink_mbps, l.downlink_mbps});
   }
-  const double work = c.forward;  // backward = 2 × forward; each op pays the fixed overhead
-  c.forward = work + fleet.op_overhead_s;
-  c.compute = 3 * work + 2 * fleet.op_overhead_s;
+  const StageCompute compute = fleet.stage_compute(p, begin, end, devices, shares);
+  c.forward = compute.forward;
+  c.compute = compute.compute;
+  c.update = compute.update;
   const StageWeights w = weights_of(p, begin, end);
   const double ring = static_cast<double>(devices.size());
   if (devices.size() > 1) {
@@ -89,6 +87,7 @@ StageCost stage_cost(const LayerProfile& p, const Fleet& fleet, int begin, int e
     c.allreduce = 2 * (ring - 1) * step;
   }
   if (w.tied_copies > 0) c.allreduce += link_seconds(4.0 * w.tied_copies, slowest_link) + c.latency;
+  c.allreduce += c.update;
   return c;
 }
 

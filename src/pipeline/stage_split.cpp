@@ -42,7 +42,8 @@ std::vector<double> proportional_under_caps(int micro_batch, const std::vector<d
 
 }  // namespace
 
-std::vector<int> split_proportional(int micro_batch, const std::vector<double>& t, const std::vector<int>& cap) {
+std::vector<int> split_proportional(int micro_batch, const std::vector<double>& t, const std::vector<int>& cap,
+                                    const std::vector<double>& fixed) {
   if (!splittable(micro_batch, cap)) return {};
   const int n = static_cast<int>(t.size());
   const std::vector<double> x = proportional_under_caps(micro_batch, t, cap);
@@ -52,7 +53,7 @@ std::vector<int> split_proportional(int micro_batch, const std::vector<double>& 
     share[d] = std::clamp(static_cast<int>(std::floor(x[d] + 1e-9)), 1, cap[d]);
     total += share[d];
   }
-  auto finish = [&](int d, int extra) { return (share[d] + extra) * t[d]; };
+  auto finish = [&](int d, int extra) { return (fixed.empty() ? 0.0 : fixed[d]) + (share[d] + extra) * t[d]; };
   // Whole samples: the ones rounding left over go where they finish first; a surplus (from the
   // one-sample minimum) leaves the device that finishes last.
   while (total < micro_batch) {
@@ -93,8 +94,8 @@ std::vector<int> split_equal(int micro_batch, const std::vector<int>& cap) {
 }
 
 std::vector<int> split_micro_batch(SplitPolicy policy, int micro_batch, const std::vector<double>& t,
-                                   const std::vector<int>& cap) {
-  return policy == SplitPolicy::kEqual ? split_equal(micro_batch, cap) : split_proportional(micro_batch, t, cap);
+                                   const std::vector<int>& cap, const std::vector<double>& fixed) {
+  return policy == SplitPolicy::kEqual ? split_equal(micro_batch, cap) : split_proportional(micro_batch, t, cap, fixed);
 }
 
 }  // namespace edgesim

@@ -75,14 +75,12 @@ PipelineIteration frame_iteration(const Plan& plan, const LayerProfile& profile,
   const std::vector<PipelineOp> ops = execution_order(schedule, plan.num_stages());
   for (const PipelineOp& op : ops) {
     const StagePlan& sp = plan.stages[op.stage];
-    const double flops = profile.forward_flops(sp.begin, sp.end);
     for (std::size_t i = 0; i < sp.devices.size(); ++i) {
       PipelineOpRecord rec{sp.devices[i], op.stage, op.micro_batch, op.kind, op.start_s, op.end_s};
-      const double work = sp.shares[i] * fleet.seconds_for(sp.devices[i], flops);
-      switch (op.kind) {
-        case PipelineOpKind::kForward: rec.end_s = op.start_s + work + fleet.op_overhead_s; break;
-        case PipelineOpKind::kBackward: rec.end_s = op.start_s + 2 * work + fleet.op_overhead_s; break;
-        case PipelineOpKind::kAllReduce: break;
+      if (op.kind != PipelineOpKind::kAllReduce) {  // each device's own op ends after its own share
+        const Pass pass = op.kind == PipelineOpKind::kForward ? Pass::kForward : Pass::kBackward;
+        const OpSeconds t = fleet.op_seconds(profile, sp.devices[i], sp.begin, sp.end, sp.shares[i], pass);
+        rec.end_s = op.start_s + t.work + t.overhead;
       }
       result.ops.push_back(rec);
     }

@@ -236,7 +236,7 @@ void serve_pipeline(const Experiment& e, int rank, int world_size) {
   Plan plan;
   if (!unpack_plan(receive_message(0, kSetupTag, nullptr, nullptr, false), &plan)) return;
   const ExperimentConfig& cfg = e.config;
-  const PipelineSetup setup = pipeline_setup(cfg, e.model, e.devices, e.device_set.reference_flops_per_s);
+  const PipelineSetup setup = pipeline_setup(cfg, e.model, e.devices, e.device_set);
   const SgdSettings sgd{cfg.algorithm.lr, cfg.algorithm.momentum, cfg.algorithm.weight_decay};
   const std::unique_ptr<StageLink> link = make_mpi_stage_link(rank, world_size);
   std::unique_ptr<StageWorker> worker;

@@ -25,12 +25,9 @@ double TaskRunner::reference_seconds(const DeviceProfile& device, const ModelSpe
     case ClockMode::kAnalytic:
       return trained.flops / experiment_.device_set.reference_flops_per_s;
     case ClockMode::kCalibrated: {
-      double to_reference = 1.0;
-      const ComputeProfile* p = compute_profile_of(experiment_.device_set, device, &to_reference);
-      if (!p) throw std::logic_error("calibrated clock without a compute profile for '" + device.name + "'");
       ComputeWork work = trained.work;
       work += task_setup_work(arch);  // the network built and loaded below, inside the measured time too
-      return p->seconds(work) * to_reference;
+      return calibrated_reference_seconds(experiment_.device_set, device, work);
     }
     case ClockMode::kMeasured:
     case ClockMode::kRealtime:

@@ -26,6 +26,14 @@ struct TaskTiming {
 
 double transfer_seconds(std::uint64_t bytes, double mbps, double latency_s);
 
+// The calibrated clock's reference seconds of `work` on `device`: priced by the compute profile
+// that compute_profile_of names for it, times its factor. Throws std::logic_error if none does.
+double calibrated_reference_seconds(const DeviceSet& set, const DeviceProfile& device, const ComputeWork& work);
+// Reference compute seconds on `device`: × its slowdown (every clock mode, tasks and pipeline ops).
+inline double device_compute_seconds(const DeviceProfile& device, double reference_compute_s) {
+  return reference_compute_s * device.slowdown;
+}
+
 // A task that trains: download, compute, upload.
 TaskTiming time_task(const DeviceProfile& device, double reference_compute_s,
                      std::uint64_t bytes_down, std::uint64_t bytes_up);

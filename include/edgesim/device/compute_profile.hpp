@@ -25,6 +25,7 @@
 // A speed of "inf" means the term costs nothing (a fitted coefficient of zero).
 #include <array>
 #include <string>
+#include <vector>
 
 #include "edgesim/device/compute_work.hpp"
 
@@ -47,6 +48,10 @@ struct ComputeProfile {
 
   double seconds(const ComputeWork& w) const;
 };
+
+// Every linear coefficient of `p` (the op speeds, step, optimizer and set-up costs), in a fixed
+// order: ComputeProfile::seconds is linear in each.
+std::vector<double*> profile_coefficients(ComputeProfile& p);
 
 // Throws InputError naming the file and the key: unreadable file, unknown key, a missing or
 // malformed coefficient (a class missing, and not covered by the older format's key).

@@ -59,6 +59,10 @@ struct ComputeWork {
 // run forward only; each extra autograd pass (forward_passes > 1) repeats forward and backward;
 // no-grad passes add forward work of the same architecture.
 ComputeWork training_step_work(const ModelSpec& arch, const TrainingShape& shape, int batch);
+// The same for spec layers [begin, end) only, without the step's fixed cost (steps = 0): what a
+// pipeline stage holding those layers runs per micro-batch (pipeline/fleet.hpp). Its layers'
+// work is affine in `batch` (kernels and weight bytes do not grow with it).
+ComputeWork layers_step_work(const ModelSpec& arch, int begin, int end, const TrainingShape& shape, int batch);
 // Building `arch`'s network and loading its weights, once per task.
 ComputeWork task_setup_work(const ModelSpec& arch);
 // A task of `samples` samples in batches of `batch` (the last may be smaller), per epoch.

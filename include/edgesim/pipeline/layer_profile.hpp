@@ -1,6 +1,7 @@
 #pragma once
 // The per-layer profile a pipeline planner works on, from a zoo ModelSpec and the analytic
-// cost model (device/cost.hpp), so planner, clock and memory check cannot disagree.
+// cost model (device/cost.hpp) — and, for the calibrated clock, the per-layer work of
+// device/compute_work.hpp — so planner, clock and memory check cannot disagree.
 //
 // A planning *unit* is a contiguous range of spec layers between two allowed cut points;
 // stages are contiguous ranges of units. Per sample, a unit has its forward FLOPs (backward
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "edgesim/device/compute_work.hpp"
 #include "edgesim/model/spec.hpp"
 
 namespace edgesim {
@@ -26,6 +28,11 @@ struct LayerUnit {
   std::uint64_t parameters = 0;    // trainable floats
   std::uint64_t buffers = 0;       // BN running statistics (floats): held, not all-reduced
   std::uint64_t activation_bytes = 0;  // per sample, kept for backward (outputs of its layers)
+  // The calibrated clock's work of its layers in one training step on n samples
+  // (layers_step_work: every layer forward and backward, the optimizer's floats and tensors) is
+  // work_base + n · work_per_sample, exactly: layer_work is affine in the batch (kernels and
+  // weight bytes are per op, FLOPs, activation bytes and positions per sample).
+  ComputeWork work_base, work_per_sample;
 };
 
 // A weight used in one unit and owned by another (the Transformer's tied LM head reads the

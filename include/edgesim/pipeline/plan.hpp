@@ -24,7 +24,8 @@
 //
 // with C_p the compute of stage p per micro-batch (forward + backward, StageCost::compute),
 // F_c / B_c the activation / gradient transfer at cut c (StageCost sides, cut_seconds), and
-// A_p its all-reduce. Every term is a sum or a max over stages that the planner's DP can carry
+// A_p its all-reduce (then, under the calibrated clock, its optimizer step; compute is priced
+// by the fleet, pipeline/fleet.hpp). Every term is a sum or a max over stages that the planner's DP can carry
 // from the last stage to the first. For S identical stages without transfers it is the 1F1B
 // makespan (M + S − 1)·C + A. Otherwise it approximates the op-by-op schedule
 // (pipeline/schedule_1f1b.hpp): it ignores queueing in warm-up and cool-down; on the random

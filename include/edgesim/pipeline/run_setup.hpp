@@ -1,7 +1,7 @@
 #pragma once
 // What a pipeline run plans with, from its config (pipeline.* keys, docs/CONFIG.md): the
 // model's layer profile at the configured cut points, the fleet (the run's devices and links,
-// the reference throughput, pipeline.op_overhead_s) and the planner options (batch =
+// the reference throughput and pipeline.op_overhead_s, or the calibrated clock's compute profiles) and the planner options (batch =
 // algorithm.batch_size, micro-batches, stages, device grouping, momentum from algorithm.momentum).
 // The planners are looked up by their config name in a table (asteroid first, then the
 // baselines, pipeline/baseline_planners.hpp), and a plan is rendered for `edgesim plan`.
@@ -21,8 +21,10 @@ struct PipelineSetup {
   PlannerOptions options;
 };
 
+// `set`: the run's device set, with the compute profiles Experiment::build loaded (the fleet
+// prices ops by them under clock.mode = "calibrated"; else by set.reference_flops_per_s).
 PipelineSetup pipeline_setup(const ExperimentConfig& cfg, const ModelSpec& spec, const std::vector<DeviceProfile>& devices,
-                             double reference_flops_per_s);
+                             const DeviceSet& set);
 
 using PlannerFn = std::function<PlannedPipeline(const LayerProfile&, const Fleet&, const PlannerOptions&)>;
 struct NamedPlanner {

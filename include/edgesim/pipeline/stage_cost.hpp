@@ -19,6 +19,9 @@
 // devices. For one sender and one receiver this is transfer_seconds() over
 // min(uplink, downlink), as in device/transfer.hpp.
 //
+// Compute: each device's forward and backward op at its own share, priced by the fleet
+// (pipeline/fleet.hpp, analytic or calibrated clock); the stage's op lasts its slowest device's.
+//
 // All-reduce: a ring over the stage's n devices, 2(n − 1) steps, each moving 1/n of the
 // stage's gradients over every device's uplink and downlink (the slowest link paces the
 // ring) plus the largest latency. A stage holding a tied copy then exchanges that gradient
@@ -34,11 +37,14 @@
 namespace edgesim {
 
 struct StageCost {
-  double forward = 0;    // per micro-batch: max over devices of share · forward seconds per sample,
-                         // plus the fleet's op overhead
-  double compute = 0;    // forward + backward (backward = 2 × the forward work, device/cost.hpp;
-                         // one more op overhead)
-  double allreduce = 0;  // once per iteration, after the stage's last backward
+  // Compute is priced by the fleet (pipeline/fleet.hpp: the analytic or the calibrated clock),
+  // each device at its own share.
+  double forward = 0;    // per micro-batch: the slowest device's forward op
+  double compute = 0;    // forward + the slowest device's backward op (analytic: backward = 2 ×
+                         // the forward work, device/cost.hpp, plus one more op overhead)
+  double update = 0;     // the optimizer step, once per iteration (calibrated clock; 0 analytic)
+  double allreduce = 0;  // once per iteration, after the stage's last backward: the gradients'
+                         // all-reduce and tied exchange, then `update` (included here)
   // This stage's side of the transfer at its input cut (0 for the first stage): activations
   // in over its downlinks, gradients out over its uplinks; and at its output cut (0 for the
   // last stage). Seconds, without latency.
