@@ -62,7 +62,7 @@ double by_hand(const ModelSpec& spec, const LayerProfile& p, int begin, int end,
   double s = 0;
   for (int l = p.units[begin].begin; l < p.units[end - 1].end; ++l) {
     OpClass c;
-    if (!op_class_of(spec.layers[l].kind, &c)) continue;
+    if (!op_class_of(spec, l, &c)) continue;
     const OpWork w = layer_work(spec, l, share);
     const OpSpeed& k = (forward ? profile.forward : profile.backward)[int(c)];
     s += w.flops * k.s_per_flop + w.bytes * k.s_per_byte + w.kernels * k.s_per_kernel + w.positions * k.s_per_position;
@@ -101,7 +101,7 @@ TEST_CASE("calibrated pipeline: a stage's op is its layers' layer_work priced by
   double kernels = 0;
   for (int l = p.units[b].begin; l < p.units[e - 1].end; ++l) {
     OpClass c;
-    if (op_class_of(cnn.layers[l].kind, &c)) kernels += layer_work(cnn, l, 1).kernels * profile.forward[int(c)].s_per_kernel;
+    if (op_class_of(cnn, l, &c)) kernels += layer_work(cnn, l, 1).kernels * profile.forward[int(c)].s_per_kernel;
   }
   CHECK(kernels > 0);
   CHECK(seven < 7 * one - 6 * kernels * (1 - 1e-9));
