@@ -48,7 +48,10 @@ def score(run, lm):
     r = run["rounds"]
     keep = ~np.isnan(r["test_accuracy"])
     t = r["virtual_time_s"][keep]
-    return (t, np.exp(r["test_loss"][keep])) if lm else evaluated(run)
+    if not lm:
+        return evaluated(run)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's loss: inf or nan
+        return t, np.exp(r["test_loss"][keep])
 
 
 def better(a, b, lm):
@@ -180,9 +183,11 @@ def lr_sweep(folder, lm):
         if m in found:
             cells = [found[m].get(lr) for lr in lrs]
             lines.append(f"| {METHODS[m]} | " + " | ".join(
-                "–" if c is None else (f"{c:.2f}" if lm else f"{100 * c:.1f}%") for c in cells) + " |")
+                "–" if c is None else "diverged" if not np.isfinite(c) else (f"{c:.2f}" if lm else f"{100 * c:.1f}%")
+                for c in cells) + " |")
     what = "perplexity" if lm else "accuracy"
-    return f"Learning-rate sweep (seed 1, final {what}; each method then runs at its best):\n\n" + "\n".join(lines) + "\n"
+    return (f"Learning-rate sweep (seed 1, final {what}; each method then runs at its best; diverged: the last "
+            f"evaluation's test loss is not finite):\n\n" + "\n".join(lines) + "\n")
 
 
 def first_round(path, heading):
