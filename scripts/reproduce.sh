@@ -59,7 +59,8 @@
 # configs' own scale. --until S (VGG): every run stops at S s of virtual time instead
 # (run.until_virtual_s), so methods compare at equal time. Runs go to results/co-s2p/runs/, tables and figures to results/co-s2p/
 # (scripts/co_s2p.py). first-round: the 0.11 B-class configuration (fortunes-bert-base.toml),
-# one round of one step per device, to show every task fits its cap. --only: one of these.
+# one synchronous round with one device of each class (AGX, NX, TX2, Nano), one step each, to
+# show every class's task fits its cap. --only: one of these.
 #
 #   scripts/reproduce.sh asteroid [--full] [--seeds N] [--overwrite] [--dry-run]
 #
@@ -81,7 +82,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,76p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,81p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 what=$1; shift
 [[ $what == adaptcl || $what == baselines || $what == msfusion || $what == co-s2p || $what == asteroid ]] || usage
