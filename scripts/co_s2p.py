@@ -12,7 +12,13 @@ resource utilisation (Σ task compute time / (virtual time × devices): the root
 per device (each device's largest task, estimate and measured peak, averaged over the devices
 that trained), oom tasks, and the virtual time to a target (0.9 × the best baseline's mean final
 accuracy; LM: 1.1 × its perplexity). The claims table sets Co-S²P beside the best baseline (by
-mean final accuracy) and the paper's figures. Writes tables.md and accuracy_vs_time.png.
+mean final accuracy; LM: by mean final perplexity) and the paper's figures. RUNS/first-round/
+holds the 0.11 B-class configuration's first-round checks: every task's memory against its cap.
+
+Writes OUT/tables.md, OUT/accuracy_vs_time.png (VGG and ViT) and OUT/perplexity_vs_time_lm.png.
+The run files are not kept in git: a workload (or check) whose runs are not under RUNS keeps its
+section and claims rows from the tables.md already in OUT, and the header names those sections;
+a figure is redrawn only when all of its workloads' runs are there.
 """
 import argparse
 import os
@@ -42,7 +48,10 @@ def score(run, lm):
     r = run["rounds"]
     keep = ~np.isnan(r["test_accuracy"])
     t = r["virtual_time_s"][keep]
-    return (t, np.exp(r["test_loss"][keep])) if lm else evaluated(run)
+    if not lm:
+        return evaluated(run)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's loss: inf or nan
+        return t, np.exp(r["test_loss"][keep])
 
 
 def better(a, b, lm):
@@ -139,9 +148,12 @@ def workload_tables(name, runs, lm):
     claims = None
     if "co-s2p" in stats and best:
         c, b = stats["co-s2p"], stats[best]
-        diff = (b["final_mean"] - c["final_mean"]) if lm else 100 * (c["final_mean"] - b["final_mean"])
-        claims = [f"| {name} | accuracy{' (perplexity)' if lm else ''} | {CLAIMS['accuracy']} | "
-                  f"{'perplexity ' if lm else ''}{diff:+.2f}{'' if lm else ' pp'} final vs {METHODS[best]} |",
+        if lm:  # lower is better: Co-S²P's final perplexity beside the best baseline's, and the relative change
+            acc = (f"perplexity {c['final_mean']:.2f} vs {b['final_mean']:.2f} ({METHODS[best]}): "
+                   f"{100 * (c['final_mean'] / b['final_mean'] - 1):+.1f}% final (lower is better)")
+        else:
+            acc = f"{100 * (c['final_mean'] - b['final_mean']):+.2f} pp final vs {METHODS[best]}"
+        claims = [f"| {name} | accuracy{' (perplexity)' if lm else ''} | {CLAIMS['accuracy']} | {acc} |",
                   f"| {name} | utilisation | {CLAIMS['utilisation']} | {c['util_mean'] / b['util_mean']:.2f}x "
                   f"({100 * c['util_mean']:.1f}% vs {100 * b['util_mean']:.1f}%) |",
                   f"| {name} | memory per device | {CLAIMS['memory']} | {less(c['mem_mean'], b['mem_mean'])} |",
@@ -171,12 +183,14 @@ def lr_sweep(folder, lm):
         if m in found:
             cells = [found[m].get(lr) for lr in lrs]
             lines.append(f"| {METHODS[m]} | " + " | ".join(
-                "–" if c is None else (f"{c:.2f}" if lm else f"{100 * c:.1f}%") for c in cells) + " |")
+                "–" if c is None else "diverged" if not np.isfinite(c) else (f"{c:.2f}" if lm else f"{100 * c:.1f}%")
+                for c in cells) + " |")
     what = "perplexity" if lm else "accuracy"
-    return f"Learning-rate sweep (seed 1, final {what}; each method then runs at its best):\n\n" + "\n".join(lines) + "\n"
+    return (f"Learning-rate sweep (seed 1, final {what}; each method then runs at its best; diverged: the last "
+            f"evaluation's test loss is not finite):\n\n" + "\n".join(lines) + "\n")
 
 
-def first_round(path):
+def first_round(path, heading):
     """The 0.11 B-class configuration's first round: every task against its device's cap."""
     import h5py
 
@@ -200,19 +214,30 @@ def first_round(path):
         rows.append(f"| {name} | {len(devs)} | "
                     f"{', '.join(f'{r:g}' for r in np.unique(x['rate']))} | {x['memory_bytes'].max() / 2**30:.2f} | "
                     f"{x['peak_memory_bytes'].max() / 2**30:.2f} | {cap / 2**30:.1f} | {status} |")
-    return (f"### The 0.11 B-class configuration: its first round (fortunes-bert-base.toml)\n\n"
-            f"{entries / 1e6:.1f} M model entries (parameters and buffers), batch 32 x 256 tokens, one step per "
-            f"device (masks learned over one pass first, at full width); {'synchronous' if 'sync' in path else 'semi-asynchronous: the round closes with the first K = 8 tasks'}. Each task's largest footprint:\n\n"
+    schedule = ("synchronous: every device's task is in the round" if "sync" in os.path.basename(path) else
+                "semi-asynchronous: the round closes with the first K = 8 tasks")
+    return (f"{heading}\n\n"
+            f"{entries / 1e6:.1f} M model entries (parameters and buffers), {len(d)} devices, batch 32 x 256 tokens, "
+            f"one step per device (masks learned over one pass first, at full width); {schedule}. "
+            f"Each task's largest footprint (enforced caps: a task is oom if its estimate exceeds the cap, or "
+            f"if the counting allocator sees an allocation cross it):\n\n"
             + "\n".join(rows) + "\n")
 
 
-def figure(all_runs, out):
+def figure(all_runs, out, workloads, filename):
+    """One panel per workload; written only when every one of `workloads` has runs (else the file
+    there, made from the runs of an earlier session, is left as it is), or when no such file exists."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    present = [w for w in WORKLOADS if all_runs.get(w)]
-    fig, axes = plt.subplots(1, max(1, len(present)), figsize=(5.5 * max(1, len(present)), 4), squeeze=False)
+    present = [w for w in workloads if all_runs.get(w)]
+    path = os.path.join(out, filename)
+    if not present or (len(present) < len(workloads) and os.path.exists(path)):
+        if present or os.path.exists(path):
+            print(f"kept {path} (runs of {', '.join(w for w in workloads if w not in present)} not under RUNS)")
+        return
+    fig, axes = plt.subplots(1, len(present), figsize=(5.5 * len(present), 4), squeeze=False)
     for ax, w in zip(axes[0], present):
         lm = w == "lm"
         for m in list(METHODS) + [a for a in ABLATIONS if a != "co-s2p"]:
@@ -228,7 +253,7 @@ def figure(all_runs, out):
             if len(rs) > 1:
                 ax.fill_between(t, s.mean(axis=0) - s.std(axis=0, ddof=1), s.mean(axis=0) + s.std(axis=0, ddof=1),
                                 color=line.get_color(), alpha=0.15)
-        ax.set_title(w.upper() if w != "vit" else "ViT", fontsize=10)
+        ax.set_title({"vit": "ViT", "lm": "Transformer LM (fortunes)"}.get(w, w.upper()), fontsize=10)
         ax.set_xlabel("virtual time (s)")
         ax.set_ylabel("test perplexity" if lm else "test accuracy (%)")
         if lm:
@@ -237,7 +262,37 @@ def figure(all_runs, out):
         ax.legend(fontsize=7)
     fig.suptitle("Co-S²P against the baselines (mean ± std over seeds)", fontsize=11)
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "accuracy_vs_time.png"), dpi=120)
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+def previous_tables(path):
+    """The sections (by their '### ' heading) and the claims rows (by workload) of an earlier tables.md."""
+    sections, claims = {}, {}
+    if not os.path.exists(path):
+        return sections, claims
+    heading = None
+    for line in open(path, encoding="utf-8").read().split("\n"):
+        if line.startswith("### "):
+            heading = line
+            sections[heading] = []
+        elif heading:
+            sections[heading].append(line)
+    for heading, lines in sections.items():
+        if heading.startswith("### The paper's claims"):
+            for line in lines:
+                cells = line.split("|")
+                if len(cells) > 2 and cells[1].strip() in WORKLOADS:
+                    claims.setdefault(cells[1].strip(), []).append(line)
+    return {h: "\n".join([h] + lines).rstrip("\n") + "\n" for h, lines in sections.items()}, claims
+
+
+# The first-round checks of the 0.11 B-class configuration: run name -> its section's heading.
+FIRST_ROUNDS = {
+    "bert-base-classes-sync-s1": "### The 0.11 B-class configuration: its first round with one device of each class "
+                                 "(fortunes-bert-base.toml, synchronous)",
+    "bert-base-s1": "### The 0.11 B-class configuration: its first round (fortunes-bert-base.toml)",
+}
 
 
 def main():
@@ -254,32 +309,47 @@ def main():
             with h5py.File(os.path.join(a.runs, w, f"{m}-s{s}.h5"), "r", swmr=True) as f:
                 run["attrs"] = dict(f.attrs)
         all_runs[w] = runs
-    if not any(all_runs.values()):
+    checks = {name: os.path.join(a.runs, "first-round", f"{name}.h5") for name in FIRST_ROUNDS}
+    checks = {name: path for name, path in checks.items() if os.path.exists(path)}
+    if not any(all_runs.values()) and not checks:
         sys.exit(f"no complete runs under {a.runs}")
     os.makedirs(a.out, exist_ok=True)
-    parts, claims = ["Generated by scripts/co_s2p.py from the runs of scripts/reproduce.sh co-s2p (analytic clock).\n"], []
+    # A workload (or first-round check) whose runs are not under RUNS keeps its section, and its
+    # claims rows, from the tables.md already in OUT (made from the runs of an earlier session).
+    old_sections, old_claims = previous_tables(os.path.join(a.out, "tables.md"))
+    parts, claims, kept = [], [], []
     for w in WORKLOADS:
+        heading = f"### {WORKLOADS[w]}"
         if not all_runs[w]:
+            if heading in old_sections:
+                parts.append(old_sections[heading])
+                claims += old_claims.get(w, [])
+                kept.append(w)
             continue
         text, c = workload_tables(w, all_runs[w], w == "lm")
-        parts.append(text)
         sweep = lr_sweep(os.path.join(a.runs, w, "lr"), w == "lm")
-        if sweep:
-            parts.append(sweep)
+        parts.append(text + ("\n" + sweep if sweep else ""))
         claims += c or []
     if claims:
         parts.append("### The paper's claims beside the measured figures\n\n| workload | figure | paper | measured "
-                     "(Co-S²P vs the best baseline by final accuracy) |\n|---|---|---|---|\n" + "\n".join(claims) + "\n")
-    for name in ("bert-base-sync-s1", "bert-base-s1"):  # every device's task; or the first K of them
-        check = os.path.join(a.runs, "first-round", f"{name}.h5")
-        table = first_round(check) if os.path.exists(check) else None
+                     "(Co-S²P vs the best baseline by final accuracy; LM: by final perplexity) |\n|---|---|---|---|\n"
+                     + "\n".join(claims) + "\n")
+    for name, heading in FIRST_ROUNDS.items():
+        table = first_round(checks[name], heading) if name in checks else None
         if table:
             parts.append(table)
-            break
+        elif heading in old_sections:
+            parts.append(old_sections[heading])
+            kept.append(f"first-round/{name}")
+    head = "Generated by scripts/co_s2p.py from the runs of scripts/reproduce.sh co-s2p (analytic clock)."
+    if kept:
+        head += (" Sections kept unchanged from the previous tables.md, whose runs are not under RUNS (run files "
+                 "are not kept in git): " + ", ".join(kept) + ".")
     with open(os.path.join(a.out, "tables.md"), "w") as f:
-        f.write("\n".join(parts))
-    figure(all_runs, a.out)
-    print(f"wrote {a.out}/tables.md and accuracy_vs_time.png")
+        f.write("\n".join([head + "\n"] + parts))
+    print(f"wrote {a.out}/tables.md" + (f" (kept: {', '.join(kept)})" if kept else ""))
+    figure(all_runs, a.out, ["vgg", "vit"], "accuracy_vs_time.png")
+    figure(all_runs, a.out, ["lm"], "perplexity_vs_time_lm.png")
 
 
 if __name__ == "__main__":

@@ -54,12 +54,13 @@
 # ViT's laptop preset on jetson16-vit.toml, the same methods with the baselines' rules as --set
 # overrides. lm: the Transformer LM on fortunes with exits after each block (Co-S²P, HeteroFL,
 # FedRolex, DepthFL, FedBuff). Each method at the best learning rate of a seed-1 sweep (0.05,
-# 0.02, 0.01; LM 0.1, 0.05, 0.02: runs/<workload>/lr/), the ablations at Co-S²P's. Laptop scale: VGG and ViT 2,400 training samples, 8 synchronous
+# 0.02, 0.01; ViT 0.02, 0.01, 0.005; LM 0.2, 0.1, 0.05, 0.02, 0.01: runs/<workload>/lr/), the ablations at Co-S²P's. Laptop scale: VGG and ViT 2,400 training samples, 8 synchronous
 # rounds, 16 aggregations of K = 8 for the semi-asynchronous ones; LM 12 / 24. --full: the
 # configs' own scale. --until S (VGG): every run stops at S s of virtual time instead
 # (run.until_virtual_s), so methods compare at equal time. Runs go to results/co-s2p/runs/, tables and figures to results/co-s2p/
 # (scripts/co_s2p.py). first-round: the 0.11 B-class configuration (fortunes-bert-base.toml),
-# one round of one step per device, to show every task fits its cap. --only: one of these.
+# one synchronous round with one device of each class (AGX, NX, TX2, Nano), one step each, to
+# show every class's task fits its cap. --only: one of these.
 #
 #   scripts/reproduce.sh asteroid [--full] [--seeds N] [--overwrite] [--dry-run]
 #
@@ -81,7 +82,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,76p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,81p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 what=$1; shift
 [[ $what == adaptcl || $what == baselines || $what == msfusion || $what == co-s2p || $what == asteroid ]] || usage
@@ -269,7 +270,7 @@ fi
 
 if [[ $what == co-s2p ]]; then
   c=experiments/co-s2p b=experiments/baselines/fmnist32
-  # Each method runs at the learning rate of {0.05, 0.02, 0.01} (ViT: {0.02, 0.01, 0.005}; LM: {0.1, 0.05, 0.02}) that
+  # Each method runs at the learning rate of {0.05, 0.02, 0.01} (ViT: {0.02, 0.01, 0.005}; LM: {0.2, 0.1, 0.05, 0.02, 0.01}) that
   # gives it the best final score with seed 1 (Co-S²P's loss sums every exit's cross-entropy, so the configs' shared 0.05
   # is not every method's best); the ablations at Co-S²P's rate.
   lrs=(0.05 0.02 0.01)
@@ -289,6 +290,21 @@ def final(lr):  # the last evaluation's accuracy, or minus its test loss for a l
 print(max(lrs, key=final))
 PY
   }
+  # at_lr NAME LR: a run at another rate (made before the sweep grew and chose another) is removed,
+  # so that it is redone at LR (--resume would keep it).
+  at_lr() {
+    [[ $dry == 0 && -f $runs/$1.h5 ]] || return 0
+    /usr/bin/python3 - "$runs/$1.h5" "$2" <<'PY' && return 0
+import re, sys, h5py
+with h5py.File(sys.argv[1], "r", swmr=True) as f:
+    c = f.attrs["config"]
+c = c.decode() if isinstance(c, bytes) else str(c)
+part = c.split("[algorithm]", 1)[1].split("\n[", 1)[0]
+sys.exit(float(re.search(r"^lr = (\S+)", part, re.M).group(1)) != float(sys.argv[2]))
+PY
+    echo "redo $1 at lr $2"
+    rm -f "$runs/$1.h5" "$runs/$1.h5.ckpt"
+  }
   # method_runs WORKLOAD METHOD CONFIG ROUNDS ARGS...: the seed-1 sweep over lrs, then seeds
   # 2..N at the chosen rate (seed 1 at that rate is its sweep run). With a virtual-time budget
   # ($budget > 0: run.until_virtual_s) every run stops at the first round that reaches it, so
@@ -303,6 +319,7 @@ PY
     lr_of[$w/$a]=$(chosen_lr "$w" "$a")
     [[ $dry == 1 ]] || ln -f "$runs/$w/lr/$a-lr${lr_of[$w/$a]}-s1.h5" "$runs/$w/$a-s1.h5"
     for ((seed = 2; seed <= seeds; seed++)); do
+      at_lr "$w/$a-s$seed" "${lr_of[$w/$a]}"
       run "$w/$a-s$seed" "$config" "$@" --set "run.seed=$seed" --set "algorithm.lr=${lr_of[$w/$a]}" --set "run.rounds=$rounds"
     done
   }
@@ -318,6 +335,7 @@ PY
         local rounds=$((2 * sync))
         [[ ${v%%:*} == sync ]] && rounds=$sync
         [[ $budget != 0 ]] && rounds=400
+        at_lr "$w/co-s2p-${v%%:*}-s$seed" "${lr_of[$w/co-s2p]}"
         # shellcheck disable=SC2086  # the ablation's --set is two words
         run "$w/co-s2p-${v%%:*}-s$seed" "$config" "$@" --set "run.seed=$seed" --set "algorithm.lr=${lr_of[$w/co-s2p]}" \
           ${v#*:} --set "run.rounds=$rounds"
@@ -364,16 +382,25 @@ PY
   # The 0.11 B-class configuration: its first round, one step per device (each device's task
   # at the declared batch and sequence length, so its measured peak is a full run's).
   if [[ $only == all || $only == first-round ]]; then
-    # Synchronous, so that every device's task is in the round (semi-asynchronously the round
-    # closes with the first K).
-    run "first-round/bert-base-sync-s1" $c/fortunes-bert-base.toml --set run.rounds=1 --set data.train_samples=512 \
-      --set data.test_samples=32 --set algorithm.co_s2p_mask_epochs=1 --set run.eval_every=1 --set algorithm.schedule=sync
+    # One device of each class (devices.count = 4: the first four of jetson16.toml's list are an
+    # AGX, an NX, a TX2 and a Nano, at the 16-device set's caps, so at its rates: a task's shape
+    # depends only on its device's rate and the batch), 128 windows: 32 each, one step at batch 32;
+    # the masks learned over one pass (one step) first. Synchronous, so that every class's task
+    # is in the round (semi-asynchronously the round closes with the first K; the 16-device
+    # synchronous round would take ~2.5 h on 2 cores). np 2: one executor, the tasks in turn; no
+    # evaluation of the start model (the AGX task alone took 7.5 min of wall time here, beside the LM study).
+    np=2 run "first-round/bert-base-classes-sync-s1" $c/fortunes-bert-base.toml --set devices.count=4 \
+      --set run.rounds=1 --set data.train_samples=128 --set data.test_samples=32 --set algorithm.co_s2p_mask_epochs=1 \
+      --set run.eval_every=1 --set run.eval_initial=false --set algorithm.schedule=sync
   fi
   if [[ $only == all || $only == lm ]]; then
     budget=0 scale=() sync=40
     [[ $full == 0 ]] && scale=(--set data.train_samples=1920) sync=12
     l=$c/fortunes-lm.toml
-    lrs=(0.1 0.05 0.02)  # around the LM configs' 0.1
+    # Around the LM configs' 0.1: 0.01 because Co-S²P diverged at 0.1 in round 1 (seed 1: summed
+    # train loss 51.5, then flat at test perplexity 32.6 and next-token accuracy 16.27% at every
+    # evaluation from round 6); 0.2 because HeteroFL's and FedRolex's best of {0.1, ..., 0.01} was 0.1.
+    lrs=(0.2 0.1 0.05 0.02 0.01)
     method_runs lm co-s2p $l $((2 * sync)) "${scale[@]}"
     sync_base=(--set algorithm.straggler=wait_all)
     for a in heterofl fedrolex; do
