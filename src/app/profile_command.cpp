@@ -228,7 +228,6 @@ enum Factor {
   kNormBytes, kActivationBytes, kPoolBytes, kEmbeddingBytes, kElementwiseFlops, kElementwiseKernels,
   kElementwisePositions, kFactors
 };
-int factor_count() { return kFactors; }
 int factor_of(OpClass c, int term) {
   static const Factor conv_rest[] = {kConvFlops, kConvBytes, kConvKernels, kConvPositions};
   static const Factor matmul[] = {kMatmulFlops, kMatmulBytes, kMatmulKernels, kMatmulPositions};
@@ -277,7 +276,7 @@ ComputeProfile fit(const Timings& t, const std::string& name, const std::string&
   };
   std::vector<std::vector<double>> rows;
   std::vector<double> times;
-  const int factors = factor_count();
+  const int factors = kFactors;
   for (const TaskRow& r : t.tasks) {
     if (r.kind != "fit") continue;
     const ComputeWork w = r.work();

@@ -130,16 +130,6 @@ struct PreparedTask {
 
 }  // namespace
 
-double benchmark_task(const ModelSpec& arch, int batch, int samples, int repeats) {
-  const PreparedTask task(arch, batch, samples);
-  std::vector<double> times;
-  for (int rep = 0; rep < repeats + 1; ++rep) {
-    const double s = task.run(rep);
-    if (rep > 0) times.push_back(s);  // the first is a warm-up
-  }
-  return median(times);
-}
-
 std::vector<double> benchmark_tasks_interleaved(const std::vector<TaskShape>& shapes, int repeats) {
   std::vector<PreparedTask> tasks;
   tasks.reserve(shapes.size());

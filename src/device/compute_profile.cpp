@@ -5,7 +5,6 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <set>
 
 #include "edgesim/common/error.hpp"
 #include "edgesim/common/units.hpp"
@@ -106,14 +105,6 @@ std::map<std::string, Field> fields_of(ComputeProfile& p) {
   return f;
 }
 
-bool is_legacy_key(const std::string& key) {
-  for (const char* dir : {"forward.elementwise.", "backward.elementwise."})
-    if (key.rfind(dir, 0) == 0)
-      for (const char* t : kTerms)
-        if (key == std::string(dir) + t) return true;
-  return false;
-}
-
 }  // namespace
 
 std::vector<double*> profile_coefficients(ComputeProfile& p) {
@@ -125,6 +116,9 @@ std::vector<double*> profile_coefficients(ComputeProfile& p) {
 ComputeProfile load_compute_profile(const std::string& path) {
   ComputeProfile p;
   auto fields = fields_of(p);
+  std::map<std::string, bool> legacy_rate;  // the older format's keys, and whether each is a rate
+  for (const auto& [key, field] : fields)
+    if (!field.legacy.empty()) legacy_rate[field.legacy] = field.rate;
   std::map<std::string, double> values;  // key -> coefficient, checked in the file's order
   for (const TomlEntry& e : read_toml_file(path)) {
     const std::string where = path + ": key '" + e.key + "'";
@@ -135,9 +129,8 @@ ComputeProfile load_compute_profile(const std::string& path) {
       p.source = e.values[0];
     } else if (auto it = fields.find(e.key); it != fields.end()) {
       values[e.key] = parse_number(where, e.values[0], it->second.rate);
-    } else if (is_legacy_key(e.key)) {
-      const bool rate = e.key.find("kernel_seconds") == std::string::npos;
-      values[e.key] = parse_number(where, e.values[0], rate);
+    } else if (auto old = legacy_rate.find(e.key); old != legacy_rate.end()) {
+      values[e.key] = parse_number(where, e.values[0], old->second);
     } else {
       throw InputError(path + ": unknown key '" + e.key + "' in a compute profile (expected profile.name, profile.source, "
                        "{forward,backward}.{conv,conv_unaligned,matmul,norm,activation,pool,embedding}."

@@ -24,12 +24,10 @@ struct LayerTiming {
 // Layers of identical shape are timed once.
 std::vector<LayerTiming> benchmark_layers(const ModelSpec& model, int batch, double min_seconds = 0.02);
 
-// One local-SGD task (1 epoch over `samples` random samples in batches of `batch`, momentum
-// 0.9), timed as `clock.mode = "measured"` times a task: median over `repeats`.
-double benchmark_task(const ModelSpec& arch, int batch, int samples, int repeats);
-
-// Many such tasks timed *interleaved*: after one warm-up each, `repeats` rounds in which every
-// task runs once, each round in another order; the median per task. A host's speed drifts
+// Local-SGD tasks (each 1 epoch over `samples` random samples in batches of `batch`, momentum
+// 0.9), timed as `clock.mode = "measured"` times a task, and *interleaved*: after one warm-up
+// each, `repeats` rounds in which every task runs once, each round in another order; the
+// median per task. A host's speed drifts
 // (other jobs, clock boost, cache state) over the minutes a profile takes: timed one after
 // another, the tasks measured late differ systematically from those measured early (up to
 // ~15% between the fit's and the check's tasks here); interleaved, the drift is spread over all.
