@@ -6,6 +6,8 @@ calibrated_s) and prints a Markdown table of each case's measured time, the cali
 prediction and the analytic (FLOPs-only) clock's, with their relative errors. The analytic clock
 is given its best case: one FLOP/s for the host, fitted (least relative squares) to the width-1
 rows, so its error is what FLOPs alone cannot explain. With -o, also draws the errors per width.
+With --again, a second measurement of the same cases (another `edgesim profile --check` run's CSV)
+adds how far the measured side itself repeats: the floor under any clock's error.
 
     /usr/bin/python3 scripts/clock_error.py results/clock/check.csv -o results/clock/clock_error.png \
         --doc docs/CLOCK.md   # replaces the generated table there
@@ -34,6 +36,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv")
     ap.add_argument("-o", "--out", help="figure to write (PNG)")
+    ap.add_argument("--again", help="another --check CSV of the same cases: the measurement's own repeatability")
     ap.add_argument("--doc", help="Markdown file whose generated block (between the markers) gets the table")
     args = ap.parse_args()
     rows = load(args.csv)
@@ -45,12 +48,20 @@ def main():
         r["cal_err"] = (r["calibrated_s"] - r["measured_s"]) / r["measured_s"]
         r["ana_err"] = (r["analytic_s"] - r["measured_s"]) / r["measured_s"]
 
-    lines = ["| model | batch | width | measured | calibrated | error | analytic | error |",
-             "|---|---|---|---|---|---|---|---|"]
+    if args.again:
+        again = {(r["model"], r["rate"], r["batch"]): r["measured_s"] for r in load(args.again)}
+        for r in rows:
+            key = (r["model"], r["rate"], r["batch"])
+            if key not in again:
+                sys.exit(f"{args.again}: no row for {key[0]} width {key[1]:g} batch {key[2]}")
+            r["again_diff"] = (again[key] - r["measured_s"]) / r["measured_s"]
+    lines = ["| model | batch | width | measured | calibrated | error | analytic | error |" +
+             (" measured again |" if args.again else ""),
+             "|---|---|---|---|---|---|---|---|" + ("---|" if args.again else "")]
     for r in rows:
         lines.append(f"| {r['model']} | {r['batch']} | {r['rate']:g} | {r['measured_s'] * 1e3:.1f} ms | "
                      f"{r['calibrated_s'] * 1e3:.1f} ms | {r['cal_err'] * 100:+.1f}% | {r['analytic_s'] * 1e3:.1f} ms | "
-                     f"{r['ana_err'] * 100:+.1f}% |")
+                     f"{r['ana_err'] * 100:+.1f}% |" + (f" {r['again_diff'] * 100:+.1f}% |" if args.again else ""))
     worst_cal = max(abs(r["cal_err"]) for r in rows)
     worst_ana = max(abs(r["ana_err"]) for r in rows)
     within = sum(abs(r["cal_err"]) <= 0.15 for r in rows)
@@ -58,6 +69,16 @@ def main():
     lines += ["", f"Calibrated: mean |error| {mean_cal * 100:.1f}%, worst {worst_cal * 100:.1f}%, {within}/{len(rows)} "
               f"cases within ±15%. Analytic (best-case FLOP/s {1 / c:.3g}, fitted to the width-1 rows): worst |error| "
               f"{worst_ana * 100:.1f}%."]
+    if args.again:
+        d = [abs(r["again_diff"]) for r in rows]
+        ratios = sorted(1 + r["again_diff"] for r in rows)
+        level = ratios[len(ratios) // 2]  # the host's overall speed between the two measurements
+        e = [abs(x / level - 1) for x in ratios]
+        lines.append(f"Measured again ({args.again}): the same cases differ by {sum(d) / len(d) * 100:.1f}% on average, "
+                     f"at most {max(d) * 100:.1f}%, {sum(x > 0.15 for x in d)}/{len(d)} by more than 15%; with the "
+                     f"host's overall speed change ({(level - 1) * 100:+.1f}%, the median) taken out, "
+                     f"{sum(e) / len(e) * 100:.1f}% on average, at most {max(e) * 100:.1f}%, "
+                     f"{sum(x > 0.15 for x in e)}/{len(e)} by more than 15%.")
     table = "\n".join(lines)
     print(table)
     if args.doc:

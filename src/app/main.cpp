@@ -313,6 +313,9 @@ int main(int argc, char** argv) {
   profile_cmd->add_option("--timings", profile.timings, "Raw measurements to write (default: OUT's name with .timings.csv)");
   profile_cmd->add_option("--from", profile.from, "Fit from these raw measurements (a --timings CSV) instead of measuring");
   profile_cmd->add_flag("--quick", profile.quick, "Fewer widths and batch sizes (a smoke test, not a calibration)");
+  profile_cmd->add_option("--repeats", profile.repeats,
+                          "Timed rounds of every task (default 7): more where the host is noisy")
+      ->check(CLI::Range(1, 1000));
 
   PlanCommand plan;
   auto* plan_cmd = app.add_subcommand("plan", "Print the pipeline plan(s) of a pipeline run's config (asteroid)");

@@ -89,25 +89,29 @@ struct Timings {
 
 // Fit: layers at widths 1 → 0.15, batches 8, 32, 128; tasks down to width 0.06 (what HeteroFL's
 // smallest levels hand out) at the same batches, each of 2 and 8 steps (so the per-step and the
-// per-task costs separate). Width 0.75 is there for its channel counts: most are multiples of 8
+// per-task costs separate), and one of 32 steps at the smallest batch (a 256-sample epoch, as
+// long as the tasks a run hands out: at small widths the per-step cost is most of a task, and
+// fitted from 2- and 8-step tasks alone it was extrapolated to the 16 steps of a check task). Width 0.75 is there for its channel counts: most are multiples of 8
 // (24, 48, 96), so aligned convolutions are seen below full width too. Check: widths 1 → 0.125
 // and batches 16, 64, none of them fitted.
 struct Grid {
   std::vector<double> layer_rates, task_rates, check_rates;
   std::vector<int> batches, check_batches, steps;
+  int long_steps;  // the one longer task per width, at the smallest batch
   int repeats;  // timed rounds of every task (after a warm-up)
   double layer_seconds;
 };
-Grid grid_of(bool quick) {
-  if (quick) return {{1.0, 0.3}, {1.0, 0.3}, {1.0, 0.25}, {16}, {16}, {1, 2}, 1, 0.002};
-  return {{1.0, 0.75, 0.6, 0.3, 0.15}, {1.0, 0.75, 0.7, 0.4, 0.2, 0.1, 0.06}, {1.0, 0.5, 0.25, 0.125}, {8, 32, 128},
-          {16, 64},
-          {2, 8}, 5, 0.02};
+Grid grid_of(const ProfileCommand& cmd) {
+  Grid g = cmd.quick ? Grid{{1.0, 0.3}, {1.0, 0.3}, {1.0, 0.25}, {16}, {16}, {1, 2}, 4, 1, 0.002}
+                     : Grid{{1.0, 0.75, 0.6, 0.3, 0.15}, {1.0, 0.75, 0.7, 0.4, 0.2, 0.1, 0.06}, {1.0, 0.5, 0.25, 0.125},
+                            {8, 32, 128}, {16, 64}, {2, 8}, 32, 7, 0.02};
+  if (cmd.repeats > 0) g.repeats = cmd.repeats;
+  return g;
 }
 
 // Held-out tasks (widths and batch sizes no fit saw), 256 samples each; not yet timed.
 std::vector<TaskRow> check_task_rows(const ProfileCommand& cmd) {
-  const Grid g = grid_of(cmd.quick);
+  const Grid g = grid_of(cmd);
   std::vector<TaskRow> rows;
   for (const ZooModel& m : zoo_models())
     for (double r : g.check_rates)
@@ -125,7 +129,7 @@ void time_task_rows(std::vector<TaskRow>& rows, int repeats) {
 }
 
 Timings measure(const ProfileCommand& cmd) {
-  const Grid g = grid_of(cmd.quick);
+  const Grid g = grid_of(cmd);
   Timings t;
   t.host = host_name(), t.date = today();
   for (const ZooModel& m : zoo_models())
@@ -139,6 +143,8 @@ Timings measure(const ProfileCommand& cmd) {
     for (double r : g.task_rates)
       for (int b : g.batches)
         for (int steps : g.steps) t.tasks.push_back({"fit", m.name, r, b, steps * b, 0.0});
+  for (const ZooModel& m : zoo_models())
+    for (double r : g.task_rates) t.tasks.push_back({"fit", m.name, r, g.batches[0], g.long_steps * g.batches[0], 0.0});
   if (!cmd.check.empty())
     for (TaskRow& r : check_task_rows(cmd)) t.tasks.push_back(std::move(r));
   time_task_rows(t.tasks, g.repeats);
@@ -351,7 +357,7 @@ int run_profile_command(const ProfileCommand& cmd) {
     const ComputeProfile p = load_compute_profile(cmd.use);
     if (cmd.check.empty()) throw InputError("profile --use needs --check CSV (what to write)");
     std::vector<TaskRow> rows = check_task_rows(cmd);
-    time_task_rows(rows, grid_of(cmd.quick).repeats);
+    time_task_rows(rows, grid_of(cmd).repeats);
     write_check(p, rows, cmd.check);
     return 0;
   }

@@ -6,7 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # A quick profile of this host (a smoke test of the measuring path, not a calibration).
-"$EDGESIM_BIN" profile --quick --name test-host --out "$TMP/host.toml" --check "$TMP/check.csv" >"$TMP/profile.log" 2>&1 ||
+"$EDGESIM_BIN" profile --quick --repeats 2 --name test-host --out "$TMP/host.toml" --check "$TMP/check.csv" >"$TMP/profile.log" 2>&1 ||
   { cat "$TMP/profile.log" >&2; fail "edgesim profile --quick"; }
 grep -q '^name = "test-host"' "$TMP/host.toml" || fail "profile: name not written"
 [[ $(wc -l <"$TMP/check.csv") -ge 9 ]] || fail "profile --check: expected 8 rows"
@@ -25,6 +25,11 @@ sed 's/^layer,cnn,1,\([0-9]*\),,conv,[0-9.e+]*/layer,cnn,1,\1,,conv,fast/' "$TMP
 expect_error bad-timings 0 "bad.timings.csv: line" "malformed number" -- \
   profile --from "$TMP/bad.timings.csv" --out "$TMP/never.toml"
 check "profile --from refits the kept timings to the same profile; a corrupt timings file names its line"
+rc=0
+"$EDGESIM_BIN" profile --quick --repeats 0 --out "$TMP/never.toml" 2>"$TMP/repeats.err" || rc=$?
+[[ $rc -eq 2 ]] && grep -q -- "--repeats" "$TMP/repeats.err" && [[ ! -e "$TMP/never.toml" ]] ||
+  { cat "$TMP/repeats.err" >&2; fail "profile --repeats 0: exit $rc, expected 2 naming --repeats"; }
+check "profile --repeats 0 is a usage error (exit 2)"
 
 write_device_set "$TMP/fastslow.toml" "fast 1.0 4GiB 100 0" "slow 4.0 4GiB 100 0" '"fast", "slow", "slow", "fast"'
 write_config "$TMP/cal.toml" fastslow.toml 4 2

@@ -5,7 +5,8 @@
 //   1. measure: every layer of the zoo's models (CNN, ResNet-18, VGG-11, the Transformer) at
 //      several widths and batch sizes timed alone, forward and backward; whole local-SGD tasks
 //      timed as the measured clock times them (network built, weights loaded, one epoch), at
-//      widths and batch sizes that bracket what runs use, with two task lengths each; with
+//      widths and batch sizes that bracket what runs use, with two task lengths each (and a
+//      256-sample one at the smallest batch), each timed over --repeats rounds (default 7); with
 //      --check, tasks at held-out widths and batch sizes too, all tasks timed interleaved
 //      (device/benchmark.hpp). All of it goes to a timings CSV.
 //   2. fit: each op class's coefficients from its layers; then, on the whole tasks, one factor
@@ -24,6 +25,7 @@ struct ProfileCommand {
   std::string timings;               // write the raw measurements here (default: OUT with .timings.csv)
   std::string from;                  // fit from these raw measurements instead of measuring
   bool quick = false;                // fewer widths and batches (tests)
+  int repeats = 0;                   // timed rounds of every task; 0 = 7 (1 with quick)
 };
 
 int run_profile_command(const ProfileCommand& command);
