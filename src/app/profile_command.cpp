@@ -91,9 +91,10 @@ struct Timings {
 // smallest levels hand out) at the same batches, each of 2 and 8 steps (so the per-step and the
 // per-task costs separate), and one of 32 steps at the smallest batch (a 256-sample epoch, as
 // long as the tasks a run hands out: at small widths the per-step cost is most of a task, and
-// fitted from 2- and 8-step tasks alone it was extrapolated to the 16 steps of a check task). Width 0.75 is there for its channel counts: most are multiples of 8
-// (24, 48, 96), so aligned convolutions are seen below full width too. Check: widths 1 → 0.125
-// and batches 16, 64, none of them fitted.
+// fitted from 2- and 8-step tasks alone it was extrapolated to the 16 steps of a check task).
+// Width 0.75 is there for its channel counts: most are multiples of 8 (24, 48, 96), so aligned
+// convolutions are seen below full width too. Check: widths 1 → 0.125 and batches 16, 64, none
+// of them fitted.
 struct Grid {
   std::vector<double> layer_rates, task_rates, check_rates;
   std::vector<int> batches, check_batches, steps;
@@ -282,11 +283,10 @@ ComputeProfile fit(const Timings& t, const std::string& name, const std::string&
   };
   std::vector<std::vector<double>> rows;
   std::vector<double> times;
-  const int factors = kFactors;
   for (const TaskRow& r : t.tasks) {
     if (r.kind != "fit") continue;
     const ComputeWork w = r.work();
-    std::vector<double> row(factors, 0.0);
+    std::vector<double> row(kFactors, 0.0);
     for (int c = 0; c < kOpClasses; ++c) {
       const auto f = terms(layers.forward[c], w.forward[c]), b = terms(layers.backward[c], w.backward[c]);
       for (int k = 0; k < 4; ++k) row[factor_of(OpClass(c), k)] += f[k] + b[k];
@@ -309,7 +309,7 @@ ComputeProfile fit(const Timings& t, const std::string& name, const std::string&
     for (OpSpeed* s : {&p.forward[c], &p.backward[c]})
       s->s_per_flop *= a[0], s->s_per_byte *= a[1], s->s_per_kernel *= a[2], s->s_per_position *= a[3];
   }
-  const std::size_t o = factors;
+  const std::size_t o = kFactors;
   p.step_s = x[o];
   p.s_per_optimizer_float = x[o + 1], p.s_per_optimizer_tensor = x[o + 2];
   p.task_s = x[o + 3], p.s_per_setup_float = x[o + 4], p.s_per_setup_tensor = x[o + 5];

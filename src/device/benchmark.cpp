@@ -6,6 +6,7 @@
 
 #include "edgesim/common/rng.hpp"
 #include "edgesim/model/network.hpp"
+#include "edgesim/model/random_samples.hpp"
 #include "edgesim/runtime/local_training.hpp"
 
 namespace edgesim {
@@ -108,13 +109,8 @@ struct PreparedTask {
   torch::Tensor x, y, weights;
 
   PreparedTask(const ModelSpec& a, int batch, int samples) : arch(a) {
-    if (arch.token_input) {
-      x = torch::randint(arch.num_classes, {samples, arch.in_h}, torch::kLong);
-      y = torch::randint(arch.num_classes, {samples, arch.in_h}, torch::kLong);
-    } else {
-      x = torch::randn({samples, arch.width(arch.input_group), arch.in_h, arch.in_w});
-      y = torch::randint(arch.num_classes, {samples}, torch::kLong);
-    }
+    RandomSamples data = random_samples(arch, samples);
+    x = std::move(data.x), y = std::move(data.y);
     weights = flatten_weights(*build_network(arch));
     recipe.epochs = 1, recipe.batch_size = batch, recipe.momentum = 0.9;
   }

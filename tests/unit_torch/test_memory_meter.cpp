@@ -12,6 +12,7 @@
 #include "edgesim/device/cost.hpp"
 #include "edgesim/device/memory_meter.hpp"
 #include "edgesim/model/network.hpp"
+#include "edgesim/model/random_samples.hpp"
 #include "edgesim/model/zoo.hpp"
 
 using namespace edgesim;
@@ -33,14 +34,7 @@ struct StepMemory {
 StepMemory training_steps(const ModelSpec& spec, int batch, std::uint64_t cap, int steps = 1) {
   torch::manual_seed(3);
   const std::int64_t n = 2 * batch;
-  torch::Tensor x, y;
-  if (spec.token_input) {
-    x = torch::randint(spec.num_classes, {n, spec.in_h}, torch::kInt64);
-    y = torch::randint(spec.num_classes, {n, spec.in_h}, torch::kInt64);
-  } else {
-    x = torch::randn({n, spec.width(spec.input_group), spec.in_h, spec.in_w});
-    y = torch::randint(spec.num_classes, {n}, torch::kInt64);
-  }
+  const auto [x, y] = random_samples(spec, n);
   const auto idx = torch::randperm(n, torch::kInt64).narrow(0, 0, batch);
 
   StepMemory m;
