@@ -316,6 +316,10 @@ int main(int argc, char** argv) {
   profile_cmd->add_option("--repeats", profile.repeats,
                           "Timed rounds of every task (default 7): more where the host is noisy")
       ->check(CLI::Range(1, 1000));
+  profile_cmd
+      ->add_option("--statistic", profile.statistic,
+                   "A task's time from its rounds, for the fit and the check: median (default), lower-quartile or min")
+      ->check(CLI::IsMember({"median", "lower-quartile", "min"}));
 
   PlanCommand plan;
   auto* plan_cmd = app.add_subcommand("plan", "Print the pipeline plan(s) of a pipeline run's config (asteroid)");

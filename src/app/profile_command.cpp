@@ -3,7 +3,9 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -60,6 +62,40 @@ std::string today() {
 
 // ---- the raw measurements -------------------------------------------------------------
 
+// A task's time from its rounds (docs/CLOCK.md: which statistic repeats best on a noisy host).
+double summarised(std::vector<double> rounds, const std::string& statistic) {
+  std::sort(rounds.begin(), rounds.end());
+  if (rounds.empty()) return 0.0;
+  if (statistic == "median") return rounds[rounds.size() / 2];
+  if (statistic == "lower-quartile") return rounds[rounds.size() / 4];
+  if (statistic == "min") return rounds.front();
+  throw InputError("profile --statistic: unknown statistic '" + statistic + "'");
+}
+
+// Space-separated, each the shortest text that reads back as the same double (so a refit from
+// the timings is the fit of the measurement itself).
+std::string joined(const std::vector<double>& v) {
+  std::string s;
+  char cell[32];
+  for (double x : v) {
+    if (!s.empty()) s += ' ';
+    s.append(cell, std::to_chars(cell, cell + sizeof cell, x).ptr);
+  }
+  return s;
+}
+
+// Space-separated numbers (std::invalid_argument on anything else, as std::stod).
+std::vector<double> numbers(const std::string& cell) {
+  std::vector<double> v;
+  std::stringstream ss(cell);
+  for (std::string x; ss >> x;) {
+    std::size_t used = 0;
+    v.push_back(std::stod(x, &used));
+    if (used != x.size()) throw std::invalid_argument(x);
+  }
+  return v;
+}
+
 struct LayerRow {
   std::string model;
   double rate = 1;
@@ -73,7 +109,8 @@ struct TaskRow {
   std::string model;
   double rate = 1;
   int batch = 0, samples = 0;
-  double measured_s = 0;
+  double measured_s = 0;                   // the statistic of the rounds the fit and check use
+  std::vector<double> rounds_s, rounds_cpu_s;  // every round's wall and CPU seconds (empty in older timings)
   ComputeWork work() const {
     const ModelSpec arch = at_rate(zoo_model(model, "timings"), rate);
     ComputeWork w = training_work(arch, {}, batch, samples);
@@ -86,6 +123,17 @@ struct Timings {
   std::vector<LayerRow> layers;
   std::vector<TaskRow> tasks;
 };
+
+// Every task's time as `statistic` of its rounds; timings from before the rounds were kept only
+// have their medians.
+void summarise(std::vector<TaskRow>& rows, const std::string& statistic, const std::string& source) {
+  for (TaskRow& r : rows) {
+    if (!r.rounds_s.empty())
+      r.measured_s = summarised(r.rounds_s, statistic);
+    else if (statistic != "median")
+      throw InputError(source + ": no rounds kept for the tasks (timings from an older edgesim): only --statistic median");
+  }
+}
 
 // Fit: layers at widths 1 → 0.15, batches 8, 32, 128; tasks down to width 0.06 (what HeteroFL's
 // smallest levels hand out) at the same batches, each of 2 and 8 steps (so the per-step and the
@@ -116,7 +164,7 @@ std::vector<TaskRow> check_task_rows(const ProfileCommand& cmd) {
   std::vector<TaskRow> rows;
   for (const ZooModel& m : zoo_models())
     for (double r : g.check_rates)
-      for (int b : g.check_batches) rows.push_back({"check", m.name, r, b, cmd.quick ? 2 * b : 256, 0.0});
+      for (int b : g.check_batches) rows.push_back({"check", m.name, r, b, cmd.quick ? 2 * b : 256, 0.0, {}, {}});
   return rows;
 }
 
@@ -125,8 +173,11 @@ std::vector<TaskRow> check_task_rows(const ProfileCommand& cmd) {
 void time_task_rows(std::vector<TaskRow>& rows, int repeats) {
   std::vector<TaskShape> shapes;
   for (const TaskRow& r : rows) shapes.push_back({at_rate(zoo_model(r.model, "profile"), r.rate), r.batch, r.samples});
-  const std::vector<double> seconds = benchmark_tasks_interleaved(shapes, repeats);
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i].measured_s = seconds[i];
+  const std::vector<TaskTiming> timed = benchmark_tasks_interleaved(shapes, repeats);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    rows[i].rounds_s = timed[i].wall_s, rows[i].rounds_cpu_s = timed[i].cpu_s;
+    rows[i].measured_s = summarised(rows[i].rounds_s, "median");  // --statistic is applied later
+  }
 }
 
 Timings measure(const ProfileCommand& cmd) {
@@ -143,9 +194,9 @@ Timings measure(const ProfileCommand& cmd) {
   for (const ZooModel& m : zoo_models())
     for (double r : g.task_rates)
       for (int b : g.batches)
-        for (int steps : g.steps) t.tasks.push_back({"fit", m.name, r, b, steps * b, 0.0});
+        for (int steps : g.steps) t.tasks.push_back({"fit", m.name, r, b, steps * b, 0.0, {}, {}});
   for (const ZooModel& m : zoo_models())
-    for (double r : g.task_rates) t.tasks.push_back({"fit", m.name, r, g.batches[0], g.long_steps * g.batches[0], 0.0});
+    for (double r : g.task_rates) t.tasks.push_back({"fit", m.name, r, g.batches[0], g.long_steps * g.batches[0], 0.0, {}, {}});
   if (!cmd.check.empty())
     for (TaskRow& r : check_task_rows(cmd)) t.tasks.push_back(std::move(r));
   time_task_rows(t.tasks, g.repeats);
@@ -155,8 +206,10 @@ Timings measure(const ProfileCommand& cmd) {
 void write_timings(const std::string& path, const Timings& t) {
   std::ofstream out(path);
   if (!out) throw InputError(path + ": cannot write the timings");
-  out << "# edgesim profile timings: " << t.host << ", " << t.date << ", 1 thread (seconds; medians of repeats)\n";
-  out << "kind,model,rate,batch,samples,op_class,flops,bytes,kernels,forward_s,backward_s,measured_s,positions\n";
+  out << "# edgesim profile timings: " << t.host << ", " << t.date
+      << ", 1 thread (seconds; medians of repeats; a task's rounds space-separated, in round order)\n";
+  out << "kind,model,rate,batch,samples,op_class,flops,bytes,kernels,forward_s,backward_s,measured_s,positions,rounds_s,"
+         "rounds_cpu_s\n";
   char line[512];
   for (const LayerRow& l : t.layers) {
     std::snprintf(line, sizeof line, "layer,%s,%.17g,%d,,%s,%.17g,%.17g,%.17g,%.17g,%.17g,,%.17g\n", l.model.c_str(),
@@ -165,9 +218,9 @@ void write_timings(const std::string& path, const Timings& t) {
     out << line;
   }
   for (const TaskRow& r : t.tasks) {
-    std::snprintf(line, sizeof line, "%s,%s,%.17g,%d,%d,,,,,,,%.17g\n", r.kind.c_str(), r.model.c_str(), r.rate, r.batch,
+    std::snprintf(line, sizeof line, "%s,%s,%.17g,%d,%d,,,,,,,%.17g,,", r.kind.c_str(), r.model.c_str(), r.rate, r.batch,
                   r.samples, r.measured_s);
-    out << line;
+    out << line << joined(r.rounds_s) << ',' << joined(r.rounds_cpu_s) << '\n';
   }
   if (!out) throw InputError(path + ": cannot write the timings");
 }
@@ -192,7 +245,7 @@ Timings read_timings(const std::string& path) {
     std::vector<std::string> f;
     std::stringstream ss(line);
     for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
-    while (f.size() < 13) f.emplace_back();
+    while (f.size() < 15) f.emplace_back();
     const std::string where = path + ": line " + std::to_string(n);
     try {
       if (f[0] == "layer") {
@@ -210,7 +263,8 @@ Timings read_timings(const std::string& path) {
         t.layers.push_back(l);
       } else if (f[0] == "fit" || f[0] == "check") {
         zoo_model(f[1], where);
-        t.tasks.push_back({f[0], f[1], std::stod(f[2]), std::stoi(f[3]), std::stoi(f[4]), std::stod(f[11])});
+        t.tasks.push_back({f[0], f[1], std::stod(f[2]), std::stoi(f[3]), std::stoi(f[4]), std::stod(f[11]),
+                           numbers(f[13]), numbers(f[14])});
       } else {
         throw InputError(where + ": unknown row kind '" + f[0] + "'");
       }
@@ -358,6 +412,7 @@ int run_profile_command(const ProfileCommand& cmd) {
     if (cmd.check.empty()) throw InputError("profile --use needs --check CSV (what to write)");
     std::vector<TaskRow> rows = check_task_rows(cmd);
     time_task_rows(rows, grid_of(cmd).repeats);
+    summarise(rows, cmd.statistic, "profile --use");
     write_check(p, rows, cmd.check);
     return 0;
   }
@@ -370,6 +425,7 @@ int run_profile_command(const ProfileCommand& cmd) {
     write_timings(path, t);
     std::printf("wrote %s\n", path.c_str());
   }
+  summarise(t.tasks, cmd.statistic, cmd.from);
   const std::string host = t.host.empty() ? host_name() : t.host;
   std::string source = "edgesim profile on " + host + ", " + (t.date.empty() ? today() : t.date) + ", 1 thread, " +
                        std::to_string(t.layers.size()) + " layer and " + std::to_string(t.tasks.size()) + " task timings" +

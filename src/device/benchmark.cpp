@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <utility>
+
+#include <time.h>
 
 #include "edgesim/common/rng.hpp"
 #include "edgesim/model/network.hpp"
@@ -15,6 +18,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// This process's CPU time (all its threads; one intra-op thread trains).
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -114,25 +124,27 @@ struct PreparedTask {
     weights = flatten_weights(*build_network(arch));
     recipe.epochs = 1, recipe.batch_size = batch, recipe.momentum = 0.9;
   }
-  double run(int rep) const {
+  // Wall and CPU seconds of one run.
+  std::pair<double, double> run(int rep) const {
     Rng rng(1, Purpose::kShuffle, 0, static_cast<std::uint64_t>(rep));
+    const double cpu0 = cpu_seconds();
     const auto t0 = Clock::now();
     SpecNet net = build_network(arch);
     load_weights(*net, weights);
     train_locally(net, x, y, recipe, rng);
-    return seconds_since(t0);
+    return {seconds_since(t0), cpu_seconds() - cpu0};
   }
 };
 
 }  // namespace
 
-std::vector<double> benchmark_tasks_interleaved(const std::vector<TaskShape>& shapes, int repeats) {
+std::vector<TaskTiming> benchmark_tasks_interleaved(const std::vector<TaskShape>& shapes, int repeats) {
   std::vector<PreparedTask> tasks;
   tasks.reserve(shapes.size());
   for (const TaskShape& s : shapes) tasks.emplace_back(s.arch, s.batch, s.samples);
   for (const PreparedTask& t : tasks) t.run(0);  // warm-up
   const std::size_t n = tasks.size();
-  std::vector<std::vector<double>> times(n);
+  std::vector<TaskTiming> times(n);
   std::vector<std::size_t> order(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
   for (int rep = 1; rep <= repeats; ++rep) {
@@ -140,11 +152,12 @@ std::vector<double> benchmark_tasks_interleaved(const std::vector<TaskShape>& sh
     // right after the same neighbour or at the same point of the round.
     Rng rng(1, Purpose::kShuffle, 1, static_cast<std::uint64_t>(rep));
     for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-    for (std::size_t i : order) times[i].push_back(tasks[i].run(rep));
+    for (std::size_t i : order) {
+      const auto [wall, cpu] = tasks[i].run(rep);
+      times[i].wall_s.push_back(wall), times[i].cpu_s.push_back(cpu);
+    }
   }
-  std::vector<double> out;
-  for (const std::vector<double>& t : times) out.push_back(median(t));
-  return out;
+  return times;
 }
 
 }  // namespace edgesim

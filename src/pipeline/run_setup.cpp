@@ -15,6 +15,13 @@ PipelineSetup pipeline_setup(const ExperimentConfig& cfg, const ModelSpec& spec,
   PipelineSetup s;
   s.spec = spec;
   s.profile = profile_layers(spec, cfg.pipeline.cuts == "layers" ? CutPoints::kLayers : CutPoints::kBlocks);
+  for (const DeviceProfile& d : devices)
+    if (!d.slowdown_schedule.empty())
+      // The planner prices every device at one speed for the whole run; a schedule that changed
+      // it mid-run would need a replan the pipeline does not do (docs/ALGORITHMS.md, Asteroid).
+      throw InputError(cfg.devices.profiles + ": device class '" + d.name +
+                       "': slowdown_schedule is not read by pipeline runs (algorithm.name = \"" + cfg.algorithm.name +
+                       "\"): each device keeps one speed; remove the schedule");
   s.fleet = Fleet(set.reference_flops_per_s, devices);
   s.fleet.op_overhead_s = cfg.pipeline.op_overhead_s;  // the config allows it with the analytic clock only
   if (cfg.clock.mode == "calibrated") {

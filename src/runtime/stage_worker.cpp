@@ -141,7 +141,6 @@ StageWorker::StageWorker(const ModelSpec& spec, const LayerProfile& profile, con
 }
 
 void StageWorker::build(const LayerProfile& profile, const std::vector<int>& hosted, bool meter_memory, const Init& init) {
-  const Plan& plan = plan_;
   const SgdSettings& sgd = sgd_;
   if (meter_memory) install_counting_allocator();
   std::vector<std::vector<std::string>> source_names(plan_.stages.size()), own_names(plan_.stages.size());

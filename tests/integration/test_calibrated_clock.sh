@@ -25,6 +25,52 @@ sed 's/^layer,cnn,1,\([0-9]*\),,conv,[0-9.e+]*/layer,cnn,1,\1,,conv,fast/' "$TMP
 expect_error bad-timings 0 "bad.timings.csv: line" "malformed number" -- \
   profile --from "$TMP/bad.timings.csv" --out "$TMP/never.toml"
 check "profile --from refits the kept timings to the same profile; a corrupt timings file names its line"
+# Every task's rounds are kept (wall and CPU seconds); --statistic picks what the fit and the
+# check use, from the same timings; older timings without rounds allow only the median.
+"$EDGESIM_BIN" profile --from "$TMP/host.timings.csv" --statistic min --out "$TMP/min.toml" --check "$TMP/min.csv" \
+  >"$TMP/min.log" 2>&1 || { cat "$TMP/min.log" >&2; fail "edgesim profile --from --statistic min"; }
+"$PYTHON" - "$TMP/host.timings.csv" "$TMP/check.csv" "$TMP/min.csv" <<'PY' || fail "task rounds / --statistic"
+import csv, sys
+rows = [r for r in csv.DictReader(l for l in open(sys.argv[1]) if not l.startswith("#")) if r["kind"] in ("fit", "check")]
+for r in rows:
+    wall, cpu = [float(x) for x in r["rounds_s"].split()], [float(x) for x in r["rounds_cpu_s"].split()]
+    assert len(wall) == len(cpu) == 2, f"{r['model']} {r['rate']}: expected 2 rounds, got {r['rounds_s']!r}"
+    assert abs(float(r["measured_s"]) - sorted(wall)[1]) <= 1e-9 * max(wall), "measured_s is not the rounds' median"
+checks = [r for r in rows if r["kind"] == "check"]
+med, low = (list(csv.DictReader(open(p))) for p in sys.argv[2:])
+for r, m, l in zip(checks, med, low):
+    wall = sorted(float(x) for x in r["rounds_s"].split())
+    assert abs(float(m["measured_s"]) / wall[1] - 1) < 1e-5, "--check: measured_s is not the median round"
+    assert abs(float(l["measured_s"]) / wall[0] - 1) < 1e-5, "--statistic min: measured_s is not the fastest round"
+print(f"  ok: {len(rows)} tasks keep 2 rounds each; the check's measured time is their median, or with --statistic min their minimum")
+PY
+cut -d, -f1-13 "$TMP/host.timings.csv" >"$TMP/old.timings.csv"
+expect_error old-timings-min 0 "old.timings.csv" "no rounds" "--statistic median" -- \
+  profile --from "$TMP/old.timings.csv" --statistic min --out "$TMP/never.toml"
+rc=0
+"$EDGESIM_BIN" profile --from "$TMP/host.timings.csv" --statistic mean --out "$TMP/never.toml" 2>"$TMP/stat.err" || rc=$?
+[[ $rc -eq 2 ]] && grep -q -- "--statistic" "$TMP/stat.err" && [[ ! -e "$TMP/never.toml" ]] ||
+  { cat "$TMP/stat.err" >&2; fail "profile --statistic mean: exit $rc, expected 2 naming --statistic"; }
+# Two measurements' repeatability per statistic: the same rounds 10% slower are a +10% level change, nothing else.
+awk -F, 'BEGIN{OFS=","} /^(fit|check),/{for(i=14;i<=15;i++){n=split($i,v," ");s="";for(j=1;j<=n;j++)s=s (j>1?" ":"") v[j]*1.1;$i=s}}1' \
+  "$TMP/host.timings.csv" >"$TMP/slower.timings.csv"
+"$PYTHON" "$EDGESIM_SOURCE_DIR/scripts/timing_repeatability.py" "$TMP/host.timings.csv" "$TMP/slower.timings.csv" \
+  >"$TMP/repeat.md" || fail "timing_repeatability.py"
+grep -q '^| wall | minimum | 10.0% | 10.0% | 10.0% | 10.0% | 0/8 | +10.0% | 0.0% | 0.0% | 0/8 |' "$TMP/repeat.md" ||
+  { cat "$TMP/repeat.md" >&2; fail "timing_repeatability.py: a uniform 10% slow-down not reported as a level change"; }
+check "task rounds kept; --statistic min refits from them; old timings, a bad statistic are errors; repeatability script"
+
+# docs/CLOCK.md's generated blocks are what the committed scripts make of the committed results.
+cp "$EDGESIM_SOURCE_DIR/docs/CLOCK.md" "$TMP/CLOCK.md"
+(cd "$EDGESIM_SOURCE_DIR" &&
+  "$PYTHON" scripts/clock_error.py results/clock/check.csv --again results/clock/check-again.csv --doc "$TMP/CLOCK.md" &&
+  "$PYTHON" scripts/timing_repeatability.py results/clock/host.timings.csv results/clock/again.timings.csv --doc "$TMP/CLOCK.md" &&
+  "$PYTHON" scripts/clock_history.py results/clock/history/measurements.csv --doc "$TMP/CLOCK.md") >/dev/null ||
+  fail "regenerating docs/CLOCK.md's tables"
+diff "$EDGESIM_SOURCE_DIR/docs/CLOCK.md" "$TMP/CLOCK.md" >&2 || fail "docs/CLOCK.md's generated tables differ from the scripts' output"
+n=$(grep -c '^| [0-9]* | ' <("$PYTHON" "$EDGESIM_SOURCE_DIR/scripts/clock_history.py" "$EDGESIM_SOURCE_DIR/results/clock/history/measurements.csv"))
+[[ $n -eq $(($(wc -l <"$EDGESIM_SOURCE_DIR/results/clock/history/measurements.csv") - 1)) ]] || fail "clock_history.py: $n rows"
+check "docs/CLOCK.md's three generated tables match the committed results ($n measurements in the history)"
 rc=0
 "$EDGESIM_BIN" profile --quick --repeats 0 --out "$TMP/never.toml" 2>"$TMP/repeats.err" || rc=$?
 [[ $rc -eq 2 ]] && grep -q -- "--repeats" "$TMP/repeats.err" && [[ ! -e "$TMP/never.toml" ]] ||

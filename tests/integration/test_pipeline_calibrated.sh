@@ -2,7 +2,8 @@
 # Pipeline runs under the calibrated clock (docs/CLOCK.md, issue 15): every forward, backward and
 # optimizer step priced by the compute profile a federated calibrated run uses; the /pipeline_*
 # tables and /rounds identical for -np 1 and 3; another iteration time than the analytic clock's;
-# per-class profiles plan too; a bad profile path and pipeline.op_overhead_s exit 2.
+# per-class profiles plan too; a bad profile path, pipeline.op_overhead_s and a slowdown_schedule
+# exit 2.
 source "$(dirname "$0")/lib.sh"
 
 write_device_set "$TMP/devices.toml" "fast 1.0 4GiB 100 5" "slow 4.0 1GiB 40 10" '"fast", "slow", "slow", "fast"'
@@ -13,6 +14,11 @@ cal=(--set clock.mode=calibrated --set "clock.profile=$profile")
 expect_error bad-profile 0 "clock.profile" "nope.toml" -- plan "$TMP/p.toml" --set clock.mode=calibrated --set "clock.profile=$TMP/nope.toml"
 expect_error overhead 0 "pipeline.op_overhead_s" "calibrated" -- plan "$TMP/p.toml" "${cal[@]}" --set pipeline.op_overhead_s=0.002
 expect_error bad-profile-run 3 "clock.profile" "nope.toml" -- run "$TMP/p.toml" --out "$TMP/x.h5" --set clock.mode=calibrated --set "clock.profile=$TMP/nope.toml"
+# A slowdown schedule would change a device's speed mid-run, which the plan does not follow: refused.
+sed 's/^latency_ms = 10$/latency_ms = 10\nslowdown_schedule = ["2:8.0"]/' "$TMP/devices.toml" >"$TMP/scheduled.toml"
+sed 's/"devices.toml"/"scheduled.toml"/' "$TMP/p.toml" >"$TMP/ps.toml"
+expect_error schedule-run 0 "scheduled.toml" "'slow'" "slowdown_schedule" "pipeline runs" -- run "$TMP/ps.toml" --out "$TMP/x.h5"
+expect_error schedule-plan 0 "scheduled.toml" "slowdown_schedule" -- plan "$TMP/ps.toml"
 
 # The GPipe-like plan (4 stages, one device each) on both clocks: the same plan, other op times;
 # at -np 3 its activations and gradients cross ranks.

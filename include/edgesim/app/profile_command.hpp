@@ -8,7 +8,8 @@
 //      widths and batch sizes that bracket what runs use, with two task lengths each (and a
 //      256-sample one at the smallest batch), each timed over --repeats rounds (default 7); with
 //      --check, tasks at held-out widths and batch sizes too, all tasks timed interleaved
-//      (device/benchmark.hpp). All of it goes to a timings CSV.
+//      (device/benchmark.hpp). All of it goes to a timings CSV, every task's rounds included;
+//      --statistic says what of its rounds is a task's time (default their median).
 //   2. fit: each op class's coefficients from its layers; then, on the whole tasks, one factor
 //      per op class on what the layers predict, the per-step, optimizer and per-task set-up
 //      costs (non-negative least squares on relative error).
@@ -26,6 +27,7 @@ struct ProfileCommand {
   std::string from;                  // fit from these raw measurements instead of measuring
   bool quick = false;                // fewer widths and batches (tests)
   int repeats = 0;                   // timed rounds of every task; 0 = 7 (1 with quick)
+  std::string statistic = "median";  // a task's time from its rounds: median, lower-quartile or min
 };
 
 int run_profile_command(const ProfileCommand& command);
