@@ -17,7 +17,6 @@ import sys
 from doc_block import publish
 
 
-
 def errors(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
